@@ -1,0 +1,44 @@
+//! Simulated device interrupts: run a closure in ISR context at a chosen virtual time.
+//!
+//! This is how simulated peripherals (and tests) raise interrupts. The closure runs with
+//! `k_is_in_isr()` true, may use every ISR-safe kernel call (`k_sem_give`, `k_timer_start`,
+//! `k_poll_signal_raise`, ...), and its exit is a reschedule point: a thread it readied that
+//! is more urgent than a preemptible interrupted thread runs right after it.
+
+use crate::kernel::with;
+use crate::switch::{interrupt_exit, run_due_interrupts};
+
+/// Raises an interrupt `cycles` hardware cycles from now (0: as soon as the CPU can take it).
+///
+/// From a thread with interrupts unlocked, an interrupt due now runs before this returns.
+///
+/// # Panics
+/// Outside a simulation.
+pub fn raise_after_cycles(cycles: u64, isr: impl FnOnce() + 'static) {
+    let at = with(|k| k.now.saturating_add(cycles));
+    raise_at_cycle(at, isr);
+}
+
+/// Raises an interrupt `us` microseconds from now.
+pub fn raise_after_us(us: u64, isr: impl FnOnce() + 'static) {
+    let cycles = with(|k| (us as u128 * k.cycles_per_sec as u128 / 1_000_000) as u64);
+    raise_after_cycles(cycles, isr);
+}
+
+/// Raises an interrupt when the cycle counter reaches `cycle` (at once if it has).
+pub fn raise_at_cycle(cycle: u64, isr: impl FnOnce() + 'static) {
+    let take_now = with(|k| {
+        k.seq += 1;
+        let key = (cycle, k.seq);
+        k.irqs.insert(key, Box::new(isr));
+        cycle <= k.now && k.may_swap()
+    });
+    if take_now && run_due_interrupts() {
+        interrupt_exit();
+    }
+}
+
+/// Current value of the hardware cycle counter.
+pub fn now_cycles() -> u64 {
+    with(|k| k.now)
+}

@@ -1,0 +1,862 @@
+//! The kernel's state and its bookkeeping: threads, ready queue, wait queues, timeouts, time.
+//!
+//! Nothing here switches threads. Every function runs inside [`with`], holding the one
+//! `&mut Kernel` of the simulation, and returns a decision ("block", "reschedule") that the
+//! thin machinery of [`crate::switch`] carries out after the borrow has ended. User code
+//! (expiry functions, ISRs, thread bodies) is never called while the borrow is held.
+//!
+//! # Thread states
+//!
+//! ```text
+//!             k_thread_create(K_NO_WAIT)            pend_current / sleep_current
+//!  (new) ───────────────────────────────► READY ─────────────────────────────► PENDING/SLEEPING
+//!    │ k_thread_create(delay)               ▲  ◄───────────────────────────────   │
+//!    └──────────► PRESTART ─────────────────┘    wake (give, timeout, k_wakeup)    │
+//!                    start (timeout, k_thread_start)                               │
+//!  any state ── suspend ──► +SUSPENDED (timeout cancelled) ── resume ──► previous ─┘
+//!  any state ── exit / k_thread_abort ──► DEAD
+//! ```
+//!
+//! A thread is ready when none of PENDING, PRESTART, DEAD, SUSPENDED, SLEEPING is set; ready
+//! threads, the running one included, are in the ready queue (as on a uniprocessor Zephyr).
+
+use std::cell::Cell;
+use std::collections::BTreeMap;
+use std::ffi::c_int;
+
+use zephyr_sys::thread_state::*;
+use zephyr_sys::*;
+
+use crate::readyq::ReadyQueue;
+use crate::switch::Co;
+use crate::trace::{TraceEvent, TraceRecord};
+
+/// Slot of the idle thread.
+pub const IDLE: u32 = 0;
+/// Slot of the main thread.
+pub const MAIN: u32 = 1;
+/// "No thread" in wait-queue links.
+pub const NONE: u32 = u32::MAX;
+
+/// States in which a thread is not ready.
+const NOT_READY: u8 =
+    _THREAD_PENDING | _THREAD_PRESTART | _THREAD_DEAD | _THREAD_SUSPENDED | _THREAD_SLEEPING;
+
+/// What a pending thread waits on; each resolves to the object's wait queue.
+#[derive(Clone, Copy, Debug)]
+pub enum Wait {
+    /// `k_sem_take`.
+    Sem(*mut k_sem),
+    /// `k_mutex_lock`.
+    Mutex(*mut k_mutex),
+    /// `k_condvar_wait`.
+    Condvar(*mut k_condvar),
+    /// `k_timer_status_sync`.
+    TimerSync(*mut k_timer),
+    /// `k_thread_join` on this slot.
+    Join(u32),
+}
+
+/// What a timeout does when it expires.
+#[derive(Clone, Copy, Debug)]
+pub enum Target {
+    /// A thread's timeout: end of a sleep, of a timed wait, or of a start delay.
+    Thread(u32),
+    /// A `k_timer` expiry.
+    Timer(*mut k_timer),
+}
+
+/// One simulated thread.
+pub struct Thread {
+    /// The application's `k_thread` (kernel-owned for main and idle).
+    pub obj: *mut k_thread,
+    /// Current priority.
+    pub prio: i32,
+    /// `thread_state` bits.
+    pub state: u8,
+    /// Key of the pending timeout in [`Kernel::timeouts`].
+    pub timeout: Option<(i64, u64)>,
+    /// What it pends on.
+    pub wait: Option<Wait>,
+    /// Next waiter in the same wait queue.
+    pub wq_next: u32,
+    /// Previous waiter in the same wait queue.
+    pub wq_prev: u32,
+    /// Threads waiting in `k_thread_join` for this one (boxed: its address must not move).
+    pub join_q: Box<_wait_q_t>,
+    /// What the blocking call returns when the thread resumes.
+    pub swap_retval: c_int,
+    /// `irq_lock` nesting of this thread (the lock belongs to the thread).
+    pub irq_lock: u32,
+    /// `k_sched_lock` nesting.
+    pub sched_lock: u32,
+    /// Tick a sleep is due to end (`z_tick_sleep`'s `expected_wakeup_ticks`).
+    pub sleep_until: i64,
+    /// The thread's execution context (none for idle; dropped when dead).
+    pub co: Option<Box<Co>>,
+}
+
+impl Thread {
+    fn new(obj: *mut k_thread, prio: i32) -> Self {
+        Thread {
+            obj,
+            prio,
+            state: _THREAD_PRESTART,
+            timeout: None,
+            wait: None,
+            wq_next: NONE,
+            wq_prev: NONE,
+            join_q: Box::new(_wait_q_t::EMPTY),
+            swap_retval: 0,
+            irq_lock: 0,
+            sched_lock: 0,
+            sleep_until: 0,
+            co: None,
+        }
+    }
+
+    /// True when the thread can run.
+    pub fn is_ready(&self) -> bool {
+        self.state & NOT_READY == 0
+    }
+}
+
+/// Why the simulation ended.
+pub enum End {
+    /// `main` returned.
+    MainReturned,
+    /// Code called [`crate::exit`].
+    Exit(i32),
+    /// A simulated thread or ISR panicked.
+    Panic { context: String, message: String },
+    /// Every thread is blocked for good.
+    Deadlock(String),
+}
+
+/// The state of one simulated system.
+pub struct Kernel {
+    /// Simulation number, unique in the process; stamped into every object registered.
+    pub id: u32,
+    /// Thread table; slots are never reused within a simulation.
+    pub threads: Vec<Thread>,
+    /// Running thread ([`IDLE`] when none).
+    pub current: u32,
+    /// Ready threads.
+    pub ready: ReadyQueue,
+    /// Pending timeouts by (deadline tick, insertion order).
+    pub timeouts: BTreeMap<(i64, u64), Target>,
+    /// Simulated device interrupts by (cycle, insertion order).
+    pub irqs: BTreeMap<(u64, u64), Box<dyn FnOnce()>>,
+    /// Insertion counter for timeouts and interrupts.
+    pub seq: u64,
+    /// Hardware cycle counter: virtual time.
+    pub now: u64,
+    /// Tick rate of this board.
+    pub ticks_per_sec: u32,
+    /// Cycle counter rate of this board.
+    pub cycles_per_sec: u32,
+    /// ISR nesting (0 in thread context).
+    pub isr_depth: u32,
+    /// `irq_lock` nesting inside ISRs.
+    pub isr_irq_lock: u32,
+    /// While timeout handlers run: the tick being announced (what uptime reads).
+    pub announce_tick: Option<i64>,
+    /// Set when the simulation is over.
+    pub ended: Option<End>,
+    /// Console capture (None: write to stdout).
+    pub console: Option<Vec<u8>>,
+    /// Event trace, when enabled.
+    pub trace: Option<Vec<TraceRecord>>,
+    /// Host stacks of exited threads, for reuse.
+    pub stacks: Vec<corosensei::stack::DefaultStack>,
+    /// Size of each host stack.
+    pub stack_size: usize,
+    /// Wall-clock pacing: virtual time never runs ahead of real time.
+    pub realtime: Option<std::time::Instant>,
+    /// Thread the scheduler last resumed (for the trace).
+    pub last_run: u32,
+    /// Kernel-owned thread objects of idle and main.
+    pub own_objects: Vec<Box<k_thread>>,
+    /// Number of thread switches so far.
+    pub switches: u64,
+    /// Objects numbered so far (timers get numbers for the trace).
+    pub objects: u32,
+}
+
+thread_local! {
+    static KERNEL: Cell<*mut Kernel> = const { Cell::new(std::ptr::null_mut()) };
+    static BORROWED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Installs `k` as this host thread's running simulation; returns the previous one.
+pub fn install(k: *mut Kernel) -> *mut Kernel {
+    KERNEL.with(|c| c.replace(k))
+}
+
+/// True while a simulation runs on this host thread.
+pub fn running() -> bool {
+    KERNEL.with(|c| !c.get().is_null())
+}
+
+/// Runs `f` with the running simulation's kernel.
+///
+/// # Panics
+/// With no simulation running on this host thread (a kernel call outside [`crate::Sim::run`]),
+/// or when called re-entrantly (a kernel bug).
+pub fn with<R>(f: impl FnOnce(&mut Kernel) -> R) -> R {
+    let k = KERNEL.with(|c| c.get());
+    assert!(
+        !k.is_null(),
+        "Zephyr kernel call outside a simulation: run the code inside zephyr_sim::Sim::run"
+    );
+    struct Release;
+    impl Drop for Release {
+        fn drop(&mut self) {
+            BORROWED.with(|b| b.set(false));
+        }
+    }
+    assert!(
+        !BORROWED.with(|b| b.replace(true)),
+        "simulator bug: re-entrant kernel borrow"
+    );
+    let _release = Release;
+    // SAFETY: `k` was installed by `Sim::run`, which keeps the kernel alive until it
+    // uninstalls it, and only this host thread sees it. The BORROWED flag guarantees this is
+    // the only live reference: every path that calls user code or switches context does so
+    // outside `with`.
+    f(unsafe { &mut *k })
+}
+
+impl Kernel {
+    /// A kernel with only the idle and main threads (main not started).
+    pub fn new(id: u32, ticks_per_sec: u32, cycles_per_sec: u32, main_prio: i32) -> Self {
+        let mut k = Kernel {
+            id,
+            threads: Vec::new(),
+            current: IDLE,
+            ready: ReadyQueue::default(),
+            timeouts: BTreeMap::new(),
+            irqs: BTreeMap::new(),
+            seq: 0,
+            now: 0,
+            ticks_per_sec,
+            cycles_per_sec,
+            isr_depth: 0,
+            isr_irq_lock: 0,
+            announce_tick: None,
+            ended: None,
+            console: None,
+            trace: None,
+            stacks: Vec::new(),
+            stack_size: 256 * 1024,
+            realtime: None,
+            last_run: IDLE,
+            own_objects: Vec::new(),
+            switches: 0,
+            objects: 0,
+        };
+        for (name, prio) in [("idle", K_IDLE_PRIO), ("main", main_prio)] {
+            let mut obj = Box::new(k_thread::new());
+            let ptr: *mut k_thread = &mut *obj;
+            k.own_objects.push(obj);
+            let slot = k.register_thread(ptr, prio);
+            k.set_name(slot, name.as_bytes());
+        }
+        k
+    }
+
+    // ---------------------------------------------------------------- time
+
+    /// The tick the cycle counter is in.
+    pub fn tick_of(&self, cycles: u64) -> i64 {
+        (cycles as u128 * self.ticks_per_sec as u128 / self.cycles_per_sec as u128) as i64
+    }
+
+    /// The first cycle of tick `t`.
+    pub fn cycle_of_tick(&self, t: i64) -> u64 {
+        (t.max(0) as u128 * self.cycles_per_sec as u128).div_ceil(self.ticks_per_sec as u128) as u64
+    }
+
+    /// `k_uptime_ticks`: the current tick; in a timeout handler, the tick being announced.
+    pub fn uptime_ticks(&self) -> i64 {
+        self.announce_tick.unwrap_or_else(|| self.tick_of(self.now))
+    }
+
+    /// Absolute deadline of a timeout given now (`z_add_timeout`): a relative timeout of N
+    /// ticks ends N + 1 ticks after the current tick; an absolute one at its tick, or at the
+    /// next tick if that has passed. None for `K_FOREVER`.
+    pub fn deadline(&self, timeout: k_timeout_t) -> Option<i64> {
+        if timeout == K_FOREVER {
+            return None;
+        }
+        let now = self.uptime_ticks();
+        let abs = Z_TICK_ABS(timeout.ticks);
+        Some(if abs >= 0 {
+            abs.max(now + 1)
+        } else {
+            now + timeout.ticks.max(0) + 1
+        })
+    }
+
+    /// Adds a timeout at an absolute deadline; returns its key.
+    pub fn add_timeout(&mut self, deadline: i64, target: Target) -> (i64, u64) {
+        self.seq += 1;
+        let key = (deadline, self.seq);
+        self.timeouts.insert(key, target);
+        key
+    }
+
+    /// Time of the next event (timeout or device interrupt), in cycles.
+    pub fn next_event(&self) -> Option<u64> {
+        let t = self
+            .timeouts
+            .keys()
+            .next()
+            .map(|&(tick, _)| self.cycle_of_tick(tick));
+        let i = self.irqs.keys().next().map(|&(c, _)| c);
+        match (t, i) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Records a trace event, when tracing.
+    pub fn record(&mut self, event: TraceEvent) {
+        if let Some(trace) = self.trace.as_mut() {
+            let tick = self.announce_tick.unwrap_or_else(|| {
+                (self.now as u128 * self.ticks_per_sec as u128 / self.cycles_per_sec as u128) as i64
+            });
+            trace.push(TraceRecord {
+                cycles: self.now,
+                tick,
+                event,
+            });
+        }
+    }
+
+    // ------------------------------------------------------------- threads
+
+    /// Adds a thread for `obj` at `prio`, in the PRESTART state; returns its slot.
+    pub fn register_thread(&mut self, obj: *mut k_thread, prio: i32) -> u32 {
+        let slot = self.threads.len() as u32;
+        self.threads.push(Thread::new(obj, prio));
+        // SAFETY: `obj` is a live k_thread the caller handed to the kernel (k_thread_create's
+        // contract) or one the kernel owns.
+        unsafe {
+            (*obj)._sim = z_sim_obj {
+                magic: Z_SIM_THREAD,
+                sim: self.id,
+                id: slot,
+                flags: 0,
+                addr: obj as usize,
+            };
+            (*obj).base.prio = prio as i8;
+            (*obj).name = [0; CONFIG_THREAD_MAX_NAME_LEN];
+        }
+        self.sync_state(slot);
+        slot
+    }
+
+    /// Sets a thread's name (truncated to fit with its NUL).
+    pub fn set_name(&mut self, slot: u32, name: &[u8]) {
+        let obj = self.threads[slot as usize].obj;
+        let n = name.len().min(CONFIG_THREAD_MAX_NAME_LEN - 1);
+        // SAFETY: thread objects stay valid while their thread lives (k_thread_create's
+        // contract); the kernel owns main's and idle's.
+        unsafe {
+            (*obj).name = [0; CONFIG_THREAD_MAX_NAME_LEN];
+            for (d, s) in (*obj).name.iter_mut().zip(&name[..n]) {
+                *d = *s as _;
+            }
+        }
+    }
+
+    /// A thread's name, or its address when it has none.
+    pub fn name(&self, slot: u32) -> String {
+        let t = &self.threads[slot as usize];
+        // SAFETY: as in `set_name`; for dead threads the object may be reused, but reading a
+        // byte array of a live `k_thread` is harmless.
+        let raw = unsafe { (*t.obj).name };
+        let bytes: Vec<u8> = raw
+            .iter()
+            .take_while(|&&c| c != 0)
+            .map(|&c| c as u8)
+            .collect();
+        if bytes.is_empty() {
+            format!("thread#{slot}")
+        } else {
+            String::from_utf8_lossy(&bytes).into_owned()
+        }
+    }
+
+    /// Writes the state bits and priority back into the thread's `k_thread`.
+    pub fn sync_state(&mut self, slot: u32) {
+        let t = &self.threads[slot as usize];
+        // SAFETY: see `set_name`.
+        unsafe {
+            (*t.obj).base.thread_state = t.state;
+            (*t.obj).base.prio = t.prio as i8;
+        }
+    }
+
+    /// The slot of a `k_thread`, checking that it is a thread of this simulation.
+    ///
+    /// # Panics
+    /// If `obj` is null, was never created, belongs to another simulation or has moved.
+    pub fn slot_of(&self, obj: *const k_thread, call: &str) -> u32 {
+        if obj.is_null() {
+            return self.current;
+        }
+        // SAFETY: the caller passed a thread id, which Zephyr requires to be a valid k_thread.
+        let h = unsafe { &(*obj)._sim };
+        if h.magic != Z_SIM_THREAD {
+            panic!(
+                "{call}: {:#x} is not a thread created by k_thread_create",
+                obj as usize
+            );
+        }
+        if h.sim != self.id {
+            panic!(
+                "{call}: thread {:#x} belongs to another simulation",
+                obj as usize
+            );
+        }
+        if h.addr != obj as usize {
+            panic!(
+                "{call}: k_thread at {:#x} was created at {:#x}: kernel objects must not move",
+                obj as usize, h.addr
+            );
+        }
+        h.id
+    }
+
+    /// Makes a ready thread runnable: queues it behind its equals.
+    fn enqueue(&mut self, slot: u32) {
+        let t = &mut self.threads[slot as usize];
+        debug_assert!(t.state & _THREAD_QUEUED == 0);
+        t.state |= _THREAD_QUEUED;
+        let prio = t.prio;
+        self.ready.push_back(slot, prio);
+        self.sync_state(slot);
+    }
+
+    /// Moves a ready thread behind the others of its priority (`k_yield`).
+    pub fn requeue(&mut self, slot: u32) {
+        self.dequeue(slot);
+        if self.threads[slot as usize].is_ready() {
+            self.enqueue(slot);
+        }
+    }
+
+    /// Takes a thread out of the ready queue, if it is there.
+    fn dequeue(&mut self, slot: u32) {
+        let t = &mut self.threads[slot as usize];
+        if t.state & _THREAD_QUEUED != 0 {
+            t.state &= !_THREAD_QUEUED;
+            let prio = t.prio;
+            self.ready.remove(slot, prio);
+            self.sync_state(slot);
+        }
+    }
+
+    /// Clears `bits` and queues the thread if that made it ready (`z_ready_thread`).
+    pub fn clear_state(&mut self, slot: u32, bits: u8) {
+        let t = &mut self.threads[slot as usize];
+        t.state &= !bits;
+        if t.is_ready() && t.state & _THREAD_QUEUED == 0 {
+            self.enqueue(slot);
+        } else {
+            self.sync_state(slot);
+        }
+    }
+
+    /// Sets `bits` (which make the thread not ready) and dequeues it.
+    pub fn set_state(&mut self, slot: u32, bits: u8) {
+        self.threads[slot as usize].state |= bits;
+        self.dequeue(slot);
+        self.sync_state(slot);
+    }
+
+    /// Cancels a thread's pending timeout, if any; returns whether there was one.
+    pub fn abort_thread_timeout(&mut self, slot: u32) -> bool {
+        match self.threads[slot as usize].timeout.take() {
+            Some(key) => {
+                self.timeouts.remove(&key);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Arms a thread's timeout for `timeout` (nothing for `K_FOREVER`).
+    pub fn add_thread_timeout(&mut self, slot: u32, timeout: k_timeout_t) {
+        if let Some(deadline) = self.deadline(timeout) {
+            let key = self.add_timeout(deadline, Target::Thread(slot));
+            self.threads[slot as usize].timeout = Some(key);
+        }
+    }
+
+    /// Changes a thread's priority, requeueing it if ready (`z_set_prio`).
+    pub fn set_prio(&mut self, slot: u32, prio: i32) {
+        let queued = self.threads[slot as usize].state & _THREAD_QUEUED != 0;
+        if queued {
+            self.dequeue(slot);
+        }
+        self.threads[slot as usize].prio = prio;
+        if queued {
+            self.enqueue(slot);
+        } else {
+            self.sync_state(slot);
+        }
+    }
+
+    /// Whether the running thread should give the CPU to another (`update_cache` +
+    /// `need_swap`): always if it cannot run; otherwise if a more urgent (or, after a yield,
+    /// an equal) thread leads the ready queue, unless the running thread is cooperative or
+    /// has locked the scheduler and `preempt_ok` is false.
+    pub fn need_swap(&self, preempt_ok: bool) -> bool {
+        let cur = &self.threads[self.current as usize];
+        if self.current == IDLE {
+            return self.ready.best().is_some();
+        }
+        if !cur.is_ready() {
+            return true;
+        }
+        match self.ready.best() {
+            None => false,
+            Some(best) if best == self.current => false,
+            Some(_) => preempt_ok || (cur.prio >= 0 && cur.sched_lock == 0),
+        }
+    }
+
+    /// True when the caller may switch threads now: thread context, interrupts not locked.
+    pub fn may_swap(&self) -> bool {
+        self.isr_depth == 0
+            && self.current != IDLE
+            && self.threads[self.current as usize].irq_lock == 0
+    }
+
+    /// Starts a PRESTART thread (`z_sched_start`).
+    pub fn start_thread(&mut self, slot: u32) {
+        if self.threads[slot as usize].state & _THREAD_PRESTART != 0 {
+            self.abort_thread_timeout(slot);
+            self.clear_state(slot, _THREAD_PRESTART);
+        }
+    }
+
+    /// Marks a thread dead, removing it from every queue and waking its joiners.
+    pub fn mark_dead(&mut self, slot: u32) {
+        self.abort_thread_timeout(slot);
+        if self.threads[slot as usize].state & _THREAD_PENDING != 0 {
+            self.unpend(slot);
+        }
+        self.dequeue(slot);
+        self.threads[slot as usize].state = _THREAD_DEAD;
+        self.sync_state(slot);
+        let join_q: *mut _wait_q_t = &mut *self.threads[slot as usize].join_q;
+        while let Some(j) = self.unpend_first(join_q) {
+            self.threads[j as usize].swap_retval = 0;
+        }
+        self.record(TraceEvent::Exit { thread: slot });
+        if slot == MAIN && self.ended.is_none() {
+            self.ended = Some(End::MainReturned);
+        }
+    }
+
+    // --------------------------------------------------------- wait queues
+
+    /// The wait queue behind a [`Wait`].
+    pub fn wait_q(&mut self, w: Wait) -> *mut _wait_q_t {
+        // SAFETY: objects a thread pends on stay valid while it pends (the caller's contract
+        // for every blocking call); join queues are boxed in the thread table.
+        unsafe {
+            match w {
+                Wait::Sem(p) => &mut (*p).wait_q,
+                Wait::Mutex(p) => &mut (*p).wait_q,
+                Wait::Condvar(p) => &mut (*p).wait_q,
+                Wait::TimerSync(p) => &mut (*p).wait_q,
+                Wait::Join(slot) => &mut *self.threads[slot as usize].join_q,
+            }
+        }
+    }
+
+    /// Blocks the running thread on `w` until woken or `timeout` (`z_pend_curr`, minus the
+    /// switch). The thread's result is `-EAGAIN` unless a waker sets another.
+    pub fn pend_current(&mut self, w: Wait, timeout: k_timeout_t) {
+        let slot = self.current;
+        let q = self.wait_q(w);
+        let prio = self.threads[slot as usize].prio;
+        // Insert before the first waiter of lower priority: priority order, FIFO among equals.
+        // SAFETY: `q` is a valid wait queue (see `wait_q`); the links are slots of this kernel.
+        unsafe {
+            let mut after = (*q).tail;
+            while after != NONE && self.threads[after as usize].prio > prio {
+                after = self.threads[after as usize].wq_prev;
+            }
+            let before = if after == NONE {
+                (*q).head
+            } else {
+                self.threads[after as usize].wq_next
+            };
+            let t = &mut self.threads[slot as usize];
+            t.wq_prev = after;
+            t.wq_next = before;
+            if after == NONE {
+                (*q).head = slot;
+            } else {
+                self.threads[after as usize].wq_next = slot;
+            }
+            if before == NONE {
+                (*q).tail = slot;
+            } else {
+                self.threads[before as usize].wq_prev = slot;
+            }
+        }
+        let t = &mut self.threads[slot as usize];
+        t.wait = Some(w);
+        t.swap_retval = -EAGAIN;
+        self.set_state(slot, _THREAD_PENDING);
+        self.add_thread_timeout(slot, timeout);
+    }
+
+    /// Takes a pending thread off its wait queue, without readying it.
+    fn unlink(&mut self, slot: u32) {
+        let Some(w) = self.threads[slot as usize].wait.take() else {
+            return;
+        };
+        let q = self.wait_q(w);
+        let (prev, next) = {
+            let t = &self.threads[slot as usize];
+            (t.wq_prev, t.wq_next)
+        };
+        // SAFETY: as in `pend_current`.
+        unsafe {
+            if prev == NONE {
+                (*q).head = next;
+            } else {
+                self.threads[prev as usize].wq_next = next;
+            }
+            if next == NONE {
+                (*q).tail = prev;
+            } else {
+                self.threads[next as usize].wq_prev = prev;
+            }
+        }
+        let t = &mut self.threads[slot as usize];
+        t.wq_prev = NONE;
+        t.wq_next = NONE;
+    }
+
+    /// Removes a pending thread from its wait queue and timeout, and readies it (unless
+    /// suspended). Its blocking call returns its `swap_retval`.
+    pub fn unpend(&mut self, slot: u32) {
+        self.unlink(slot);
+        self.abort_thread_timeout(slot);
+        self.clear_state(slot, _THREAD_PENDING);
+    }
+
+    /// Wakes the first (most urgent, longest waiting) thread of a wait queue, if any
+    /// (`z_unpend_first_thread` + `z_ready_thread`).
+    pub fn unpend_first(&mut self, q: *mut _wait_q_t) -> Option<u32> {
+        // SAFETY: `q` is a valid wait queue (see `wait_q`).
+        let head = unsafe { (*q).head };
+        if head == NONE {
+            return None;
+        }
+        self.unpend(head);
+        Some(head)
+    }
+
+    /// The first waiter of a wait queue.
+    pub fn waitq_head(&self, q: *const _wait_q_t) -> Option<u32> {
+        // SAFETY: `q` is a valid wait queue (see `wait_q`).
+        let head = unsafe { (*q).head };
+        (head != NONE).then_some(head)
+    }
+
+    // ------------------------------------------------------ object checks
+
+    /// Checks a kernel object's header before use, registering statically initialised
+    /// objects at first use.
+    ///
+    /// # Panics
+    /// If the object was never initialised, is of another kind, belongs to another
+    /// simulation, or moved after it was initialised.
+    pub fn check_object(&mut self, h: *mut z_sim_obj, addr: usize, kind: u32, call: &str) {
+        // SAFETY: the caller passed a pointer Zephyr requires to be a valid object of `kind`;
+        // the header is plain data, valid for any bit pattern.
+        let h = unsafe { &mut *h };
+        let kind_name = kind_name(kind);
+        if h.magic != kind {
+            if h.magic == 0 {
+                panic!(
+                    "{call}: {kind_name} at {addr:#x} was never initialised \
+                     (call {kind_name}_init first, or use its static initializer)"
+                );
+            }
+            match known_kind(h.magic) {
+                Some(other) => {
+                    panic!("{call}: object at {addr:#x} is a {other}, not a {kind_name}")
+                }
+                None => panic!(
+                    "{call}: {addr:#x} is not an initialised {kind_name} (memory corrupted, or \
+                     never initialised)"
+                ),
+            }
+        }
+        if h.sim == 0 {
+            // Statically initialised, first use: register it here.
+            h.sim = self.id;
+            h.addr = addr;
+            h.flags = STATIC;
+            return;
+        }
+        if h.sim != self.id {
+            if h.flags & STATIC != 0 {
+                // A static object first used by an earlier simulation: adopt it, as a reboot
+                // would (its waiters belonged to the other simulation).
+                h.sim = self.id;
+                h.addr = addr;
+                // SAFETY: `addr` is the object's address and its magic says it is a `kind`.
+                unsafe { reset_wait_q(kind, addr) };
+                return;
+            }
+            panic!(
+                "{call}: {kind_name} at {addr:#x} was initialised by another simulation \
+                 (kernel objects must not be shared between simulations)"
+            );
+        }
+        if h.addr != addr {
+            panic!(
+                "{call}: {kind_name} at {addr:#x} was initialised at {:#x}: kernel objects must \
+                 not move in memory after initialisation",
+                h.addr
+            );
+        }
+    }
+
+    /// Initialises a kernel object's header (`k_*_init`).
+    ///
+    /// # Panics
+    /// If the object is initialised in this simulation and threads still wait on it.
+    pub fn init_object(&mut self, h: *mut z_sim_obj, q: *mut _wait_q_t, addr: usize, kind: u32) {
+        // SAFETY: as in `check_object`; `q` is the object's wait queue.
+        unsafe {
+            let h = &mut *h;
+            if h.magic == kind && h.sim == self.id && h.addr == addr && (*q).head != NONE {
+                panic!(
+                    "{}_init: {} at {addr:#x} re-initialised while threads wait on it",
+                    kind_name(kind),
+                    kind_name(kind)
+                );
+            }
+            self.objects += 1;
+            *h = z_sim_obj {
+                magic: kind,
+                sim: self.id,
+                id: self.objects,
+                flags: 0,
+                addr,
+            };
+            *q = _wait_q_t::EMPTY;
+        }
+    }
+}
+
+/// `z_sim_obj::flags`: statically initialised object.
+const STATIC: u32 = 1;
+
+fn known_kind(magic: u32) -> Option<&'static str> {
+    match magic {
+        Z_SIM_THREAD | Z_SIM_SEM | Z_SIM_MUTEX | Z_SIM_CONDVAR | Z_SIM_TIMER => {
+            Some(kind_name(magic))
+        }
+        _ => None,
+    }
+}
+
+fn kind_name(kind: u32) -> &'static str {
+    match kind {
+        Z_SIM_THREAD => "k_thread",
+        Z_SIM_SEM => "k_sem",
+        Z_SIM_MUTEX => "k_mutex",
+        Z_SIM_CONDVAR => "k_condvar",
+        Z_SIM_TIMER => "k_timer",
+        _ => "kernel object",
+    }
+}
+
+/// Empties the wait queue of an object of `kind` at `addr`.
+///
+/// # Safety
+/// `addr` must be a valid object of `kind`.
+unsafe fn reset_wait_q(kind: u32, addr: usize) {
+    // SAFETY: caller's contract.
+    unsafe {
+        match kind {
+            Z_SIM_SEM => (*(addr as *mut k_sem)).wait_q = _wait_q_t::EMPTY,
+            Z_SIM_MUTEX => {
+                let m = addr as *mut k_mutex;
+                (*m).wait_q = _wait_q_t::EMPTY;
+                (*m).owner = std::ptr::null_mut();
+                (*m).lock_count = 0;
+            }
+            Z_SIM_CONDVAR => (*(addr as *mut k_condvar)).wait_q = _wait_q_t::EMPTY,
+            Z_SIM_TIMER => {
+                let t = addr as *mut k_timer;
+                (*t).wait_q = _wait_q_t::EMPTY;
+                (*t).timeout = _timeout::INACTIVE;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Describes what a blocked thread waits on, for deadlock reports.
+pub fn describe_wait(k: &Kernel, slot: u32) -> String {
+    let t = &k.threads[slot as usize];
+    let until = match t.timeout {
+        Some((tick, _)) => format!(" until tick {tick}"),
+        None => " forever".to_string(),
+    };
+    let mut s = match t.wait {
+        Some(Wait::Sem(p)) => format!("pending in k_sem_take on k_sem@{:#x}{until}", p as usize),
+        Some(Wait::Mutex(p)) => {
+            // SAFETY: the object is valid while the thread pends on it.
+            let owner = unsafe { (*p).owner };
+            let owner = if owner.is_null() {
+                "nobody".to_string()
+            } else {
+                // SAFETY: as above; the owner is a thread object of this simulation.
+                let h = unsafe { &(*owner)._sim };
+                k.name(h.id)
+            };
+            format!(
+                "pending in k_mutex_lock on k_mutex@{:#x} (owner {owner}){until}",
+                p as usize
+            )
+        }
+        Some(Wait::Condvar(p)) => {
+            format!(
+                "pending in k_condvar_wait on k_condvar@{:#x}{until}",
+                p as usize
+            )
+        }
+        Some(Wait::TimerSync(p)) => {
+            format!(
+                "pending in k_timer_status_sync on k_timer@{:#x}{until}",
+                p as usize
+            )
+        }
+        Some(Wait::Join(j)) => format!("pending in k_thread_join on {}{until}", k.name(j)),
+        None if t.state & _THREAD_SLEEPING != 0 => format!("sleeping{until}"),
+        None if t.state & _THREAD_PRESTART != 0 => format!("not started{until}"),
+        None if t.state & _THREAD_SUSPENDED != 0 => "suspended".to_string(),
+        None if t.is_ready() => "ready".to_string(),
+        None => format!("state {:#04x}", t.state),
+    };
+    if t.state & _THREAD_SUSPENDED != 0 && t.wait.is_some() {
+        s.push_str(", and suspended");
+    }
+    s
+}

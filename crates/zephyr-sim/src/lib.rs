@@ -1,0 +1,346 @@
+//! A simulated Zephyr kernel on the host: deterministic, fast, in virtual time.
+//!
+//! `zephyr-sim` implements the kernel API that `zephyr-sys` declares (threads, semaphores,
+//! mutexes, condition variables, timers, time, interrupt locking, the console) with Zephyr's
+//! names, signatures and documented semantics, in the spirit of Zephyr's `native_sim` board.
+//! Code written against `zephyr-sys` runs on it unchanged, under `cargo test`.
+//!
+//! ```
+//! use zephyr_sys::*;
+//!
+//! let outcome = zephyr_sim::Sim::new()
+//!     .run(|| {
+//!         // SAFETY: kernel calls from the simulated main thread.
+//!         unsafe {
+//!             let t0 = k_uptime_ticks();
+//!             k_msleep(10); // 10 ms = 100 ticks at 10 kHz; a sleep ends 1 tick later
+//!             k_uptime_ticks() - t0
+//!         }
+//!     })
+//!     .unwrap();
+//! assert_eq!(outcome.value, Some(101));
+//! ```
+//!
+//! # Design principles
+//!
+//! 1. **One simulated CPU.** Exactly one thread or ISR runs at a time. Threads are coroutines
+//!    on host stacks, switched in user space ([`corosensei`]); the whole simulation runs on
+//!    the host thread that called [`Sim::run`].
+//! 2. **Zephyr's rules, with sources.** Scheduling, rounding and return codes follow Zephyr
+//!    2.7's `kernel/*.c` and the real-kernel traces in `shared/conformance`; each rule has a
+//!    test that names its source.
+//! 3. **Virtual time.** No time passes while code runs; `k_busy_wait` advances it; when every
+//!    thread is blocked, time jumps to the next timeout. A 1 MHz cycle counter (by default)
+//!    runs under a 10 kHz tick (by default), tickless.
+//! 4. **Deterministic.** The same program gives the same interleaving, timestamps and
+//!    [trace](Sim::trace), every run.
+//! 5. **Errors, not hangs.** A deadlock ends the run with a report of every thread and what it
+//!    waits on; a panic on any simulated thread or ISR ends the run with its message; misuse
+//!    that Zephyr only asserts (blocking in an ISR, objects never initialised or moved) panics
+//!    naming the call.
+//! 6. **Isolated.** Each [`Sim::run`] is its own system; simulations on different host
+//!    threads (parallel tests) share nothing.
+//!
+//! # Differences from a real kernel
+//!
+//! * Threads run on host stacks of [`Sim::stack_size`]; the stack buffer given to
+//!   `k_thread_create` is not used.
+//! * The run ends when `main` returns (or [`exit`] is called); threads still alive then are
+//!   discarded without unwinding (objects on their stacks are leaked, never dropped).
+//! * Interrupts arrive only while idle, during `k_busy_wait`, or at `irq_unlock`: a loop that
+//!   spins without kernel calls never sees one, and hangs the simulation.
+
+pub mod api;
+pub mod irq;
+mod kernel;
+pub mod readyq;
+mod switch;
+pub mod trace;
+
+use std::cell::RefCell;
+use std::fmt;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use zephyr_sys::{
+    CONFIG_MAIN_THREAD_PRIORITY, CONFIG_SYS_CLOCK_HW_CYCLES_PER_SEC, CONFIG_SYS_CLOCK_TICKS_PER_SEC,
+};
+
+use kernel::{End, Kernel, MAIN};
+pub use trace::{Trace, TraceEvent, TraceRecord};
+
+static NEXT_SIMULATION: AtomicU32 = AtomicU32::new(1);
+
+/// A simulated board, configured as Kconfig would, ready to boot.
+#[derive(Clone, Debug)]
+pub struct Sim {
+    ticks_per_sec: u32,
+    cycles_per_sec: u32,
+    main_priority: i32,
+    trace: bool,
+    capture_console: bool,
+    realtime: bool,
+    stack_size: usize,
+}
+
+impl Default for Sim {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Sim {
+    /// A board with the Kconfig defaults: `CONFIG_SYS_CLOCK_TICKS_PER_SEC` (10 000), a 1 MHz
+    /// cycle counter, main at `CONFIG_MAIN_THREAD_PRIORITY` (0).
+    pub fn new() -> Self {
+        Sim {
+            ticks_per_sec: CONFIG_SYS_CLOCK_TICKS_PER_SEC,
+            cycles_per_sec: CONFIG_SYS_CLOCK_HW_CYCLES_PER_SEC,
+            main_priority: CONFIG_MAIN_THREAD_PRIORITY,
+            trace: false,
+            capture_console: false,
+            realtime: false,
+            stack_size: 256 * 1024,
+        }
+    }
+
+    /// Sets the tick rate (as `CONFIG_SYS_CLOCK_TICKS_PER_SEC` would).
+    ///
+    /// # Panics
+    /// If zero, or above the cycle counter rate.
+    pub fn ticks_per_sec(mut self, hz: u32) -> Self {
+        assert!(hz > 0, "ticks_per_sec must be positive");
+        self.ticks_per_sec = hz;
+        self
+    }
+
+    /// Sets the hardware cycle counter rate, in Hz.
+    pub fn cycles_per_sec(mut self, hz: u32) -> Self {
+        assert!(hz > 0, "cycles_per_sec must be positive");
+        self.cycles_per_sec = hz;
+        self
+    }
+
+    /// Sets the main thread's priority (as `CONFIG_MAIN_THREAD_PRIORITY` would).
+    pub fn main_priority(mut self, prio: i32) -> Self {
+        self.main_priority = prio;
+        self
+    }
+
+    /// Records an event trace, returned in [`Outcome::trace`].
+    pub fn trace(mut self, on: bool) -> Self {
+        self.trace = on;
+        self
+    }
+
+    /// Collects console output (`printk`) into [`Outcome::console`] instead of stdout.
+    pub fn capture_console(mut self, on: bool) -> Self {
+        self.capture_console = on;
+        self
+    }
+
+    /// Paces virtual time to the wall clock (for demos a person watches): when idle, the
+    /// simulation waits until real time catches up before the next event. Off by default.
+    pub fn realtime(mut self, on: bool) -> Self {
+        self.realtime = on;
+        self
+    }
+
+    /// Sets the host stack size of each simulated thread (default 256 KiB).
+    pub fn stack_size(mut self, bytes: usize) -> Self {
+        self.stack_size = bytes;
+        self
+    }
+
+    /// Boots the board with `main` as the main thread's body and runs until `main` returns or
+    /// the program calls [`exit`].
+    ///
+    /// # Errors
+    /// [`SimError`] when the system deadlocks, or a simulated thread or ISR panics.
+    ///
+    /// # Panics
+    /// If a simulation is already running on this host thread.
+    pub fn run<R: 'static>(
+        self,
+        main: impl FnOnce() -> R + 'static,
+    ) -> Result<Outcome<R>, SimError> {
+        assert!(
+            !kernel::running(),
+            "Sim::run: a simulation is already running on this host thread"
+        );
+        assert!(
+            self.ticks_per_sec <= self.cycles_per_sec,
+            "the tick rate cannot exceed the cycle counter rate"
+        );
+        let id = NEXT_SIMULATION.fetch_add(1, Ordering::Relaxed);
+        let mut k = Box::new(Kernel::new(
+            id,
+            self.ticks_per_sec,
+            self.cycles_per_sec,
+            self.main_priority,
+        ));
+        k.stack_size = self.stack_size;
+        if self.trace {
+            k.trace = Some(Vec::new());
+        }
+        if self.capture_console {
+            k.console = Some(Vec::new());
+        }
+        if self.realtime {
+            k.realtime = Some(std::time::Instant::now());
+        }
+        let result: Rc<RefCell<Option<R>>> = Rc::new(RefCell::new(None));
+        let slot = result.clone();
+        let body = Box::new(move || {
+            let value = main();
+            *slot.borrow_mut() = Some(value);
+        });
+        let co = switch::make_coroutine(&mut k, MAIN, body);
+        k.threads[MAIN as usize].co = Some(co);
+        k.start_thread(MAIN);
+
+        struct Installed(*mut Kernel);
+        impl Drop for Installed {
+            fn drop(&mut self) {
+                // Discard every thread still alive, without unwinding its stack.
+                // SAFETY: the kernel outlives this guard (both live in `run`).
+                let k = unsafe { &mut *self.0 };
+                for t in &mut k.threads {
+                    if let Some(co) = t.co.as_mut() {
+                        if co.started() && !co.done() {
+                            // SAFETY: the simulation is over; these threads never run again.
+                            // Resetting forgets their frames without running destructors.
+                            unsafe { co.force_reset() };
+                        }
+                    }
+                    t.co = None;
+                }
+                switch::clear_yielders();
+                kernel::install(std::ptr::null_mut());
+            }
+        }
+        let kptr: *mut Kernel = &mut *k;
+        kernel::install(kptr);
+        let guard = Installed(kptr);
+        switch::run_scheduler();
+        drop(guard);
+
+        let console = String::from_utf8_lossy(&k.console.take().unwrap_or_default()).into_owned();
+        let uptime_ticks = k.uptime_ticks();
+        let names: Vec<String> = (0..k.threads.len() as u32).map(|s| k.name(s)).collect();
+        let value = result.borrow_mut().take();
+        let finished = |value: Option<R>, exit_code: Option<i32>, k: &mut Kernel| Outcome {
+            value,
+            exit_code,
+            uptime_ticks,
+            cycles: k.now,
+            switches: k.switches,
+            console: console.clone(),
+            trace: k.trace.take().unwrap_or_default(),
+            thread_names: names.clone(),
+        };
+        match k.ended.take() {
+            Some(End::MainReturned) if value.is_none() => Err(SimError::MainAborted { console }),
+            Some(End::MainReturned) => Ok(finished(value, None, &mut k)),
+            Some(End::Exit(code)) => Ok(finished(None, Some(code), &mut k)),
+            Some(End::Panic { context, message }) => Err(SimError::Panic {
+                context,
+                message,
+                uptime_ticks,
+                console,
+            }),
+            Some(End::Deadlock(report)) => Err(SimError::Deadlock { report, console }),
+            None => unreachable!("the scheduler stops only when the simulation ended"),
+        }
+    }
+}
+
+/// What a finished simulation returns.
+#[derive(Debug)]
+pub struct Outcome<R> {
+    /// What `main` returned; `None` if the program called [`exit`].
+    pub value: Option<R>,
+    /// The code given to [`exit`], if called.
+    pub exit_code: Option<i32>,
+    /// `k_uptime_ticks()` at the end.
+    pub uptime_ticks: i64,
+    /// Cycle counter at the end.
+    pub cycles: u64,
+    /// How many times the CPU switched to another thread.
+    pub switches: u64,
+    /// Console output, when captured.
+    pub console: String,
+    /// Event trace, when enabled.
+    pub trace: Vec<TraceRecord>,
+    /// Thread names by slot (0 is idle, 1 is main), for reading the trace.
+    pub thread_names: Vec<String>,
+}
+
+impl<R> Outcome<R> {
+    /// The trace, printable one event per line.
+    pub fn trace_text(&self) -> String {
+        Trace {
+            records: &self.trace,
+            names: &self.thread_names,
+        }
+        .to_string()
+    }
+}
+
+/// Why a simulation failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SimError {
+    /// Every thread was blocked with no timeout or interrupt pending.
+    Deadlock {
+        /// Each live thread and what it waits on.
+        report: String,
+        /// Console output so far, when captured.
+        console: String,
+    },
+    /// A simulated thread or ISR panicked: on a microcontroller, a fatal error.
+    Panic {
+        /// Where: the thread's name, or the ISR.
+        context: String,
+        /// The panic message.
+        message: String,
+        /// When.
+        uptime_ticks: i64,
+        /// Console output so far, when captured.
+        console: String,
+    },
+    /// The main thread was aborted before returning.
+    MainAborted {
+        /// Console output so far, when captured.
+        console: String,
+    },
+}
+
+impl fmt::Display for SimError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SimError::Deadlock { report, .. } => write!(f, "{report}"),
+            SimError::Panic {
+                context,
+                message,
+                uptime_ticks,
+                ..
+            } => {
+                write!(
+                    f,
+                    "fatal error: {context} panicked at tick {uptime_ticks}: {message}"
+                )
+            }
+            SimError::MainAborted { .. } => write!(f, "the main thread was aborted"),
+        }
+    }
+}
+
+impl std::error::Error for SimError {}
+
+/// Ends the simulation now with `code` (like `exit` in a native_sim program); [`Sim::run`]
+/// returns an [`Outcome`] with `exit_code: Some(code)`.
+///
+/// The caller's stack unwinds (its destructors run) before the simulation stops.
+pub fn exit(code: i32) -> ! {
+    std::panic::resume_unwind(Box::new(switch::ExitRequest(code)))
+}

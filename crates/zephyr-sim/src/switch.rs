@@ -1,0 +1,390 @@
+//! The machinery that switches threads, runs interrupts and moves virtual time.
+//!
+//! Each simulated thread is a [`corosensei`] coroutine on its own host stack; the scheduler
+//! loop ([`run_scheduler`]) runs on the host thread that called [`crate::Sim::run`] and plays
+//! the part of the idle thread. A thread gives up the CPU by suspending its coroutine back to
+//! that loop ([`swap`]), which resumes the next thread: a switch is two user-space stack
+//! switches, a few nanoseconds, and everything runs on one host thread, so the simulation is
+//! deterministic by construction.
+//!
+//! Interrupts happen only where a real CPU could take them without any code being in the
+//! middle of a kernel call: while idle (the loop jumps virtual time to the next event), during
+//! `k_busy_wait`, and at `irq_unlock` when one became pending while locked. They run on the
+//! stack of whatever was interrupted, with [`Kernel::isr_depth`] set; on their exit the
+//! interrupted thread is preempted if it should be.
+
+use std::any::Any;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use corosensei::stack::DefaultStack;
+use corosensei::{Coroutine, CoroutineResult, Yielder};
+use zephyr_sys::thread_state::*;
+
+use crate::kernel::{self, with, End, Kernel, Target, IDLE};
+use crate::trace::TraceEvent;
+
+/// What a thread tells the scheduler when it suspends its coroutine.
+pub enum Switch {
+    /// Run the most urgent ready thread (the caller may be among them).
+    Reschedule,
+    /// The caller is dead: reset its coroutine without unwinding and run another.
+    Exit,
+}
+
+/// A simulated thread's execution context.
+pub type Co = Coroutine<(), Switch, ThreadEnd, DefaultStack>;
+
+/// The panic payload with which [`crate::exit`] unwinds to the scheduler.
+pub struct ExitRequest(pub i32);
+
+/// What a panic payload ends the simulation with: an exit request or a fatal error.
+fn ending(payload: Box<dyn Any + Send>, context: impl FnOnce() -> String) -> End {
+    match payload.downcast::<ExitRequest>() {
+        Ok(exit) => End::Exit(exit.0),
+        Err(payload) => End::Panic {
+            context: context(),
+            message: panic_message(&*payload),
+        },
+    }
+}
+
+/// How a thread's body ended.
+pub enum ThreadEnd {
+    /// It returned.
+    Returned,
+    /// It panicked with this payload.
+    Panicked(Box<dyn Any + Send>),
+}
+
+thread_local! {
+    static YIELDERS: std::cell::RefCell<Vec<*const Yielder<(), Switch>>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn set_yielder(slot: u32, y: *const Yielder<(), Switch>) {
+    YIELDERS.with(|v| {
+        let mut v = v.borrow_mut();
+        if v.len() <= slot as usize {
+            v.resize(slot as usize + 1, std::ptr::null());
+        }
+        v[slot as usize] = y;
+    });
+}
+
+fn yielder(slot: u32) -> *const Yielder<(), Switch> {
+    YIELDERS.with(|v| v.borrow()[slot as usize])
+}
+
+/// Clears the yielder table (at the end of a simulation).
+pub fn clear_yielders() {
+    YIELDERS.with(|v| v.borrow_mut().clear());
+}
+
+/// Creates the coroutine that will run `body` as thread `slot`.
+pub fn make_coroutine(k: &mut Kernel, slot: u32, body: Box<dyn FnOnce()>) -> Box<Co> {
+    let stack = match k.stacks.pop() {
+        Some(s) => s,
+        None => DefaultStack::new(k.stack_size).expect("cannot allocate a host stack"),
+    };
+    Box::new(Coroutine::with_stack(
+        stack,
+        move |y: &Yielder<(), Switch>, ()| {
+            set_yielder(slot, y);
+            match catch_unwind(AssertUnwindSafe(body)) {
+                Ok(()) => ThreadEnd::Returned,
+                Err(p) => ThreadEnd::Panicked(p),
+            }
+        },
+    ))
+}
+
+/// Gives the CPU to the scheduler; returns when this thread runs again, with the value its
+/// blocking call returns (`z_swap`).
+///
+/// Must be called from thread context with no kernel borrow held.
+pub fn swap() -> i32 {
+    let cur = with(|k| k.current);
+    let y = yielder(cur);
+    // SAFETY: `y` was stored by this thread's coroutine body and lives as long as the
+    // coroutine, which is running right now (we are on its stack).
+    unsafe { (*y).suspend(Switch::Reschedule) };
+    with(|k| k.threads[k.current as usize].swap_retval)
+}
+
+/// Ends the calling thread: it never runs again (`k_thread_abort(k_current_get())`).
+pub fn exit_current() -> ! {
+    let cur = with(|k| {
+        let cur = k.current;
+        k.mark_dead(cur);
+        cur
+    });
+    let y = yielder(cur);
+    // SAFETY: as in `swap`.
+    unsafe { (*y).suspend(Switch::Exit) };
+    unreachable!("a dead thread was resumed");
+}
+
+/// Switches away if a more urgent thread should run and the caller may switch
+/// (`z_reschedule`): thread context, interrupts not locked.
+pub fn reschedule(preempt_ok: bool) {
+    if with(|k| k.may_swap() && k.need_swap(preempt_ok)) {
+        swap();
+    }
+}
+
+/// Runs every interrupt that is due: expired timeouts (the system clock ISR) and simulated
+/// device interrupts, in time order, in ISR context. Returns whether any ran.
+pub fn run_due_interrupts() -> bool {
+    let mut any = false;
+    loop {
+        let event = with(|k| {
+            let now = k.now;
+            let tick_now = k.tick_of(now);
+            let timeout = k.timeouts.first_key_value().map(|(&key, _)| key);
+            let irq = k.irqs.first_key_value().map(|(&key, _)| key);
+            let timeout_due = timeout.filter(|&(tick, _)| tick <= tick_now);
+            let irq_due = irq.filter(|&(c, _)| c <= now);
+            let pick_timeout = match (timeout_due, irq_due) {
+                (Some((tick, _)), Some((c, _))) => k.cycle_of_tick(tick) <= c,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => return None,
+            };
+            k.isr_depth += 1;
+            if pick_timeout {
+                let (key, target) = k.timeouts.pop_first().expect("due timeout");
+                k.announce_tick = Some(key.0);
+                Some(Event::Timeout(target))
+            } else {
+                let (_, f) = k.irqs.pop_first().expect("due interrupt");
+                k.announce_tick = None;
+                k.record(TraceEvent::Irq);
+                Some(Event::Irq(f))
+            }
+        });
+        let Some(event) = event else { break };
+        any = true;
+        match event {
+            Event::Timeout(Target::Thread(slot)) => with(|k| thread_timeout(k, slot)),
+            Event::Timeout(Target::Timer(timer)) => crate::api::timer::expire(timer),
+            Event::Irq(f) => f(),
+        }
+        with(|k| {
+            k.isr_depth -= 1;
+            k.announce_tick = None;
+        });
+    }
+    any
+}
+
+enum Event {
+    Timeout(Target),
+    Irq(Box<dyn FnOnce()>),
+}
+
+/// A thread's timeout expired (`z_thread_timeout`): end its sleep, its timed wait (which
+/// returns -EAGAIN) or its start delay.
+fn thread_timeout(k: &mut Kernel, slot: u32) {
+    let t = &mut k.threads[slot as usize];
+    t.timeout = None;
+    if t.state & _THREAD_DEAD != 0 {
+        return;
+    }
+    k.record(TraceEvent::Timeout { thread: slot });
+    if k.threads[slot as usize].state & _THREAD_PENDING != 0 {
+        k.unpend(slot);
+    }
+    k.clear_state(
+        slot,
+        _THREAD_PRESTART | _THREAD_SLEEPING | _THREAD_SUSPENDED,
+    );
+}
+
+/// After interrupts ran on a thread's stack: the interrupt exit, a reschedule point.
+pub fn interrupt_exit() {
+    reschedule(false);
+}
+
+/// Advances virtual time by `cycles` on the running thread, taking interrupts that fall due
+/// (unless it holds `irq_lock`, in which case they stay pending until `irq_unlock`).
+pub fn busy_wait(cycles: u64) {
+    let (end, in_isr) = with(|k| (k.now.saturating_add(cycles), k.isr_depth > 0));
+    if in_isr {
+        with(|k| k.now = k.now.max(end));
+        return;
+    }
+    loop {
+        let next = with(|k| {
+            let locked = k.threads[k.current as usize].irq_lock > 0;
+            match k.next_event() {
+                Some(t) if t <= end && !locked => {
+                    k.now = k.now.max(t);
+                    true
+                }
+                _ => {
+                    k.now = k.now.max(end);
+                    false
+                }
+            }
+        });
+        if !next {
+            return;
+        }
+        if run_due_interrupts() {
+            interrupt_exit();
+        }
+    }
+}
+
+/// The scheduler loop: runs threads until the simulation ends. Plays the idle thread.
+pub fn run_scheduler() {
+    loop {
+        let next = with(|k| {
+            if k.ended.is_some() {
+                return Err(());
+            }
+            Ok(k.ready.best())
+        });
+        let Ok(next) = next else { return };
+        match next {
+            Some(slot) => run_thread(slot),
+            None => {
+                with(|k| {
+                    if k.last_run != IDLE {
+                        k.record(TraceEvent::Switch {
+                            from: k.last_run,
+                            to: IDLE,
+                        });
+                        k.last_run = IDLE;
+                    }
+                    k.current = IDLE;
+                });
+                idle();
+            }
+        }
+    }
+}
+
+fn run_thread(slot: u32) {
+    let co: *mut Co = with(|k| {
+        k.current = slot;
+        if k.last_run != slot {
+            k.switches += 1;
+            k.record(TraceEvent::Switch {
+                from: k.last_run,
+                to: slot,
+            });
+            k.last_run = slot;
+        }
+        &mut **k.threads[slot as usize]
+            .co
+            .as_mut()
+            .expect("ready thread without context") as *mut Co
+    });
+    // SAFETY: the coroutine is boxed in the thread table and is only dropped by the
+    // scheduler (this function) or at the end of the simulation, never while resumed.
+    let result = unsafe { (*co).resume(()) };
+    match result {
+        CoroutineResult::Yield(Switch::Reschedule) => {}
+        CoroutineResult::Yield(Switch::Exit) => retire(slot, true),
+        CoroutineResult::Return(ThreadEnd::Returned) => {
+            with(|k| k.mark_dead(slot));
+            retire(slot, false);
+        }
+        CoroutineResult::Return(ThreadEnd::Panicked(payload)) => {
+            with(|k| {
+                let end = ending(payload, || {
+                    if k.isr_depth > 0 {
+                        format!("an ISR interrupting thread '{}'", k.name(slot))
+                    } else {
+                        format!("thread '{}'", k.name(slot))
+                    }
+                });
+                k.ended.get_or_insert(end);
+            });
+            retire(slot, false);
+        }
+    }
+}
+
+/// Frees a dead thread's context, recycling its host stack. `suspended` is true when the
+/// coroutine is suspended mid-body (it called `k_thread_abort` on itself, or another thread
+/// aborted it): its stack is then discarded without unwinding, like an aborted thread's on
+/// Zephyr; objects on it are leaked, never dropped.
+pub fn retire(slot: u32, suspended: bool) {
+    let co = with(|k| k.threads[slot as usize].co.take());
+    if let Some(mut co) = co {
+        if suspended && !co.done() {
+            // SAFETY: the thread is dead and never resumes; resetting forgets its frames
+            // without running their destructors (leaking is safe).
+            unsafe { co.force_reset() };
+        }
+        let stack = co.into_stack();
+        with(|k| k.stacks.push(stack));
+    }
+}
+
+/// The idle thread: take due interrupts, or jump virtual time to the next event, or detect
+/// that nothing can ever happen again.
+fn idle() {
+    let next = with(|k| k.next_event());
+    let Some(next) = next else {
+        with(|k| {
+            let report = deadlock_report(k);
+            k.ended.get_or_insert(End::Deadlock(report));
+        });
+        return;
+    };
+    let pace = with(|k| {
+        k.now = k.now.max(next);
+        k.realtime.map(|start| (start, k.now, k.cycles_per_sec))
+    });
+    if let Some((start, now, hz)) = pace {
+        let due = start
+            + std::time::Duration::from_nanos((now as u128 * 1_000_000_000 / hz as u128) as u64);
+        let wall = std::time::Instant::now();
+        if due > wall {
+            std::thread::sleep(due - wall);
+        }
+    }
+    match catch_unwind(AssertUnwindSafe(run_due_interrupts)) {
+        Ok(_) => {}
+        Err(payload) => with(|k| {
+            k.isr_depth = 0;
+            k.announce_tick = None;
+            let end = ending(payload, || "an ISR (while idle)".to_string());
+            k.ended.get_or_insert(end);
+        }),
+    }
+}
+
+fn deadlock_report(k: &Kernel) -> String {
+    let mut s = format!(
+        "deadlock at tick {}: every thread is blocked and no timeout or interrupt is pending\n",
+        k.uptime_ticks()
+    );
+    for slot in 1..k.threads.len() as u32 {
+        let t = &k.threads[slot as usize];
+        if t.state & _THREAD_DEAD != 0 {
+            continue;
+        }
+        s.push_str(&format!(
+            "  {} (prio {}): {}\n",
+            k.name(slot),
+            t.prio,
+            kernel::describe_wait(k, slot)
+        ));
+    }
+    s
+}
+
+/// The text of a panic payload.
+pub fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(non-string panic payload)".to_string()
+    }
+}

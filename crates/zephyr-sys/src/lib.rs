@@ -1,0 +1,292 @@
+//! Raw Zephyr kernel API: the C names, types and signatures of `kernel.h`, for Rust.
+//!
+//! This crate is the seam between everything above it and a kernel. It declares the kernel's
+//! functions as `extern "C"` symbols with Zephyr's exact names and signatures
+//! (`k_sem_take(*mut k_sem, k_timeout_t) -> c_int`), defines the kernel object types, the
+//! `K_*` timeout constructors, errno values and the header-inline helpers of `kernel.h` and
+//! `sys_clock.h` (`k_msleep`, `k_uptime_get`, the `k_*_to_*` conversions, ...).
+//!
+//! # Who provides the symbols
+//!
+//! * On the host, the `zephyr-sim` crate defines every symbol with `#[no_mangle]` (and turns on
+//!   this crate's `simulator` feature). A program links it with `use zephyr_sim as _;`.
+//! * On real Zephyr, the symbols come from the kernel the application is linked with; the
+//!   object layouts then come from the kernel's headers (bindgen), not from [`objects`]. Code
+//!   above this crate only names the types and fields documented here, so it does not change.
+//!
+//! # Extensions
+//!
+//! A few items are not Zephyr API. They carry a `zsim`/`z_sim` prefix and exist so a simulated
+//! board can differ from the compile-time defaults (see [`sys_clock_ticks_per_sec`]).
+#![no_std]
+#![allow(non_camel_case_types, non_snake_case, non_upper_case_globals)]
+
+use core::ffi::{c_char, c_int, c_uint, c_void};
+
+pub mod errno;
+pub mod objects;
+pub mod time;
+
+pub use errno::*;
+pub use objects::*;
+pub use time::*;
+
+/// Kconfig options, as the build of a Zephyr application would give them.
+///
+/// Each can be overridden at build time by an environment variable of the same name.
+pub mod kconfig {
+    include!(concat!(env!("OUT_DIR"), "/kconfig.rs"));
+}
+pub use kconfig::*;
+
+/// Lowest priority an application thread may have (`K_LOWEST_APPLICATION_THREAD_PRIO`).
+pub const K_LOWEST_APPLICATION_THREAD_PRIO: c_int = CONFIG_NUM_PREEMPT_PRIORITIES - 1;
+/// Highest (most urgent) priority a thread may have (`K_HIGHEST_THREAD_PRIO`).
+pub const K_HIGHEST_THREAD_PRIO: c_int = -CONFIG_NUM_COOP_PRIORITIES;
+/// Priority of the idle thread (`K_IDLE_PRIO`).
+pub const K_IDLE_PRIO: c_int = CONFIG_NUM_PREEMPT_PRIORITIES;
+
+/// Thread id: a pointer to the thread's `k_thread` object.
+pub type k_tid_t = *mut k_thread;
+
+/// A thread's entry point: `void (*)(void *p1, void *p2, void *p3)`.
+pub type k_thread_entry_t =
+    Option<unsafe extern "C" fn(p1: *mut c_void, p2: *mut c_void, p3: *mut c_void)>;
+
+/// Timer expiry or stop function: `void (*)(struct k_timer *timer)`.
+pub type k_timer_expiry_t = Option<unsafe extern "C" fn(timer: *mut k_timer)>;
+/// Timer stop function: `void (*)(struct k_timer *timer)`.
+pub type k_timer_stop_t = k_timer_expiry_t;
+
+extern "C" {
+    // ---- threads (kernel/thread.c, kernel/sched.c) ----
+    /// Creates a thread; starts it after `delay` (`K_NO_WAIT`: now, `K_FOREVER`: at
+    /// [`k_thread_start`]).
+    pub fn k_thread_create(
+        new_thread: *mut k_thread,
+        stack: *mut k_thread_stack_t,
+        stack_size: usize,
+        entry: k_thread_entry_t,
+        p1: *mut c_void,
+        p2: *mut c_void,
+        p3: *mut c_void,
+        prio: c_int,
+        options: u32,
+        delay: k_timeout_t,
+    ) -> k_tid_t;
+    /// Starts a thread created with a `K_FOREVER` delay.
+    pub fn k_thread_start(thread: k_tid_t);
+    /// Waits for `thread` to exit: 0, `-EBUSY` (K_NO_WAIT), `-EAGAIN` (timeout), `-EDEADLK`.
+    pub fn k_thread_join(thread: *mut k_thread, timeout: k_timeout_t) -> c_int;
+    /// Ends `thread` (which may be the caller).
+    pub fn k_thread_abort(thread: k_tid_t);
+    /// Sleeps for `timeout`; returns the milliseconds left if woken early.
+    pub fn k_sleep(timeout: k_timeout_t) -> i32;
+    /// Sleeps for at least `us` microseconds; returns the microseconds left if woken early.
+    pub fn k_usleep(us: i32) -> i32;
+    /// Spins (without yielding) for `usec_to_wait` microseconds.
+    pub fn k_busy_wait(usec_to_wait: u32);
+    /// Moves the caller behind the ready threads of its own priority.
+    pub fn k_yield();
+    /// Wakes a sleeping thread early.
+    pub fn k_wakeup(thread: k_tid_t);
+    /// The calling thread.
+    pub fn k_current_get() -> k_tid_t;
+    /// Suspends a thread (cancelling its timeout).
+    pub fn k_thread_suspend(thread: k_tid_t);
+    /// Resumes a suspended thread; does nothing (and is not remembered) otherwise.
+    pub fn k_thread_resume(thread: k_tid_t);
+    /// A thread's priority.
+    pub fn k_thread_priority_get(thread: k_tid_t) -> c_int;
+    /// Sets a thread's priority; may reschedule.
+    pub fn k_thread_priority_set(thread: k_tid_t, prio: c_int);
+    /// Names a thread (copied, truncated to `CONFIG_THREAD_MAX_NAME_LEN - 1` bytes).
+    pub fn k_thread_name_set(thread: k_tid_t, str_: *const c_char) -> c_int;
+    /// A thread's name (NUL-terminated), or null.
+    pub fn k_thread_name_get(thread: k_tid_t) -> *const c_char;
+    /// True when called from an interrupt service routine.
+    pub fn k_is_in_isr() -> bool;
+    /// Prevents the scheduler from preempting the caller (nests).
+    pub fn k_sched_lock();
+    /// Undoes one [`k_sched_lock`].
+    pub fn k_sched_unlock();
+
+    // ---- semaphores (kernel/sem.c) ----
+    /// Initialises a semaphore: 0, or `-EINVAL` if `limit == 0` or `initial_count > limit`.
+    pub fn k_sem_init(sem: *mut k_sem, initial_count: c_uint, limit: c_uint) -> c_int;
+    /// Takes a semaphore: 0, `-EBUSY` (K_NO_WAIT, unavailable) or `-EAGAIN` (timeout).
+    pub fn k_sem_take(sem: *mut k_sem, timeout: k_timeout_t) -> c_int;
+    /// Gives a semaphore (ISR-safe).
+    pub fn k_sem_give(sem: *mut k_sem);
+    /// Resets the count to 0; waiters return `-EAGAIN`.
+    pub fn k_sem_reset(sem: *mut k_sem);
+    /// The current count.
+    pub fn k_sem_count_get(sem: *mut k_sem) -> c_uint;
+
+    // ---- mutexes (kernel/mutex.c) ----
+    /// Initialises a mutex; always 0.
+    pub fn k_mutex_init(mutex: *mut k_mutex) -> c_int;
+    /// Locks a mutex (recursive for the owner): 0, `-EBUSY` or `-EAGAIN`.
+    pub fn k_mutex_lock(mutex: *mut k_mutex, timeout: k_timeout_t) -> c_int;
+    /// Unlocks a mutex: 0, `-EPERM` (not the owner) or `-EINVAL` (not locked).
+    pub fn k_mutex_unlock(mutex: *mut k_mutex) -> c_int;
+
+    // ---- condition variables (kernel/condvar.c) ----
+    /// Initialises a condition variable; always 0.
+    pub fn k_condvar_init(condvar: *mut k_condvar) -> c_int;
+    /// Wakes the first waiter; always 0.
+    pub fn k_condvar_signal(condvar: *mut k_condvar) -> c_int;
+    /// Wakes every waiter; returns how many were woken.
+    pub fn k_condvar_broadcast(condvar: *mut k_condvar) -> c_int;
+    /// Unlocks `mutex`, waits for a signal, relocks `mutex`: 0 or `-EAGAIN`.
+    pub fn k_condvar_wait(
+        condvar: *mut k_condvar,
+        mutex: *mut k_mutex,
+        timeout: k_timeout_t,
+    ) -> c_int;
+
+    // ---- timers (kernel/timer.c) ----
+    /// Initialises a timer with its expiry function (run in ISR context) and stop function.
+    pub fn k_timer_init(timer: *mut k_timer, expiry_fn: k_timer_expiry_t, stop_fn: k_timer_stop_t);
+    /// Starts (or restarts) a timer: first expiry after `duration`, then every `period`.
+    pub fn k_timer_start(timer: *mut k_timer, duration: k_timeout_t, period: k_timeout_t);
+    /// Stops a running timer, calling its stop function; does nothing if it is not running.
+    pub fn k_timer_stop(timer: *mut k_timer);
+    /// Returns the number of expiries since the last read, and resets it.
+    pub fn k_timer_status_get(timer: *mut k_timer) -> u32;
+    /// Waits for the next expiry (or a stop) if the status is 0; returns and resets the status.
+    pub fn k_timer_status_sync(timer: *mut k_timer) -> u32;
+    /// Ticks until the next expiry (0 if not running).
+    pub fn k_timer_remaining_ticks(timer: *const k_timer) -> k_ticks_t;
+    /// Absolute tick of the next expiry.
+    pub fn k_timer_expires_ticks(timer: *const k_timer) -> k_ticks_t;
+
+    // ---- time (kernel/timeout.c, drivers/timer) ----
+    /// Ticks since boot (`k_uptime_ticks`).
+    pub fn k_uptime_ticks() -> i64;
+    /// Hardware cycle counter, 32 bits (`k_cycle_get_32`).
+    pub fn k_cycle_get_32() -> u32;
+    /// Hardware cycle counter, 64 bits (`k_cycle_get_64`).
+    pub fn k_cycle_get_64() -> u64;
+    /// Hardware cycle counter rate, in Hz.
+    pub fn sys_clock_hw_cycles_per_sec() -> c_int;
+
+    // ---- interrupts (include/zephyr/irq.h) ----
+    /// Locks interrupts; returns the key to hand back to [`irq_unlock`]. Nests.
+    pub fn irq_lock() -> c_uint;
+    /// Releases the lock taken by the [`irq_lock`] call that returned `key`.
+    pub fn irq_unlock(key: c_uint);
+
+    // ---- console ----
+    /// Writes `n` bytes to the console (what `printk` ends in).
+    pub fn k_str_out(c: *mut c_char, n: usize);
+}
+
+#[cfg(feature = "simulator")]
+extern "C" {
+    /// Simulator extension: the tick rate of the running simulated board.
+    pub fn zsim_sys_clock_ticks_per_sec() -> u32;
+}
+
+/// Ticks per second of the running kernel.
+///
+/// On real Zephyr this is [`CONFIG_SYS_CLOCK_TICKS_PER_SEC`]. On the simulator a board may be
+/// booted at another rate (to run one test suite at 100 Hz and 10 kHz); this reads it. Every
+/// conversion in [`time`] goes through it.
+#[inline]
+pub fn sys_clock_ticks_per_sec() -> u32 {
+    #[cfg(feature = "simulator")]
+    {
+        // SAFETY: a plain getter with no preconditions, callable from any context.
+        unsafe { zsim_sys_clock_ticks_per_sec() }
+    }
+    #[cfg(not(feature = "simulator"))]
+    {
+        CONFIG_SYS_CLOCK_TICKS_PER_SEC
+    }
+}
+
+/// Sleeps for `ms` milliseconds (`k_msleep`, inline in `kernel.h`).
+///
+/// # Safety
+/// Thread context only (not an ISR); the kernel must be running.
+#[inline]
+pub unsafe fn k_msleep(ms: i32) -> i32 {
+    // SAFETY: forwarded caller contract.
+    unsafe { k_sleep(K_MSEC(ms as i64)) }
+}
+
+/// Milliseconds since boot (`k_uptime_get`, inline in `kernel.h`).
+///
+/// # Safety
+/// The kernel must be running.
+#[inline]
+pub unsafe fn k_uptime_get() -> i64 {
+    // SAFETY: forwarded caller contract.
+    k_ticks_to_ms_floor64(unsafe { k_uptime_ticks() } as u64) as i64
+}
+
+/// Low 32 bits of [`k_uptime_get`] (`k_uptime_get_32`).
+///
+/// # Safety
+/// The kernel must be running.
+#[inline]
+pub unsafe fn k_uptime_get_32() -> u32 {
+    // SAFETY: forwarded caller contract.
+    unsafe { k_uptime_get() as u32 }
+}
+
+/// Writes a Rust string to the console with [`k_str_out`].
+///
+/// # Safety
+/// The kernel must be running.
+pub unsafe fn printk_str(s: &str) {
+    // SAFETY: k_str_out only reads `n` bytes from the pointer.
+    unsafe { k_str_out(s.as_ptr() as *mut c_char, s.len()) }
+}
+
+/// `printk` with Rust formatting: `printk!("x = {}\n", x)`.
+///
+/// Zephyr's `printk` is variadic C; Rust code formats itself and writes with [`k_str_out`].
+/// Formatting uses a 256-byte stack buffer, flushed as it fills; nothing is allocated.
+#[macro_export]
+macro_rules! printk {
+    ($($arg:tt)*) => {
+        $crate::printk_fmt(::core::format_args!($($arg)*))
+    };
+}
+
+/// Writes formatted output to the console (the function behind [`printk!`]).
+pub fn printk_fmt(args: core::fmt::Arguments<'_>) {
+    struct Console {
+        buf: [u8; 256],
+        len: usize,
+    }
+    impl Console {
+        fn flush(&mut self) {
+            if self.len > 0 {
+                // SAFETY: the buffer holds `len` initialised bytes; k_str_out only reads them.
+                unsafe { k_str_out(self.buf.as_mut_ptr() as *mut c_char, self.len) };
+                self.len = 0;
+            }
+        }
+    }
+    impl core::fmt::Write for Console {
+        fn write_str(&mut self, s: &str) -> core::fmt::Result {
+            for &b in s.as_bytes() {
+                if self.len == self.buf.len() {
+                    self.flush();
+                }
+                self.buf[self.len] = b;
+                self.len += 1;
+            }
+            Ok(())
+        }
+    }
+    let mut console = Console {
+        buf: [0; 256],
+        len: 0,
+    };
+    let _ = core::fmt::write(&mut console, args);
+    console.flush();
+}
