@@ -176,6 +176,7 @@ pub struct Kernel {
     /// Thread the scheduler last resumed (for the trace).
     pub last_run: u32,
     /// Kernel-owned thread objects of idle and main.
+    #[allow(clippy::vec_box, reason = "kernel objects must not move when the Vec grows")]
     pub own_objects: Vec<Box<k_thread>>,
     /// Number of thread switches so far.
     pub switches: u64,

@@ -51,14 +51,14 @@ pub type k_tid_t = *mut k_thread;
 
 /// A thread's entry point: `void (*)(void *p1, void *p2, void *p3)`.
 pub type k_thread_entry_t =
-    Option<unsafe extern "C" fn(p1: *mut c_void, p2: *mut c_void, p3: *mut c_void)>;
+    Option<unsafe extern "C-unwind" fn(p1: *mut c_void, p2: *mut c_void, p3: *mut c_void)>;
 
 /// Timer expiry or stop function: `void (*)(struct k_timer *timer)`.
-pub type k_timer_expiry_t = Option<unsafe extern "C" fn(timer: *mut k_timer)>;
+pub type k_timer_expiry_t = Option<unsafe extern "C-unwind" fn(timer: *mut k_timer)>;
 /// Timer stop function: `void (*)(struct k_timer *timer)`.
 pub type k_timer_stop_t = k_timer_expiry_t;
 
-extern "C" {
+extern "C-unwind" {
     // ---- threads (kernel/thread.c, kernel/sched.c) ----
     /// Creates a thread; starts it after `delay` (`K_NO_WAIT`: now, `K_FOREVER`: at
     /// [`k_thread_start`]).
@@ -183,7 +183,7 @@ extern "C" {
 }
 
 #[cfg(feature = "simulator")]
-extern "C" {
+extern "C-unwind" {
     /// Simulator extension: the tick rate of the running simulated board.
     pub fn zsim_sys_clock_ticks_per_sec() -> u32;
 }

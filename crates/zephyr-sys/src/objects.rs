@@ -145,12 +145,12 @@ pub const CONFIG_THREAD_MAX_NAME_LEN: usize = 32;
 #[repr(C)]
 #[derive(Debug)]
 pub struct k_thread {
+    /// Simulator header.
+    pub _sim: z_sim_obj,
     /// Scheduler state.
     pub base: _thread_base,
     /// NUL-terminated name.
     pub name: [c_char; CONFIG_THREAD_MAX_NAME_LEN],
-    /// Simulator header.
-    pub _sim: z_sim_obj,
 }
 
 impl k_thread {
@@ -220,14 +220,14 @@ impl<const N: usize> Default for z_thread_stack<N> {
 #[repr(C)]
 #[derive(Debug)]
 pub struct k_sem {
+    /// Simulator header.
+    pub _sim: z_sim_obj,
     /// Threads waiting in `k_sem_take`.
     pub wait_q: _wait_q_t,
     /// Current count.
     pub count: c_uint,
     /// Maximum count.
     pub limit: c_uint,
-    /// Simulator header.
-    pub _sim: z_sim_obj,
 }
 
 /// A statically initialised semaphore (`Z_SEM_INITIALIZER`, what `K_SEM_DEFINE` expands to).
@@ -247,6 +247,8 @@ pub const K_SEM_MAX_LIMIT: c_uint = c_uint::MAX;
 #[repr(C)]
 #[derive(Debug)]
 pub struct k_mutex {
+    /// Simulator header.
+    pub _sim: z_sim_obj,
     /// Threads waiting in `k_mutex_lock`.
     pub wait_q: _wait_q_t,
     /// Owning thread, or null.
@@ -255,8 +257,6 @@ pub struct k_mutex {
     pub lock_count: u32,
     /// The owner's priority before any inheritance.
     pub owner_orig_prio: c_int,
-    /// Simulator header.
-    pub _sim: z_sim_obj,
 }
 
 /// A statically initialised mutex (`Z_MUTEX_INITIALIZER`, what `K_MUTEX_DEFINE` expands to).
@@ -274,10 +274,10 @@ pub const fn Z_MUTEX_INITIALIZER() -> k_mutex {
 #[repr(C)]
 #[derive(Debug)]
 pub struct k_condvar {
-    /// Threads waiting in `k_condvar_wait`.
-    pub wait_q: _wait_q_t,
     /// Simulator header.
     pub _sim: z_sim_obj,
+    /// Threads waiting in `k_condvar_wait`.
+    pub wait_q: _wait_q_t,
 }
 
 /// A statically initialised condition variable (`Z_CONDVAR_INITIALIZER`).
@@ -292,6 +292,8 @@ pub const fn Z_CONDVAR_INITIALIZER() -> k_condvar {
 #[repr(C)]
 #[derive(Debug)]
 pub struct k_timer {
+    /// Simulator header.
+    pub _sim: z_sim_obj,
     /// The pending expiry, if running.
     pub timeout: _timeout,
     /// Threads waiting in `k_timer_status_sync`.
@@ -306,8 +308,6 @@ pub struct k_timer {
     pub status: u32,
     /// Application data (`k_timer_user_data_set`).
     pub user_data: *mut c_void,
-    /// Simulator header.
-    pub _sim: z_sim_obj,
 }
 
 /// A statically initialised timer (`Z_TIMER_INITIALIZER`, what `K_TIMER_DEFINE` expands to).

@@ -8,52 +8,52 @@ use crate::switch::{busy_wait, interrupt_exit, run_due_interrupts};
 
 /// Ticks since boot (`k_uptime_ticks`); in a timeout handler, the tick being announced.
 #[no_mangle]
-pub extern "C" fn k_uptime_ticks() -> i64 {
+pub extern "C-unwind" fn k_uptime_ticks() -> i64 {
     with(|k| k.uptime_ticks())
 }
 
 /// Hardware cycle counter, low 32 bits (`k_cycle_get_32`).
 #[no_mangle]
-pub extern "C" fn k_cycle_get_32() -> u32 {
+pub extern "C-unwind" fn k_cycle_get_32() -> u32 {
     with(|k| k.now as u32)
 }
 
 /// Hardware cycle counter (`k_cycle_get_64`).
 #[no_mangle]
-pub extern "C" fn k_cycle_get_64() -> u64 {
+pub extern "C-unwind" fn k_cycle_get_64() -> u64 {
     with(|k| k.now)
 }
 
 /// Hardware cycle counter rate (`sys_clock_hw_cycles_per_sec`).
 #[no_mangle]
-pub extern "C" fn sys_clock_hw_cycles_per_sec() -> c_int {
+pub extern "C-unwind" fn sys_clock_hw_cycles_per_sec() -> c_int {
     with(|k| k.cycles_per_sec as c_int)
 }
 
 /// Tick rate of the simulated board (simulator extension).
 #[no_mangle]
-pub extern "C" fn zsim_sys_clock_ticks_per_sec() -> u32 {
+pub extern "C-unwind" fn zsim_sys_clock_ticks_per_sec() -> u32 {
     with(|k| k.ticks_per_sec)
 }
 
 /// Spins for `usec_to_wait` microseconds (`k_busy_wait`): virtual time advances, interrupts
 /// that fall due run (and may preempt the caller) unless it holds `irq_lock`.
 #[no_mangle]
-pub extern "C" fn k_busy_wait(usec_to_wait: u32) {
+pub extern "C-unwind" fn k_busy_wait(usec_to_wait: u32) {
     let hz = with(|k| k.cycles_per_sec);
     busy_wait(usec_to_wait as u64 * hz as u64 / 1_000_000);
 }
 
 /// True in an interrupt service routine (`k_is_in_isr`).
 #[no_mangle]
-pub extern "C" fn k_is_in_isr() -> bool {
+pub extern "C-unwind" fn k_is_in_isr() -> bool {
     with(|k| k.isr_depth > 0)
 }
 
 /// Locks interrupts for the calling thread (`irq_lock`); returns the key for [`irq_unlock`].
 /// The lock belongs to the thread: while it is blocked others run with interrupts enabled.
 #[no_mangle]
-pub extern "C" fn irq_lock() -> c_uint {
+pub extern "C-unwind" fn irq_lock() -> c_uint {
     with(|k| {
         let count = if k.isr_depth > 0 {
             &mut k.isr_irq_lock
@@ -71,7 +71,7 @@ pub extern "C" fn irq_lock() -> c_uint {
 /// one became pending meanwhile, it runs now and its exit may preempt the caller; otherwise a
 /// thread readied while locked waits for the caller's next reschedule point.
 #[no_mangle]
-pub extern "C" fn irq_unlock(key: c_uint) {
+pub extern "C-unwind" fn irq_unlock(key: c_uint) {
     let pending = with(|k| {
         if k.isr_depth > 0 {
             k.isr_irq_lock = key;
@@ -91,7 +91,7 @@ pub extern "C" fn irq_unlock(key: c_uint) {
 /// # Safety
 /// `c` must point to `n` readable bytes.
 #[no_mangle]
-pub unsafe extern "C" fn k_str_out(c: *mut c_char, n: usize) {
+pub unsafe extern "C-unwind" fn k_str_out(c: *mut c_char, n: usize) {
     // SAFETY: the caller guarantees `n` readable bytes.
     let bytes = unsafe { std::slice::from_raw_parts(c as *const u8, n) };
     let captured = with(|k| match k.console.as_mut() {

@@ -25,7 +25,7 @@ fn check_mutex(k: &mut Kernel, m: *mut k_mutex, call: &str) {
 /// # Safety
 /// `sem` must be valid and must not move afterwards.
 #[no_mangle]
-pub unsafe extern "C" fn k_sem_init(
+pub unsafe extern "C-unwind" fn k_sem_init(
     sem: *mut k_sem,
     initial_count: c_uint,
     limit: c_uint,
@@ -55,7 +55,7 @@ pub unsafe extern "C" fn k_sem_init(
 /// # Safety
 /// `sem` must be an initialised semaphore.
 #[no_mangle]
-pub unsafe extern "C" fn k_sem_give(sem: *mut k_sem) {
+pub unsafe extern "C-unwind" fn k_sem_give(sem: *mut k_sem) {
     with(|k| {
         check_sem(k, sem, "k_sem_give");
         // SAFETY: checked above.
@@ -82,7 +82,7 @@ pub unsafe extern "C" fn k_sem_give(sem: *mut k_sem) {
 /// # Panics
 /// Waiting (any timeout but `K_NO_WAIT`) in an ISR.
 #[no_mangle]
-pub unsafe extern "C" fn k_sem_take(sem: *mut k_sem, timeout: k_timeout_t) -> c_int {
+pub unsafe extern "C-unwind" fn k_sem_take(sem: *mut k_sem, timeout: k_timeout_t) -> c_int {
     let r = with(|k| {
         check_sem(k, sem, "k_sem_take");
         // SAFETY: checked above.
@@ -116,7 +116,7 @@ pub unsafe extern "C" fn k_sem_take(sem: *mut k_sem, timeout: k_timeout_t) -> c_
 /// # Safety
 /// `sem` must be an initialised semaphore.
 #[no_mangle]
-pub unsafe extern "C" fn k_sem_reset(sem: *mut k_sem) {
+pub unsafe extern "C-unwind" fn k_sem_reset(sem: *mut k_sem) {
     with(|k| {
         check_sem(k, sem, "k_sem_reset");
         // SAFETY: checked above.
@@ -135,7 +135,7 @@ pub unsafe extern "C" fn k_sem_reset(sem: *mut k_sem) {
 /// # Safety
 /// `sem` must be an initialised semaphore.
 #[no_mangle]
-pub unsafe extern "C" fn k_sem_count_get(sem: *mut k_sem) -> c_uint {
+pub unsafe extern "C-unwind" fn k_sem_count_get(sem: *mut k_sem) -> c_uint {
     with(|k| {
         check_sem(k, sem, "k_sem_count_get");
         // SAFETY: checked above.
@@ -148,7 +148,7 @@ pub unsafe extern "C" fn k_sem_count_get(sem: *mut k_sem) -> c_uint {
 /// # Safety
 /// `mutex` must be valid and must not move afterwards.
 #[no_mangle]
-pub unsafe extern "C" fn k_mutex_init(mutex: *mut k_mutex) -> c_int {
+pub unsafe extern "C-unwind" fn k_mutex_init(mutex: *mut k_mutex) -> c_int {
     with(|k| {
         // SAFETY: the caller guarantees `mutex` is valid.
         unsafe {
@@ -198,7 +198,7 @@ fn adjust_owner_prio(k: &mut Kernel, m: *mut k_mutex, prio: c_int) -> bool {
 /// # Panics
 /// In an ISR (mutexes cannot be used there).
 #[no_mangle]
-pub unsafe extern "C" fn k_mutex_lock(mutex: *mut k_mutex, timeout: k_timeout_t) -> c_int {
+pub unsafe extern "C-unwind" fn k_mutex_lock(mutex: *mut k_mutex, timeout: k_timeout_t) -> c_int {
     no_isr("k_mutex_lock");
     let r = with(|k| {
         check_mutex(k, mutex, "k_mutex_lock");
@@ -286,7 +286,7 @@ fn unlock(k: &mut Kernel, mutex: *mut k_mutex) -> Result<bool, c_int> {
 /// # Safety
 /// `mutex` must be an initialised mutex.
 #[no_mangle]
-pub unsafe extern "C" fn k_mutex_unlock(mutex: *mut k_mutex) -> c_int {
+pub unsafe extern "C-unwind" fn k_mutex_unlock(mutex: *mut k_mutex) -> c_int {
     no_isr("k_mutex_unlock");
     match with(|k| unlock(k, mutex)) {
         Err(e) => e,
@@ -309,7 +309,7 @@ fn check_condvar(k: &mut Kernel, cv: *mut k_condvar, call: &str) {
 /// # Safety
 /// `condvar` must be valid and must not move afterwards.
 #[no_mangle]
-pub unsafe extern "C" fn k_condvar_init(condvar: *mut k_condvar) -> c_int {
+pub unsafe extern "C-unwind" fn k_condvar_init(condvar: *mut k_condvar) -> c_int {
     with(|k| {
         // SAFETY: the caller guarantees `condvar` is valid.
         unsafe {
@@ -347,7 +347,7 @@ fn wake(condvar: *mut k_condvar, all: bool, call: &str) -> c_int {
 /// # Safety
 /// `condvar` must be an initialised condition variable.
 #[no_mangle]
-pub unsafe extern "C" fn k_condvar_signal(condvar: *mut k_condvar) -> c_int {
+pub unsafe extern "C-unwind" fn k_condvar_signal(condvar: *mut k_condvar) -> c_int {
     wake(condvar, false, "k_condvar_signal");
     0
 }
@@ -357,7 +357,7 @@ pub unsafe extern "C" fn k_condvar_signal(condvar: *mut k_condvar) -> c_int {
 /// # Safety
 /// `condvar` must be an initialised condition variable.
 #[no_mangle]
-pub unsafe extern "C" fn k_condvar_broadcast(condvar: *mut k_condvar) -> c_int {
+pub unsafe extern "C-unwind" fn k_condvar_broadcast(condvar: *mut k_condvar) -> c_int {
     wake(condvar, true, "k_condvar_broadcast")
 }
 
@@ -367,7 +367,7 @@ pub unsafe extern "C" fn k_condvar_broadcast(condvar: *mut k_condvar) -> c_int {
 /// # Safety
 /// `condvar` and `mutex` must be initialised; the caller must own `mutex`.
 #[no_mangle]
-pub unsafe extern "C" fn k_condvar_wait(
+pub unsafe extern "C-unwind" fn k_condvar_wait(
     condvar: *mut k_condvar,
     mutex: *mut k_mutex,
     timeout: k_timeout_t,

@@ -27,7 +27,7 @@ fn check_prio(prio: c_int, call: &str) {
 /// `new_thread` must be valid and stay in place while the thread lives; `entry` must be safe to
 /// call with `p1`, `p2`, `p3` on another thread.
 #[no_mangle]
-pub unsafe extern "C" fn k_thread_create(
+pub unsafe extern "C-unwind" fn k_thread_create(
     new_thread: *mut k_thread,
     _stack: *mut k_thread_stack_t,
     _stack_size: usize,
@@ -81,7 +81,7 @@ pub unsafe extern "C" fn k_thread_create(
 /// # Safety
 /// `thread` must be a thread of this simulation.
 #[no_mangle]
-pub unsafe extern "C" fn k_thread_start(thread: k_tid_t) {
+pub unsafe extern "C-unwind" fn k_thread_start(thread: k_tid_t) {
     with(|k| {
         let slot = k.slot_of(thread, "k_thread_start");
         k.start_thread(slot);
@@ -94,7 +94,10 @@ pub unsafe extern "C" fn k_thread_start(thread: k_tid_t) {
 /// # Safety
 /// `thread` must be a thread of this simulation.
 #[no_mangle]
-pub unsafe extern "C" fn k_thread_join(thread: *mut k_thread, timeout: k_timeout_t) -> c_int {
+pub unsafe extern "C-unwind" fn k_thread_join(
+    thread: *mut k_thread,
+    timeout: k_timeout_t,
+) -> c_int {
     no_isr("k_thread_join");
     let r = with(|k| {
         let slot = k.slot_of(thread, "k_thread_join");
@@ -120,7 +123,7 @@ pub unsafe extern "C" fn k_thread_join(thread: *mut k_thread, timeout: k_timeout
 /// # Safety
 /// `thread` must be a thread of this simulation.
 #[no_mangle]
-pub unsafe extern "C" fn k_thread_abort(thread: k_tid_t) {
+pub unsafe extern "C-unwind" fn k_thread_abort(thread: k_tid_t) {
     let (slot, is_current, dead, in_isr) = with(|k| {
         let slot = k.slot_of(thread, "k_thread_abort");
         let dead = k.threads[slot as usize].state & _THREAD_DEAD != 0;
@@ -168,7 +171,7 @@ fn tick_sleep(ticks: k_ticks_t) -> k_ticks_t {
 /// # Safety
 /// Thread context only.
 #[no_mangle]
-pub unsafe extern "C" fn k_sleep(timeout: k_timeout_t) -> i32 {
+pub unsafe extern "C-unwind" fn k_sleep(timeout: k_timeout_t) -> i32 {
     no_isr("k_sleep");
     if timeout == K_FOREVER {
         // SAFETY: suspending the current thread is always valid in thread context.
@@ -184,7 +187,7 @@ pub unsafe extern "C" fn k_sleep(timeout: k_timeout_t) -> i32 {
 /// # Safety
 /// Thread context only.
 #[no_mangle]
-pub unsafe extern "C" fn k_usleep(us: i32) -> i32 {
+pub unsafe extern "C-unwind" fn k_usleep(us: i32) -> i32 {
     no_isr("k_usleep");
     let ticks = k_us_to_ticks_ceil64(us.max(0) as u64) as k_ticks_t;
     let left = tick_sleep(ticks);
@@ -196,7 +199,7 @@ pub unsafe extern "C" fn k_usleep(us: i32) -> i32 {
 /// # Safety
 /// Thread context only.
 #[no_mangle]
-pub unsafe extern "C" fn k_yield() {
+pub unsafe extern "C-unwind" fn k_yield() {
     no_isr("k_yield");
     with(|k| {
         let cur = k.current;
@@ -210,7 +213,7 @@ pub unsafe extern "C" fn k_yield() {
 /// # Safety
 /// `thread` must be a thread of this simulation.
 #[no_mangle]
-pub unsafe extern "C" fn k_wakeup(thread: k_tid_t) {
+pub unsafe extern "C-unwind" fn k_wakeup(thread: k_tid_t) {
     let woke = with(|k| {
         let slot = k.slot_of(thread, "k_wakeup");
         if k.threads[slot as usize].state & _THREAD_SLEEPING == 0 {
@@ -227,7 +230,7 @@ pub unsafe extern "C" fn k_wakeup(thread: k_tid_t) {
 
 /// The calling thread (`k_current_get`); in an ISR, the interrupted one.
 #[no_mangle]
-pub extern "C" fn k_current_get() -> k_tid_t {
+pub extern "C-unwind" fn k_current_get() -> k_tid_t {
     with(|k| k.threads[k.current as usize].obj)
 }
 
@@ -238,7 +241,7 @@ pub extern "C" fn k_current_get() -> k_tid_t {
 /// # Safety
 /// `thread` must be a thread of this simulation.
 #[no_mangle]
-pub unsafe extern "C" fn k_thread_suspend(thread: k_tid_t) {
+pub unsafe extern "C-unwind" fn k_thread_suspend(thread: k_tid_t) {
     let switch_now = with(|k| {
         let slot = k.slot_of(thread, "k_thread_suspend");
         if k.threads[slot as usize].state & _THREAD_DEAD != 0 {
@@ -260,7 +263,7 @@ pub unsafe extern "C" fn k_thread_suspend(thread: k_tid_t) {
 /// # Safety
 /// `thread` must be a thread of this simulation.
 #[no_mangle]
-pub unsafe extern "C" fn k_thread_resume(thread: k_tid_t) {
+pub unsafe extern "C-unwind" fn k_thread_resume(thread: k_tid_t) {
     let resumed = with(|k| {
         let slot = k.slot_of(thread, "k_thread_resume");
         if k.threads[slot as usize].state & _THREAD_SUSPENDED == 0 {
@@ -279,7 +282,7 @@ pub unsafe extern "C" fn k_thread_resume(thread: k_tid_t) {
 /// # Safety
 /// `thread` must be a thread of this simulation.
 #[no_mangle]
-pub unsafe extern "C" fn k_thread_priority_get(thread: k_tid_t) -> c_int {
+pub unsafe extern "C-unwind" fn k_thread_priority_get(thread: k_tid_t) -> c_int {
     with(|k| {
         let slot = k.slot_of(thread, "k_thread_priority_get");
         k.threads[slot as usize].prio
@@ -292,7 +295,7 @@ pub unsafe extern "C" fn k_thread_priority_get(thread: k_tid_t) -> c_int {
 /// # Safety
 /// `thread` must be a thread of this simulation.
 #[no_mangle]
-pub unsafe extern "C" fn k_thread_priority_set(thread: k_tid_t, prio: c_int) {
+pub unsafe extern "C-unwind" fn k_thread_priority_set(thread: k_tid_t, prio: c_int) {
     check_prio(prio, "k_thread_priority_set");
     let ready = with(|k| {
         let slot = k.slot_of(thread, "k_thread_priority_set");
@@ -309,7 +312,7 @@ pub unsafe extern "C" fn k_thread_priority_set(thread: k_tid_t, prio: c_int) {
 /// # Safety
 /// `thread` must be null or a thread of this simulation; `str_` a NUL-terminated string.
 #[no_mangle]
-pub unsafe extern "C" fn k_thread_name_set(thread: k_tid_t, str_: *const c_char) -> c_int {
+pub unsafe extern "C-unwind" fn k_thread_name_set(thread: k_tid_t, str_: *const c_char) -> c_int {
     if str_.is_null() {
         return -EINVAL;
     }
@@ -327,7 +330,7 @@ pub unsafe extern "C" fn k_thread_name_set(thread: k_tid_t, str_: *const c_char)
 /// # Safety
 /// `thread` must be a thread of this simulation.
 #[no_mangle]
-pub unsafe extern "C" fn k_thread_name_get(thread: k_tid_t) -> *const c_char {
+pub unsafe extern "C-unwind" fn k_thread_name_get(thread: k_tid_t) -> *const c_char {
     with(|k| {
         let slot = k.slot_of(thread, "k_thread_name_get");
         // SAFETY: thread objects are valid while registered.
@@ -337,7 +340,7 @@ pub unsafe extern "C" fn k_thread_name_get(thread: k_tid_t) -> *const c_char {
 
 /// Locks the scheduler: the caller is not preempted until [`k_sched_unlock`] (`k_sched_lock`).
 #[no_mangle]
-pub extern "C" fn k_sched_lock() {
+pub extern "C-unwind" fn k_sched_lock() {
     with(|k| {
         let cur = k.current;
         k.threads[cur as usize].sched_lock += 1;
@@ -346,7 +349,7 @@ pub extern "C" fn k_sched_lock() {
 
 /// Undoes one [`k_sched_lock`]; at zero, a more urgent ready thread runs (`k_sched_unlock`).
 #[no_mangle]
-pub extern "C" fn k_sched_unlock() {
+pub extern "C-unwind" fn k_sched_unlock() {
     with(|k| {
         let t = &mut k.threads[k.current as usize];
         assert!(t.sched_lock > 0, "k_sched_unlock without k_sched_lock");

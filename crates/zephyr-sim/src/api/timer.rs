@@ -50,7 +50,7 @@ fn arm(k: &mut Kernel, timer: *mut k_timer, duration: k_timeout_t) {
 /// # Safety
 /// `timer` must be valid and must not move afterwards.
 #[no_mangle]
-pub unsafe extern "C" fn k_timer_init(
+pub unsafe extern "C-unwind" fn k_timer_init(
     timer: *mut k_timer,
     expiry_fn: k_timer_expiry_t,
     stop_fn: k_timer_stop_t,
@@ -83,7 +83,7 @@ pub unsafe extern "C" fn k_timer_init(
 /// # Safety
 /// `timer` must be an initialised timer.
 #[no_mangle]
-pub unsafe extern "C" fn k_timer_start(
+pub unsafe extern "C-unwind" fn k_timer_start(
     timer: *mut k_timer,
     duration: k_timeout_t,
     period: k_timeout_t,
@@ -146,7 +146,7 @@ pub(crate) fn expire(timer: *mut k_timer) {
 /// # Safety
 /// `timer` must be an initialised timer.
 #[no_mangle]
-pub unsafe extern "C" fn k_timer_stop(timer: *mut k_timer) {
+pub unsafe extern "C-unwind" fn k_timer_stop(timer: *mut k_timer) {
     let stop_fn = with(|k| {
         check(k, timer, "k_timer_stop");
         // SAFETY: checked above.
@@ -169,7 +169,7 @@ pub unsafe extern "C" fn k_timer_stop(timer: *mut k_timer) {
 /// # Safety
 /// `timer` must be an initialised timer.
 #[no_mangle]
-pub unsafe extern "C" fn k_timer_status_get(timer: *mut k_timer) -> u32 {
+pub unsafe extern "C-unwind" fn k_timer_status_get(timer: *mut k_timer) -> u32 {
     with(|k| {
         check(k, timer, "k_timer_status_get");
         // SAFETY: checked above.
@@ -184,7 +184,7 @@ pub unsafe extern "C" fn k_timer_status_get(timer: *mut k_timer) -> u32 {
 /// # Safety
 /// `timer` must be an initialised timer. Thread context only.
 #[no_mangle]
-pub unsafe extern "C" fn k_timer_status_sync(timer: *mut k_timer) -> u32 {
+pub unsafe extern "C-unwind" fn k_timer_status_sync(timer: *mut k_timer) -> u32 {
     no_isr("k_timer_status_sync");
     loop {
         let r = with(|k| {
@@ -211,7 +211,7 @@ pub unsafe extern "C" fn k_timer_status_sync(timer: *mut k_timer) -> u32 {
 /// # Safety
 /// `timer` must be an initialised timer.
 #[no_mangle]
-pub unsafe extern "C" fn k_timer_remaining_ticks(timer: *const k_timer) -> k_ticks_t {
+pub unsafe extern "C-unwind" fn k_timer_remaining_ticks(timer: *const k_timer) -> k_ticks_t {
     with(|k| {
         let timer = timer as *mut k_timer;
         check(k, timer, "k_timer_remaining_ticks");
@@ -231,7 +231,7 @@ pub unsafe extern "C" fn k_timer_remaining_ticks(timer: *const k_timer) -> k_tic
 /// # Safety
 /// `timer` must be an initialised timer.
 #[no_mangle]
-pub unsafe extern "C" fn k_timer_expires_ticks(timer: *const k_timer) -> k_ticks_t {
+pub unsafe extern "C-unwind" fn k_timer_expires_ticks(timer: *const k_timer) -> k_ticks_t {
     with(|k| {
         let timer = timer as *mut k_timer;
         check(k, timer, "k_timer_expires_ticks");

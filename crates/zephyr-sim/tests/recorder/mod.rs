@@ -67,7 +67,7 @@ pub fn tick_align() {
 /// `th` must stay in place while the thread lives.
 pub unsafe fn create(
     th: *mut k_thread,
-    entry: unsafe extern "C" fn(*mut c_void, *mut c_void, *mut c_void),
+    entry: unsafe extern "C-unwind" fn(*mut c_void, *mut c_void, *mut c_void),
     arg: *mut c_void,
     prio: i32,
     delay: k_timeout_t,

@@ -1,0 +1,101 @@
+//! Helpers for the simulator's rule tests: a tick-stamped log and Rust-closure threads.
+#![allow(dead_code)]
+
+use std::cell::RefCell;
+use std::ffi::c_void;
+
+use zephyr_sys::*;
+
+thread_local! {
+    static LOG: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Appends `T=<tick> <text>` to the log of the running simulation.
+pub fn log(text: impl AsRef<str>) {
+    // SAFETY: kernel call from a simulated thread or ISR.
+    let t = unsafe { k_uptime_ticks() };
+    LOG.with(|l| l.borrow_mut().push(format!("T={t} {}", text.as_ref())));
+}
+
+/// `log!("fmt", args)`.
+#[macro_export]
+macro_rules! log {
+    ($($arg:tt)*) => { $crate::common::log(format!($($arg)*)) };
+}
+
+/// Takes the log.
+pub fn take_log() -> Vec<String> {
+    LOG.with(|l| std::mem::take(&mut *l.borrow_mut()))
+}
+
+/// Runs `main` on a default board (10 kHz, 1 MHz) with main at priority `main_prio`, and
+/// returns its value and the log; panics with the simulator's report on failure.
+pub fn run<R: 'static>(main_prio: i32, main: impl FnOnce() -> R + 'static) -> (R, Vec<String>) {
+    take_log();
+    let outcome = zephyr_sim::Sim::new()
+        .main_priority(main_prio)
+        .capture_console(true)
+        .run(main)
+        .unwrap_or_else(|e| panic!("simulation failed: {e}"));
+    (outcome.value.expect("main returned"), take_log())
+}
+
+/// Runs `main` and returns the simulator's error, which the test expects.
+pub fn run_err(main: impl FnOnce() + 'static) -> zephyr_sim::SimError {
+    take_log();
+    match zephyr_sim::Sim::new().capture_console(true).run(main) {
+        Ok(_) => panic!("the simulation was expected to fail"),
+        Err(e) => e,
+    }
+}
+
+unsafe extern "C-unwind" fn trampoline(p1: *mut c_void, _: *mut c_void, _: *mut c_void) {
+    // SAFETY: `p1` is the Box made by `spawn`, handed over exactly once.
+    let f = unsafe { Box::from_raw(p1 as *mut Box<dyn FnOnce()>) };
+    f()
+}
+
+/// Creates a thread named `name` running `f` at `prio`, started now (`K_NO_WAIT`) or left for
+/// `k_thread_start` (`K_FOREVER`). Its `k_thread` is leaked so it never moves.
+pub fn spawn(name: &str, prio: i32, delay: k_timeout_t, f: impl FnOnce() + 'static) -> k_tid_t {
+    assert!(
+        delay == K_NO_WAIT || delay == K_FOREVER,
+        "spawn: use k_thread_create for delays"
+    );
+    let th: &'static mut k_thread = Box::leak(Box::new(k_thread::new()));
+    let f: Box<Box<dyn FnOnce()>> = Box::new(Box::new(f));
+    let cname = std::ffi::CString::new(name).unwrap();
+    // SAFETY: the thread object is leaked (never moves); the trampoline takes the closure.
+    unsafe {
+        let tid = k_thread_create(
+            th,
+            std::ptr::null_mut(),
+            0,
+            Some(trampoline),
+            Box::into_raw(f) as *mut c_void,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            prio,
+            0,
+            K_FOREVER,
+        );
+        k_thread_name_set(tid, cname.as_ptr());
+        if delay == K_NO_WAIT {
+            k_thread_start(tid);
+        }
+        tid
+    }
+}
+
+/// A leaked, never-moving kernel object.
+pub fn leak<T>(value: T) -> &'static mut T {
+    Box::leak(Box::new(value))
+}
+
+/// A leaked semaphore initialised with `k_sem_init`.
+pub fn sem(initial: u32, limit: u32) -> *mut k_sem {
+    let s = leak(k_sem::new());
+    // SAFETY: the semaphore is leaked and never moves.
+    assert_eq!(unsafe { k_sem_init(s, initial, limit) }, 0);
+    s
+}
