@@ -19,18 +19,8 @@ const OPTIONS: &[(&str, &str, &str, &str)] = &[
         "1000000",
         "Hardware cycle counter rate, in Hz (1 MHz, as on native_posix).",
     ),
-    (
-        "CONFIG_MAIN_THREAD_PRIORITY",
-        "i32",
-        "0",
-        "Priority of the thread that runs `main`.",
-    ),
-    (
-        "CONFIG_NUM_COOP_PRIORITIES",
-        "i32",
-        "16",
-        "Number of cooperative (negative) priorities.",
-    ),
+    ("CONFIG_MAIN_THREAD_PRIORITY", "i32", "0", "Priority of the thread that runs `main`."),
+    ("CONFIG_NUM_COOP_PRIORITIES", "i32", "16", "Number of cooperative (negative) priorities."),
     (
         "CONFIG_NUM_PREEMPT_PRIORITIES",
         "i32",
@@ -56,9 +46,7 @@ fn main() {
             _ => value.parse::<i32>().is_ok(),
         };
         assert!(parsed_ok, "{name}={value} is not a valid {ty}");
-        out.push_str(&format!(
-            "/// {doc} Default {default}.\npub const {name}: {ty} = {value};\n"
-        ));
+        out.push_str(&format!("/// {doc} Default {default}.\npub const {name}: {ty} = {value};\n"));
     }
     let path = PathBuf::from(env::var("OUT_DIR").unwrap()).join("kconfig.rs");
     fs::write(path, out).unwrap();

@@ -216,10 +216,7 @@ pub fn with<R>(f: impl FnOnce(&mut Kernel) -> R) -> R {
             BORROWED.with(|b| b.set(false));
         }
     }
-    assert!(
-        !BORROWED.with(|b| b.replace(true)),
-        "simulator bug: re-entrant kernel borrow"
-    );
+    assert!(!BORROWED.with(|b| b.replace(true)), "simulator bug: re-entrant kernel borrow");
     let _release = Release;
     // SAFETY: `k` was installed by `Sim::run`, which keeps the kernel alive until it
     // uninstalls it, and only this host thread sees it. The BORROWED flag guarantees this is
@@ -292,11 +289,7 @@ impl Kernel {
         }
         let now = self.uptime_ticks();
         let abs = Z_TICK_ABS(timeout.ticks);
-        Some(if abs >= 0 {
-            abs.max(now + 1)
-        } else {
-            now + timeout.ticks.max(0) + 1
-        })
+        Some(if abs >= 0 { abs.max(now + 1) } else { now + timeout.ticks.max(0) + 1 })
     }
 
     /// Adds a timeout at an absolute deadline; returns its key.
@@ -309,11 +302,7 @@ impl Kernel {
 
     /// Time of the next event (timeout or device interrupt), in cycles.
     pub fn next_event(&self) -> Option<u64> {
-        let t = self
-            .timeouts
-            .keys()
-            .next()
-            .map(|&(tick, _)| self.cycle_of_tick(tick));
+        let t = self.timeouts.keys().next().map(|&(tick, _)| self.cycle_of_tick(tick));
         let i = self.irqs.keys().next().map(|&(c, _)| c);
         match (t, i) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -327,11 +316,7 @@ impl Kernel {
             let tick = self.announce_tick.unwrap_or_else(|| {
                 (self.now as u128 * self.ticks_per_sec as u128 / self.cycles_per_sec as u128) as i64
             });
-            trace.push(TraceRecord {
-                cycles: self.now,
-                tick,
-                event,
-            });
+            trace.push(TraceRecord { cycles: self.now, tick, event });
         }
     }
 
@@ -378,11 +363,7 @@ impl Kernel {
         // SAFETY: as in `set_name`; for dead threads the object may be reused, but reading a
         // byte array of a live `k_thread` is harmless.
         let raw = unsafe { (*t.obj).name };
-        let bytes: Vec<u8> = raw
-            .iter()
-            .take_while(|&&c| c != 0)
-            .map(|&c| c as u8)
-            .collect();
+        let bytes: Vec<u8> = raw.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
         if bytes.is_empty() {
             format!("thread#{slot}")
         } else {
@@ -411,16 +392,10 @@ impl Kernel {
         // SAFETY: the caller passed a thread id, which Zephyr requires to be a valid k_thread.
         let h = unsafe { &(*obj)._sim };
         if h.magic != Z_SIM_THREAD {
-            panic!(
-                "{call}: {:#x} is not a thread created by k_thread_create",
-                obj as usize
-            );
+            panic!("{call}: {:#x} is not a thread created by k_thread_create", obj as usize);
         }
         if h.sim != self.id {
-            panic!(
-                "{call}: thread {:#x} belongs to another simulation",
-                obj as usize
-            );
+            panic!("{call}: thread {:#x} belongs to another simulation", obj as usize);
         }
         if h.addr != obj as usize {
             panic!(
@@ -594,11 +569,8 @@ impl Kernel {
             while after != NONE && self.threads[after as usize].prio > prio {
                 after = self.threads[after as usize].wq_prev;
             }
-            let before = if after == NONE {
-                (*q).head
-            } else {
-                self.threads[after as usize].wq_next
-            };
+            let before =
+                if after == NONE { (*q).head } else { self.threads[after as usize].wq_next };
             let t = &mut self.threads[slot as usize];
             t.wq_prev = after;
             t.wq_next = before;
@@ -752,13 +724,7 @@ impl Kernel {
                 );
             }
             self.objects += 1;
-            *h = z_sim_obj {
-                magic: kind,
-                sim: self.id,
-                id: self.objects,
-                flags: 0,
-                addr,
-            };
+            *h = z_sim_obj { magic: kind, sim: self.id, id: self.objects, flags: 0, addr };
             *q = _wait_q_t::EMPTY;
         }
     }
@@ -832,22 +798,13 @@ pub fn describe_wait(k: &Kernel, slot: u32) -> String {
                 let h = unsafe { &(*owner)._sim };
                 k.name(h.id)
             };
-            format!(
-                "pending in k_mutex_lock on k_mutex@{:#x} (owner {owner}){until}",
-                p as usize
-            )
+            format!("pending in k_mutex_lock on k_mutex@{:#x} (owner {owner}){until}", p as usize)
         }
         Some(Wait::Condvar(p)) => {
-            format!(
-                "pending in k_condvar_wait on k_condvar@{:#x}{until}",
-                p as usize
-            )
+            format!("pending in k_condvar_wait on k_condvar@{:#x}{until}", p as usize)
         }
         Some(Wait::TimerSync(p)) => {
-            format!(
-                "pending in k_timer_status_sync on k_timer@{:#x}{until}",
-                p as usize
-            )
+            format!("pending in k_timer_status_sync on k_timer@{:#x}{until}", p as usize)
         }
         Some(Wait::Join(j)) => format!("pending in k_thread_join on {}{until}", k.name(j)),
         None if t.state & _THREAD_SLEEPING != 0 => format!("sleeping{until}"),

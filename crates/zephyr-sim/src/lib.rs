@@ -173,12 +173,8 @@ impl Sim {
             "the tick rate cannot exceed the cycle counter rate"
         );
         let id = NEXT_SIMULATION.fetch_add(1, Ordering::Relaxed);
-        let mut k = Box::new(Kernel::new(
-            id,
-            self.ticks_per_sec,
-            self.cycles_per_sec,
-            self.main_priority,
-        ));
+        let mut k =
+            Box::new(Kernel::new(id, self.ticks_per_sec, self.cycles_per_sec, self.main_priority));
         k.stack_size = self.stack_size;
         if self.trace {
             k.trace = Some(Vec::new());
@@ -243,12 +239,9 @@ impl Sim {
             Some(End::MainReturned) if value.is_none() => Err(SimError::MainAborted { console }),
             Some(End::MainReturned) => Ok(finished(value, None, &mut k)),
             Some(End::Exit(code)) => Ok(finished(None, Some(code), &mut k)),
-            Some(End::Panic { context, message }) => Err(SimError::Panic {
-                context,
-                message,
-                uptime_ticks,
-                console,
-            }),
+            Some(End::Panic { context, message }) => {
+                Err(SimError::Panic { context, message, uptime_ticks, console })
+            }
             Some(End::Deadlock(report)) => Err(SimError::Deadlock { report, console }),
             None => unreachable!("the scheduler stops only when the simulation ended"),
         }
@@ -279,11 +272,7 @@ pub struct Outcome<R> {
 impl<R> Outcome<R> {
     /// The trace, printable one event per line.
     pub fn trace_text(&self) -> String {
-        Trace {
-            records: &self.trace,
-            names: &self.thread_names,
-        }
-        .to_string()
+        Trace { records: &self.trace, names: &self.thread_names }.to_string()
     }
 }
 
@@ -319,16 +308,8 @@ impl fmt::Display for SimError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SimError::Deadlock { report, .. } => write!(f, "{report}"),
-            SimError::Panic {
-                context,
-                message,
-                uptime_ticks,
-                ..
-            } => {
-                write!(
-                    f,
-                    "fatal error: {context} panicked at tick {uptime_ticks}: {message}"
-                )
+            SimError::Panic { context, message, uptime_ticks, .. } => {
+                write!(f, "fatal error: {context} panicked at tick {uptime_ticks}: {message}")
             }
             SimError::MainAborted { .. } => write!(f, "the main thread was aborted"),
         }

@@ -21,10 +21,7 @@ pub struct ReadyQueue {
 }
 
 fn level(prio: i32) -> usize {
-    assert!(
-        (MIN_PRIO..=MAX_PRIO).contains(&prio),
-        "priority {prio} out of range"
-    );
+    assert!((MIN_PRIO..=MAX_PRIO).contains(&prio), "priority {prio} out of range");
     (prio - MIN_PRIO) as usize
 }
 
@@ -88,11 +85,7 @@ mod tests {
         assert_eq!(q.best(), Some(1));
         q.remove(1, 5);
         q.push_back(1, 5);
-        assert_eq!(
-            q.best(),
-            Some(3),
-            "a requeued thread goes behind its equals"
-        );
+        assert_eq!(q.best(), Some(3), "a requeued thread goes behind its equals");
         q.remove(3, 5);
         q.remove(1, 5);
         assert_eq!(q.best(), None);

@@ -41,10 +41,7 @@ pub struct ExitRequest(pub i32);
 fn ending(payload: Box<dyn Any + Send>, context: impl FnOnce() -> String) -> End {
     match payload.downcast::<ExitRequest>() {
         Ok(exit) => End::Exit(exit.0),
-        Err(payload) => End::Panic {
-            context: context(),
-            message: panic_message(&*payload),
-        },
+        Err(payload) => End::Panic { context: context(), message: panic_message(&*payload) },
     }
 }
 
@@ -86,16 +83,13 @@ pub fn make_coroutine(k: &mut Kernel, slot: u32, body: Box<dyn FnOnce()>) -> Box
         Some(s) => s,
         None => DefaultStack::new(k.stack_size).expect("cannot allocate a host stack"),
     };
-    Box::new(Coroutine::with_stack(
-        stack,
-        move |y: &Yielder<(), Switch>, ()| {
-            set_yielder(slot, y);
-            match catch_unwind(AssertUnwindSafe(body)) {
-                Ok(()) => ThreadEnd::Returned,
-                Err(p) => ThreadEnd::Panicked(p),
-            }
-        },
-    ))
+    Box::new(Coroutine::with_stack(stack, move |y: &Yielder<(), Switch>, ()| {
+        set_yielder(slot, y);
+        match catch_unwind(AssertUnwindSafe(body)) {
+            Ok(()) => ThreadEnd::Returned,
+            Err(p) => ThreadEnd::Panicked(p),
+        }
+    }))
 }
 
 /// Gives the CPU to the scheduler; returns when this thread runs again, with the value its
@@ -194,10 +188,7 @@ fn thread_timeout(k: &mut Kernel, slot: u32) {
     if k.threads[slot as usize].state & _THREAD_PENDING != 0 {
         k.unpend(slot);
     }
-    k.clear_state(
-        slot,
-        _THREAD_PRESTART | _THREAD_SLEEPING | _THREAD_SUSPENDED,
-    );
+    k.clear_state(slot, _THREAD_PRESTART | _THREAD_SLEEPING | _THREAD_SUSPENDED);
 }
 
 /// After interrupts ran on a thread's stack: the interrupt exit, a reschedule point.
@@ -251,10 +242,7 @@ pub fn run_scheduler() {
             None => {
                 with(|k| {
                     if k.last_run != IDLE {
-                        k.record(TraceEvent::Switch {
-                            from: k.last_run,
-                            to: IDLE,
-                        });
+                        k.record(TraceEvent::Switch { from: k.last_run, to: IDLE });
                         k.last_run = IDLE;
                     }
                     k.current = IDLE;
@@ -270,16 +258,11 @@ fn run_thread(slot: u32) {
         k.current = slot;
         if k.last_run != slot {
             k.switches += 1;
-            k.record(TraceEvent::Switch {
-                from: k.last_run,
-                to: slot,
-            });
+            k.record(TraceEvent::Switch { from: k.last_run, to: slot });
             k.last_run = slot;
         }
-        &mut **k.threads[slot as usize]
-            .co
-            .as_mut()
-            .expect("ready thread without context") as *mut Co
+        &mut **k.threads[slot as usize].co.as_mut().expect("ready thread without context")
+            as *mut Co
     });
     // SAFETY: the coroutine is boxed in the thread table and is only dropped by the
     // scheduler (this function) or at the end of the simulation, never while resumed.

@@ -60,10 +60,7 @@ pub struct Trace<'a> {
 
 impl Trace<'_> {
     fn name(&self, slot: u32) -> &str {
-        self.names
-            .get(slot as usize)
-            .map(String::as_str)
-            .unwrap_or("?")
+        self.names.get(slot as usize).map(String::as_str).unwrap_or("?")
     }
 }
 

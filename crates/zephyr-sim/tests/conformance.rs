@@ -26,10 +26,7 @@ unsafe extern "C-unwind" fn s1_h(_: *mut c_void, _: *mut c_void, _: *mut c_void)
     // stay in place for the whole run.
     unsafe {
         let s = ctx::<S1>();
-        tr!(
-            "H(prio {}) starts running",
-            k_thread_priority_get(k_current_get())
-        );
+        tr!("H(prio {}) starts running", k_thread_priority_get(k_current_get()));
         tr!("H blocks in k_sem_take(sem_h, K_FOREVER)");
         let r = k_sem_take(&mut s.sem_h, K_FOREVER);
         tr!("H woke from k_sem_take ret={r}");
@@ -41,10 +38,7 @@ unsafe extern "C-unwind" fn s1_l(_: *mut c_void, _: *mut c_void, _: *mut c_void)
     // SAFETY: scenario code: kernel calls from a simulated thread, on objects that
     // stay in place for the whole run.
     unsafe {
-        tr!(
-            "L(prio {}) starts running",
-            k_thread_priority_get(k_current_get())
-        );
+        tr!("L(prio {}) starts running", k_thread_priority_get(k_current_get()));
         tr!("L exits");
     }
 }
@@ -53,10 +47,7 @@ unsafe extern "C-unwind" fn s1_e(_: *mut c_void, _: *mut c_void, _: *mut c_void)
     // SAFETY: scenario code: kernel calls from a simulated thread, on objects that
     // stay in place for the whole run.
     unsafe {
-        tr!(
-            "E(prio {}) starts running",
-            k_thread_priority_get(k_current_get())
-        );
+        tr!("E(prio {}) starts running", k_thread_priority_get(k_current_get()));
         tr!("E exits");
     }
 }
@@ -78,10 +69,7 @@ unsafe extern "C-unwind" fn s1_l2(_: *mut c_void, _: *mut c_void, _: *mut c_void
     // SAFETY: scenario code: kernel calls from a simulated thread, on objects that
     // stay in place for the whole run.
     unsafe {
-        tr!(
-            "L2 starts running at prio {}",
-            k_thread_priority_get(k_current_get())
-        );
+        tr!("L2 starts running at prio {}", k_thread_priority_get(k_current_get()));
         tr!("L2 exits");
     }
 }
@@ -90,10 +78,7 @@ fn s1_main() -> String {
     // SAFETY: scenario code: kernel calls from a simulated thread, on objects that
     // stay in place for the whole run.
     unsafe {
-        let s = new_ctx(S1 {
-            sem_h: Z_SEM_INITIALIZER(0, 1),
-            th: Default::default(),
-        });
+        let s = new_ctx(S1 { sem_h: Z_SEM_INITIALIZER(0, 1), th: Default::default() });
         tick_align();
         tr!("main start prio={}", k_thread_priority_get(k_current_get()));
         tr!("main: before k_thread_create(H prio 3, K_NO_WAIT)");
@@ -171,10 +156,7 @@ unsafe extern "C-unwind" fn s2_w(_: *mut c_void, _: *mut c_void, _: *mut c_void)
     // stay in place for the whole run.
     unsafe {
         let s = ctx::<S2>();
-        tr!(
-            "W(prio {}) blocks on sem_w",
-            k_thread_priority_get(k_current_get())
-        );
+        tr!("W(prio {}) blocks on sem_w", k_thread_priority_get(k_current_get()));
         let r = k_sem_take(&mut s.sem_w, K_FOREVER);
         tr!("W woke ret={r}, exits");
     }
@@ -185,10 +167,7 @@ unsafe extern "C-unwind" fn s2_p(_: *mut c_void, _: *mut c_void, _: *mut c_void)
     // stay in place for the whole run.
     unsafe {
         let s = ctx::<S2>();
-        tr!(
-            "P(prio {}) blocks on sem_p",
-            k_thread_priority_get(k_current_get())
-        );
+        tr!("P(prio {}) blocks on sem_p", k_thread_priority_get(k_current_get()));
         let r = k_sem_take(&mut s.sem_p, K_FOREVER);
         tr!("P woke ret={r}, exits");
     }
@@ -218,10 +197,7 @@ unsafe extern "C-unwind" fn s2_w2(_: *mut c_void, _: *mut c_void, _: *mut c_void
     // stay in place for the whole run.
     unsafe {
         let s = ctx::<S2>();
-        tr!(
-            "W2(prio {}) blocks on sem_w2",
-            k_thread_priority_get(k_current_get())
-        );
+        tr!("W2(prio {}) blocks on sem_w2", k_thread_priority_get(k_current_get()));
         let r = k_sem_take(&mut s.sem_w2, K_FOREVER);
         tr!("W2 woke ret={r}, exits");
     }
@@ -325,10 +301,7 @@ fn s2_main() -> String {
             k_sem_init(&mut s.sem_q[i], 0, 1);
         }
         tick_align();
-        tr!(
-            "main start prio={}  -- part A",
-            k_thread_priority_get(k_current_get())
-        );
+        tr!("main start prio={}  -- part A", k_thread_priority_get(k_current_get()));
         create(&mut s.th[0], s2_w, null_mut(), -4, K_NO_WAIT);
         create(&mut s.th[1], s2_p, null_mut(), 0, K_NO_WAIT);
         tr!("main: creating C(prio -2)");
@@ -363,13 +336,7 @@ fn s2_main() -> String {
 
         tr!("main -- part E: create R1,R2,R3 (prio 6)");
         for i in 0..3 {
-            create(
-                &mut s.th[3 + i],
-                s2_r,
-                int_arg(i as isize + 1),
-                6,
-                K_NO_WAIT,
-            );
+            create(&mut s.th[3 + i], s2_r, int_arg(i as isize + 1), 6, K_NO_WAIT);
         }
         k_msleep(1);
         tr!("main: end");
@@ -421,10 +388,7 @@ unsafe extern "C-unwind" fn s3_waiter(a: *mut c_void, _: *mut c_void, _: *mut c_
             k_thread_priority_get(k_current_get())
         );
         let r = k_sem_take(&mut s.s2, K_FOREVER);
-        tr!(
-            "waiter {id} woke ret={r}, count now {}",
-            k_sem_count_get(&mut s.s2) as i32
-        );
+        tr!("waiter {id} woke ret={r}, count now {}", k_sem_count_get(&mut s.s2) as i32);
     }
 }
 
@@ -432,26 +396,16 @@ fn s3_main() -> String {
     // SAFETY: scenario code: kernel calls from a simulated thread, on objects that
     // stay in place for the whole run.
     unsafe {
-        let s = new_ctx(S3 {
-            s: k_sem::new(),
-            s2: k_sem::new(),
-            th: Default::default(),
-        });
+        let s = new_ctx(S3 { s: k_sem::new(), s2: k_sem::new(), th: Default::default() });
         tick_align();
         let mut r = k_sem_init(&mut s.s, 0, 0);
         tr!("k_sem_init(initial 0, limit 0) = {r}");
         r = k_sem_init(&mut s.s, 5, 3);
         tr!("k_sem_init(initial 5, limit 3) = {r}");
         r = k_sem_init(&mut s.s, 3, 3);
-        tr!(
-            "k_sem_init(initial 3, limit 3) = {r}, count={}",
-            k_sem_count_get(&mut s.s) as i32
-        );
+        tr!("k_sem_init(initial 3, limit 3) = {r}, count={}", k_sem_count_get(&mut s.s) as i32);
         r = k_sem_init(&mut s.s, 0, 1);
-        tr!(
-            "k_sem_init(initial 0, limit 1) = {r}, count={}",
-            k_sem_count_get(&mut s.s) as i32
-        );
+        tr!("k_sem_init(initial 0, limit 1) = {r}, count={}", k_sem_count_get(&mut s.s) as i32);
         r = k_sem_take(&mut s.s, K_NO_WAIT);
         tr!("k_sem_take(empty, K_NO_WAIT) = {r}");
         r = k_sem_take(&mut s.s, K_TICKS(0));
@@ -491,19 +445,11 @@ fn s3_main() -> String {
         k_sem_init(&mut s.s, 0, 3);
         for i in 0..5 {
             k_sem_give(&mut s.s);
-            tr!(
-                "limit 3: after give #{} count={}",
-                i + 1,
-                k_sem_count_get(&mut s.s) as i32
-            );
+            tr!("limit 3: after give #{} count={}", i + 1, k_sem_count_get(&mut s.s) as i32);
         }
         for i in 0..4 {
             r = k_sem_take(&mut s.s, K_NO_WAIT);
-            tr!(
-                "take K_NO_WAIT #{} = {r}, count={}",
-                i + 1,
-                k_sem_count_get(&mut s.s) as i32
-            );
+            tr!("take K_NO_WAIT #{} = {r}, count={}", i + 1, k_sem_count_get(&mut s.s) as i32);
         }
 
         // waiter ordering: main raised to prio 1 so gives never preempt
@@ -530,28 +476,16 @@ fn s3_main() -> String {
         k_sem_init(&mut s.s2, 0, 10);
         create(&mut s.th[3], s3_waiter, int_arg(4), 3, K_NO_WAIT);
         k_sem_give(&mut s.s2);
-        tr!(
-            "main gave s2 to waiter 4 (prio 3): count={}",
-            k_sem_count_get(&mut s.s2) as i32
-        );
+        tr!("main gave s2 to waiter 4 (prio 3): count={}", k_sem_count_get(&mut s.s2) as i32);
         create(&mut s.th[3], s3_waiter, int_arg(5), 3, K_NO_WAIT);
         tr!("main: before k_sem_reset(s2) with waiter 5 blocked");
         k_sem_reset(&mut s.s2);
-        tr!(
-            "main: after k_sem_reset(s2), count={}",
-            k_sem_count_get(&mut s.s2) as i32
-        );
+        tr!("main: after k_sem_reset(s2), count={}", k_sem_count_get(&mut s.s2) as i32);
         k_sem_give(&mut s.s2);
         k_sem_give(&mut s.s2);
-        tr!(
-            "main: gave twice with no waiters, count={}",
-            k_sem_count_get(&mut s.s2) as i32
-        );
+        tr!("main: gave twice with no waiters, count={}", k_sem_count_get(&mut s.s2) as i32);
         k_sem_reset(&mut s.s2);
-        tr!(
-            "main: k_sem_reset with no waiters, count={}",
-            k_sem_count_get(&mut s.s2) as i32
-        );
+        tr!("main: k_sem_reset with no waiters, count={}", k_sem_count_get(&mut s.s2) as i32);
         k_msleep(1);
         dump("S3-semaphores")
     }
@@ -668,10 +602,7 @@ fn s4_main() -> String {
         s.tmr_target = &mut s.th[1];
         k_timer_start(&mut s.tmr, K_TICKS(2), K_NO_WAIT);
         create(&mut s.th[1], s4_tb, null_mut(), 3, K_NO_WAIT);
-        tr!(
-            "main: back; TB suspended? state={}; k_msleep(10)",
-            s.th[1].base.thread_state as i32
-        );
+        tr!("main: back; TB suspended? state={}; k_msleep(10)", s.th[1].base.thread_state as i32);
         k_msleep(10);
         tr!("main: TB still suspended; k_thread_resume(TB)");
         k_thread_resume(&mut s.th[1]);
@@ -812,11 +743,7 @@ unsafe fn s5_tinit(t: *mut k_timer, i: *mut TInfo, with_stop: bool) {
     // SAFETY: scenario code: kernel calls from a simulated thread, on objects that
     // stay in place for the whole run.
     unsafe {
-        k_timer_init(
-            t,
-            Some(s5_expiry),
-            if with_stop { Some(s5_stopfn) } else { None },
-        );
+        k_timer_init(t, Some(s5_expiry), if with_stop { Some(s5_stopfn) } else { None });
         k_timer_user_data_set(t, i as *mut c_void);
     }
 }
@@ -922,51 +849,15 @@ fn s5_main() -> String {
         k_timer_stop(&mut s.tb);
 
         // C
-        s5_oneshot(
-            "C: aligned  start K_TICKS(1) at %d, remaining=%d",
-            K_TICKS(1),
-            false,
-        );
-        s5_oneshot(
-            "C: mid-tick start K_TICKS(1) at %d, remaining=%d",
-            K_TICKS(1),
-            true,
-        );
-        s5_oneshot(
-            "C: aligned  start K_TICKS(0) at %d, remaining=%d",
-            K_TICKS(0),
-            false,
-        );
-        s5_oneshot(
-            "C: aligned  start K_NO_WAIT at %d, remaining=%d",
-            K_NO_WAIT,
-            false,
-        );
-        s5_oneshot(
-            "C: mid-tick start K_NO_WAIT at %d, remaining=%d",
-            K_NO_WAIT,
-            true,
-        );
-        s5_oneshot(
-            "C: aligned  start K_TICKS(2) at %d, remaining=%d",
-            K_TICKS(2),
-            false,
-        );
-        s5_oneshot(
-            "C: mid-tick start K_TICKS(2) at %d, remaining=%d",
-            K_TICKS(2),
-            true,
-        );
-        s5_oneshot(
-            "C: aligned  start K_MSEC(1) at %d, remaining=%d",
-            K_MSEC(1),
-            false,
-        );
-        s5_oneshot(
-            "C: aligned  start K_MSEC(10) at %d, remaining=%d",
-            K_MSEC(10),
-            false,
-        );
+        s5_oneshot("C: aligned  start K_TICKS(1) at %d, remaining=%d", K_TICKS(1), false);
+        s5_oneshot("C: mid-tick start K_TICKS(1) at %d, remaining=%d", K_TICKS(1), true);
+        s5_oneshot("C: aligned  start K_TICKS(0) at %d, remaining=%d", K_TICKS(0), false);
+        s5_oneshot("C: aligned  start K_NO_WAIT at %d, remaining=%d", K_NO_WAIT, false);
+        s5_oneshot("C: mid-tick start K_NO_WAIT at %d, remaining=%d", K_NO_WAIT, true);
+        s5_oneshot("C: aligned  start K_TICKS(2) at %d, remaining=%d", K_TICKS(2), false);
+        s5_oneshot("C: mid-tick start K_TICKS(2) at %d, remaining=%d", K_TICKS(2), true);
+        s5_oneshot("C: aligned  start K_MSEC(1) at %d, remaining=%d", K_MSEC(1), false);
+        s5_oneshot("C: aligned  start K_MSEC(10) at %d, remaining=%d", K_MSEC(10), false);
         k_sleep(K_MSEC(20));
 
         // D
@@ -1011,21 +902,12 @@ fn s5_main() -> String {
         k_timer_start(&mut s.te, K_TICKS(10), K_TICKS(10));
         k_sleep(K_TICKS(35));
         k_timer_start(&mut s.te, K_TICKS(10), K_TICKS(10));
-        tr!(
-            "F: restart after 3 expiries: status_get={}",
-            k_timer_status_get(&mut s.te) as i32
-        );
+        tr!("F: restart after 3 expiries: status_get={}", k_timer_status_get(&mut s.te) as i32);
         k_timer_stop(&mut s.te);
         k_timer_start(&mut s.te, K_FOREVER, K_TICKS(10));
-        tr!(
-            "F: start(K_FOREVER, 10 ticks): remaining={}",
-            k_timer_remaining_ticks(&s.te) as i32
-        );
+        tr!("F: start(K_FOREVER, 10 ticks): remaining={}", k_timer_remaining_ticks(&s.te) as i32);
         k_sleep(K_TICKS(30));
-        tr!(
-            "F: after 30 ticks status_get={}",
-            k_timer_status_get(&mut s.te) as i32
-        );
+        tr!("F: after 30 ticks status_get={}", k_timer_status_get(&mut s.te) as i32);
         dump("S5-timers")
     }
 }
@@ -1067,43 +949,15 @@ fn s7_main() -> String {
         let mut t0: i32;
         let mut t1: i32;
 
-        s7_single(
-            "k_msleep(1)         from %d woke at %d ret=%d (aligned)",
-            0,
-            false,
-        );
-        s7_single(
-            "k_msleep(1)         from %d woke at %d ret=%d (mid-tick)",
-            0,
-            true,
-        );
+        s7_single("k_msleep(1)         from %d woke at %d ret=%d (aligned)", 0, false);
+        s7_single("k_msleep(1)         from %d woke at %d ret=%d (mid-tick)", 0, true);
         s7_single("k_msleep(0)         from %d woke at %d ret=%d", 1, false);
-        s7_single(
-            "k_sleep(K_TICKS(1)) from %d woke at %d ret=%d (aligned)",
-            2,
-            false,
-        );
-        s7_single(
-            "k_sleep(K_TICKS(1)) from %d woke at %d ret=%d (mid-tick)",
-            2,
-            true,
-        );
+        s7_single("k_sleep(K_TICKS(1)) from %d woke at %d ret=%d (aligned)", 2, false);
+        s7_single("k_sleep(K_TICKS(1)) from %d woke at %d ret=%d (mid-tick)", 2, true);
         s7_single("k_sleep(K_TICKS(0)) from %d woke at %d ret=%d", 3, false);
-        s7_single(
-            "k_usleep(1)         from %d woke at %d ret=%d (aligned)",
-            4,
-            false,
-        );
-        s7_single(
-            "k_usleep(1)         from %d woke at %d ret=%d (mid-tick)",
-            4,
-            true,
-        );
-        s7_single(
-            "k_msleep(10)        from %d woke at %d ret=%d (aligned)",
-            5,
-            false,
-        );
+        s7_single("k_usleep(1)         from %d woke at %d ret=%d (aligned)", 4, false);
+        s7_single("k_usleep(1)         from %d woke at %d ret=%d (mid-tick)", 4, true);
+        s7_single("k_msleep(10)        from %d woke at %d ret=%d (aligned)", 5, false);
 
         tick_align();
         t0 = now();
@@ -1119,10 +973,7 @@ fn s7_main() -> String {
             k_sleep(K_TICKS(1));
         }
         t1 = now();
-        tr!(
-            "1000 x k_sleep(K_TICKS(1)): from {t0} to {t1} = {} ticks",
-            t1 - t0
-        );
+        tr!("1000 x k_sleep(K_TICKS(1)): from {t0} to {t1} = {} ticks", t1 - t0);
 
         tick_align();
         t0 = now();
@@ -1174,10 +1025,7 @@ unsafe extern "C-unwind" fn s9_other(a: *mut c_void, _: *mut c_void, _: *mut c_v
         } else if mode == 1 {
             tr!("waiter(prio 3): k_mutex_lock(K_FOREVER)");
             r = k_mutex_lock(&mut s.mtx, K_FOREVER);
-            tr!(
-                "waiter: got mutex -> {r}, lock_count={}",
-                s.mtx.lock_count as i32
-            );
+            tr!("waiter: got mutex -> {r}, lock_count={}", s.mtx.lock_count as i32);
             k_mutex_unlock(&mut s.mtx);
             tr!("waiter: unlocked, exits");
         } else {
@@ -1192,10 +1040,7 @@ fn s9_main() -> String {
     // SAFETY: scenario code: kernel calls from a simulated thread, on objects that
     // stay in place for the whole run.
     unsafe {
-        let s = new_ctx(S9 {
-            mtx: Z_MUTEX_INITIALIZER(),
-            th: k_thread::new(),
-        });
+        let s = new_ctx(S9 { mtx: Z_MUTEX_INITIALIZER(), th: k_thread::new() });
         let mut r: i32;
         let me = k_current_get();
 
@@ -1204,39 +1049,22 @@ fn s9_main() -> String {
         tr!("unlock when not locked -> {r}");
         for i in 0..3 {
             r = k_mutex_lock(&mut s.mtx, K_NO_WAIT);
-            tr!(
-                "main lock #{} -> {r}, lock_count={}",
-                i + 1,
-                s.mtx.lock_count as i32
-            );
+            tr!("main lock #{} -> {r}, lock_count={}", i + 1, s.mtx.lock_count as i32);
         }
         create(&mut s.th, s9_other, null_mut(), 3, K_NO_WAIT);
         tr!("main: back (prio now {})", k_thread_priority_get(me));
         k_thread_join(&mut s.th, K_FOREVER);
         for i in 0..4 {
             r = k_mutex_unlock(&mut s.mtx);
-            tr!(
-                "main unlock #{} -> {r}, lock_count={}",
-                i + 1,
-                s.mtx.lock_count as i32
-            );
+            tr!("main unlock #{} -> {r}, lock_count={}", i + 1, s.mtx.lock_count as i32);
         }
 
         k_mutex_lock(&mut s.mtx, K_FOREVER);
-        tr!(
-            "main locked; prio={}; creating waiter prio 3",
-            k_thread_priority_get(me)
-        );
+        tr!("main locked; prio={}; creating waiter prio 3", k_thread_priority_get(me));
         create(&mut s.th, s9_other, int_arg(1), 3, K_NO_WAIT);
-        tr!(
-            "main: waiter blocked; main prio now {}",
-            k_thread_priority_get(me)
-        );
+        tr!("main: waiter blocked; main prio now {}", k_thread_priority_get(me));
         r = k_mutex_unlock(&mut s.mtx);
-        tr!(
-            "main: after unlock -> {r}; prio now {}",
-            k_thread_priority_get(me)
-        );
+        tr!("main: after unlock -> {r}; prio now {}", k_thread_priority_get(me));
         k_thread_join(&mut s.th, K_FOREVER);
 
         k_mutex_lock(&mut s.mtx, K_FOREVER);
@@ -1249,15 +1077,9 @@ fn s9_main() -> String {
             k_thread_priority_get(me)
         );
         k_sleep(K_TICKS(30));
-        tr!(
-            "main: after sleep; main prio now {}",
-            k_thread_priority_get(me)
-        );
+        tr!("main: after sleep; main prio now {}", k_thread_priority_get(me));
         r = k_mutex_unlock(&mut s.mtx);
-        tr!(
-            "main: unlock -> {r}, lock_count={}",
-            s.mtx.lock_count as i32
-        );
+        tr!("main: unlock -> {r}, lock_count={}", s.mtx.lock_count as i32);
         k_msleep(1);
         dump("S9-mutex")
     }

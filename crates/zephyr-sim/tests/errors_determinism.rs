@@ -31,16 +31,11 @@ fn deadlock_is_reported_with_every_thread() {
             k_sem_take(s, K_FOREVER);
         }
     });
-    let SimError::Deadlock { report, .. } = &err else {
-        panic!("expected a deadlock: {err}")
-    };
+    let SimError::Deadlock { report, .. } = &err else { panic!("expected a deadlock: {err}") };
     assert!(report.starts_with("deadlock at tick 11:"), "{report}");
     let lines: Vec<&str> = report.lines().skip(1).map(str::trim).collect();
     assert_eq!(lines.len(), 3, "{report}");
-    assert!(
-        lines[0].starts_with("main (prio 0): pending in k_sem_take on k_sem@0x"),
-        "{report}"
-    );
+    assert!(lines[0].starts_with("main (prio 0): pending in k_sem_take on k_sem@0x"), "{report}");
     assert!(lines[0].ends_with(" forever"), "{report}");
     assert!(
         lines[1].starts_with("locker (prio 3): pending in k_mutex_lock on k_mutex@0x")
@@ -70,13 +65,7 @@ fn blocking_call_in_an_isr_panics_naming_the_call() {
             k_msleep(10);
         }
     });
-    let SimError::Panic {
-        context,
-        message,
-        uptime_ticks,
-        ..
-    } = &err
-    else {
+    let SimError::Panic { context, message, uptime_ticks, .. } = &err else {
         panic!("expected a panic: {err}")
     };
     assert_eq!(context, "an ISR (while idle)");
@@ -92,9 +81,7 @@ fn blocking_call_in_an_isr_panics_naming_the_call() {
 #[test]
 fn a_panic_on_a_thread_ends_the_system() {
     let err = run_err(|| {
-        spawn("worker", 7, K_NO_WAIT, || {
-            panic!("sensor out of range: {}", 42)
-        });
+        spawn("worker", 7, K_NO_WAIT, || panic!("sensor out of range: {}", 42));
         // SAFETY: kernel call from a simulated thread.
         unsafe { k_msleep(100) };
         unreachable!("main never wakes: the worker's panic ended the system");
@@ -135,10 +122,7 @@ fn an_object_moved_after_init_is_reported() {
         unsafe { k_sem_give(&mut *moved) };
     });
     let text = err.to_string();
-    assert!(
-        text.contains("must not move in memory after initialisation"),
-        "{text}"
-    );
+    assert!(text.contains("must not move in memory after initialisation"), "{text}");
 }
 
 /// Zephyr API contract: an object of one kind passed as another is reported.
@@ -153,10 +137,7 @@ fn an_object_of_another_kind_is_reported() {
             k_sem_give(m as *mut k_sem);
         }
     });
-    assert!(
-        err.to_string().contains("is a k_mutex, not a k_sem"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("is a k_mutex, not a k_sem"), "{err}");
 }
 
 /// `exit` ends the run at once with a code, like `exit()` in a native_sim program.
@@ -206,11 +187,7 @@ fn busy_program() -> i64 {
 fn the_same_program_gives_the_same_trace_twice() {
     let run = || Sim::new().trace(true).run(busy_program).unwrap();
     let (a, b) = (run(), run());
-    assert!(
-        a.switches > 50,
-        "the program switches threads: {}",
-        a.switches
-    );
+    assert!(a.switches > 50, "the program switches threads: {}", a.switches);
     assert!(a.trace.len() > 100);
     assert_eq!(a.trace_text(), b.trace_text());
     assert_eq!((a.value, a.cycles), (b.value, b.cycles));
@@ -240,16 +217,8 @@ fn parallel_simulations_are_isolated() {
     for h in handles {
         let (hz, (_, seen_hz), trace) = h.join().unwrap();
         assert_eq!(seen_hz, hz);
-        let alone = Sim::new()
-            .ticks_per_sec(hz)
-            .trace(true)
-            .run(busy_program)
-            .unwrap();
-        assert_eq!(
-            trace,
-            alone.trace_text(),
-            "at {hz} Hz, alone and in parallel"
-        );
+        let alone = Sim::new().ticks_per_sec(hz).trace(true).run(busy_program).unwrap();
+        assert_eq!(trace, alone.trace_text(), "at {hz} Hz, alone and in parallel");
     }
 }
 
@@ -260,10 +229,7 @@ fn a_kernel_call_outside_a_simulation_panics() {
     let r = std::panic::catch_unwind(|| unsafe { k_uptime_ticks() });
     let msg = r.unwrap_err();
     let msg = msg.downcast_ref::<&str>().copied().unwrap_or("");
-    assert!(
-        msg.starts_with("Zephyr kernel call outside a simulation"),
-        "{msg}"
-    );
+    assert!(msg.starts_with("Zephyr kernel call outside a simulation"), "{msg}");
 }
 
 unsafe extern "C-unwind" fn nothing(_: *mut c_void, _: *mut c_void, _: *mut c_void) {}
@@ -303,8 +269,5 @@ fn creating_on_a_live_thread_object_is_reported() {
     });
     let text = err.to_string();
     assert!(text.contains("k_thread_create: k_thread at 0x"), "{text}");
-    assert!(
-        text.contains("belongs to a thread that is still alive"),
-        "{text}"
-    );
+    assert!(text.contains("belongs to a thread that is still alive"), "{text}");
 }

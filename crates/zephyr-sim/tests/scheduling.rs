@@ -136,11 +136,7 @@ fn resume_of_a_running_thread_is_not_remembered() {
     assert!(states);
     assert_eq!(
         log,
-        [
-            "T=0 worker suspends itself",
-            "T=11 main: worker suspended = true",
-            "T=11 worker resumed",
-        ]
+        ["T=0 worker suspends itself", "T=11 main: worker suspended = true", "T=11 worker resumed",]
     );
 }
 
@@ -264,10 +260,7 @@ fn wakeup_ends_a_sleep_early() {
         }
     });
     // Due at 0 + 1000 ticks; woken at 101: 899 ticks = 89.9 ms, rounded down.
-    assert_eq!(
-        log,
-        ["T=101 sleeper woke, 89 ms left", "T=101 main after wakeup"]
-    );
+    assert_eq!(log, ["T=101 sleeper woke, 89 ms left", "T=101 main after wakeup"]);
 }
 
 /// kernel/sched.c (`k_sched_lock`): a thread that locks the scheduler is not preempted until
@@ -346,8 +339,5 @@ fn invalid_priority_is_reported() {
         spawn("bad", 15, K_NO_WAIT, || {});
     });
     let text = err.to_string();
-    assert!(
-        text.contains("k_thread_create: invalid thread priority 15"),
-        "{text}"
-    );
+    assert!(text.contains("k_thread_create: invalid thread priority 15"), "{text}");
 }

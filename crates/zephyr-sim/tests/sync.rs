@@ -47,10 +47,7 @@ fn sem_take_times_out_at_exactly_n_plus_one_ticks() {
             k_sleep(K_TIMEOUT_ABS_TICKS(102));
         }
     });
-    assert_eq!(
-        log,
-        ["T=100 taker still waiting", "T=101 take returned -11"]
-    );
+    assert_eq!(log, ["T=100 taker still waiting", "T=101 take returned -11"]);
 }
 
 /// kernel/sem.c (`z_unpend_first_thread`): a give goes to the most urgent waiter, and among
@@ -101,17 +98,15 @@ fn mutex_recursion_eperm_einval_ebusy() {
         unsafe {
             k_mutex_init(mp);
             let not_locked = k_mutex_unlock(mp);
-            let locks: Vec<(i32, u32)> = (0..3)
-                .map(|_| (k_mutex_lock(mp, K_NO_WAIT), (*mp).lock_count))
-                .collect();
+            let locks: Vec<(i32, u32)> =
+                (0..3).map(|_| (k_mutex_lock(mp, K_NO_WAIT), (*mp).lock_count)).collect();
             let other = std::rc::Rc::new(std::cell::Cell::new((0, 0)));
             let o = other.clone();
             spawn("other", 3, K_NO_WAIT, move || {
                 o.set((k_mutex_unlock(mp), k_mutex_lock(mp, K_NO_WAIT)));
             });
-            let unlocks: Vec<(i32, u32)> = (0..4)
-                .map(|_| (k_mutex_unlock(mp), (*mp).lock_count))
-                .collect();
+            let unlocks: Vec<(i32, u32)> =
+                (0..4).map(|_| (k_mutex_unlock(mp), (*mp).lock_count)).collect();
             (not_locked, locks, other.get(), unlocks)
         }
     });
@@ -154,10 +149,7 @@ fn mutex_priority_inheritance_and_its_undoing() {
             });
             log!("owner prio: {}", k_thread_priority_get(me));
             k_sleep(K_TICKS(30));
-            log!(
-                "owner prio after the waiter timed out: {}",
-                k_thread_priority_get(me)
-            );
+            log!("owner prio after the waiter timed out: {}", k_thread_priority_get(me));
             k_mutex_unlock(m);
         }
     });

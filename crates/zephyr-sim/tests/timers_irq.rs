@@ -64,14 +64,8 @@ fn periodic_timer_has_no_drift_over_10000_periods() {
         assert_eq!(t, start + 7 * (i as i64 + 1), "expiry #{}", i + 1);
     }
     let contexts = IN_ISR.with(|v| v.take());
-    assert!(
-        contexts[..10_000].iter().all(|&isr| isr),
-        "expiry functions run in ISR context"
-    );
-    assert!(
-        !contexts[10_000],
-        "the stop function runs in the caller's context"
-    );
+    assert!(contexts[..10_000].iter().all(|&isr| isr), "expiry functions run in ISR context");
+    assert!(!contexts[10_000], "the stop function runs in the caller's context");
 }
 
 /// kernel/timer.c (`z_impl_k_timer_stop`): the stop function runs only when a running timer
@@ -136,11 +130,7 @@ fn status_sync_cases() {
     assert_eq!(r, (1, 50, 0, 3, 0));
     assert_eq!(
         log,
-        [
-            "T=97 main stops the timer",
-            "T=97 syncer released with 0",
-            "T=97 main after stop"
-        ]
+        ["T=97 main stops the timer", "T=97 syncer released with 0", "T=97 main after stop"]
     );
 }
 
@@ -287,10 +277,7 @@ fn device_interrupt_preempts_a_busy_wait() {
         spawn("handler", 2, K_NO_WAIT, move || {
             // SAFETY: kernel call from a simulated thread on a leaked semaphore.
             let r = unsafe { k_sem_take(s, K_FOREVER) };
-            log!(
-                "handler woke {r} at cycle {}",
-                zephyr_sim::irq::now_cycles()
-            );
+            log!("handler woke {r} at cycle {}", zephyr_sim::irq::now_cycles());
         });
         let sp = s as usize;
         let isr_flag = Rc::new(Cell::new(false));
@@ -304,18 +291,9 @@ fn device_interrupt_preempts_a_busy_wait() {
         });
         // SAFETY: kernel call from a simulated thread.
         unsafe { k_busy_wait(1000) };
-        log!(
-            "main: busy wait over at cycle {}",
-            zephyr_sim::irq::now_cycles()
-        );
+        log!("main: busy wait over at cycle {}", zephyr_sim::irq::now_cycles());
         isr_flag.get()
     });
     assert!(r, "the device interrupt ran in ISR context");
-    assert_eq!(
-        log,
-        [
-            "T=2 handler woke 0 at cycle 250",
-            "T=10 main: busy wait over at cycle 1000"
-        ]
-    );
+    assert_eq!(log, ["T=2 handler woke 0 at cycle 250", "T=10 main: busy wait over at cycle 1000"]);
 }

@@ -283,10 +283,7 @@ pub fn printk_fmt(args: core::fmt::Arguments<'_>) {
             Ok(())
         }
     }
-    let mut console = Console {
-        buf: [0; 256],
-        len: 0,
-    };
+    let mut console = Console { buf: [0; 256], len: 0 };
     let _ = core::fmt::write(&mut console, args);
     console.flush();
 }

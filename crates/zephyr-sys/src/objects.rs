@@ -35,24 +35,12 @@ pub struct z_sim_obj {
 
 impl z_sim_obj {
     /// The header of an object that was never initialised (all zero, as in `.bss`).
-    pub const UNINIT: Self = Self {
-        magic: 0,
-        sim: 0,
-        id: 0,
-        flags: 0,
-        addr: 0,
-    };
+    pub const UNINIT: Self = Self { magic: 0, sim: 0, id: 0, flags: 0, addr: 0 };
 
     /// The header of a statically initialised object (`K_SEM_DEFINE` and friends): the kernel
     /// registers it at its address on first use.
     pub const fn statically(kind: u32) -> Self {
-        Self {
-            magic: kind,
-            sim: 0,
-            id: 0,
-            flags: 0,
-            addr: 0,
-        }
+        Self { magic: kind, sim: 0, id: 0, flags: 0, addr: 0 }
     }
 }
 
@@ -80,10 +68,7 @@ pub struct _wait_q_t {
 
 impl _wait_q_t {
     /// An empty wait queue.
-    pub const EMPTY: Self = Self {
-        head: u32::MAX,
-        tail: u32::MAX,
-    };
+    pub const EMPTY: Self = Self { head: u32::MAX, tail: u32::MAX };
 }
 
 /// A pending timeout (`struct _timeout`): absolute deadline tick and insertion order.
@@ -98,10 +83,7 @@ pub struct _timeout {
 
 impl _timeout {
     /// An inactive timeout.
-    pub const INACTIVE: Self = Self {
-        deadline: 0,
-        seq: 0,
-    };
+    pub const INACTIVE: Self = Self { deadline: 0, seq: 0 };
 }
 
 /// Thread states (`thread_state` bits, `kernel/include/kthread.h`).
@@ -157,12 +139,7 @@ impl k_thread {
     /// A thread object not yet given to `k_thread_create`.
     pub const fn new() -> Self {
         Self {
-            base: _thread_base {
-                thread_state: 0,
-                prio: 0,
-                user_options: 0,
-                sched_locked: 0,
-            },
+            base: _thread_base { thread_state: 0, prio: 0, user_options: 0, sched_locked: 0 },
             name: [0; CONFIG_THREAD_MAX_NAME_LEN],
             _sim: z_sim_obj::UNINIT,
         }
@@ -196,9 +173,7 @@ unsafe impl<const N: usize> Sync for z_thread_stack<N> {}
 impl<const N: usize> z_thread_stack<N> {
     /// Uninitialised stack memory.
     pub const fn new() -> Self {
-        Self {
-            data: UnsafeCell::new([MaybeUninit::uninit(); N]),
-        }
+        Self { data: UnsafeCell::new([MaybeUninit::uninit(); N]) }
     }
     /// The pointer to pass to `k_thread_create`.
     pub const fn as_ptr(&self) -> *mut k_thread_stack_t {
@@ -282,10 +257,7 @@ pub struct k_condvar {
 
 /// A statically initialised condition variable (`Z_CONDVAR_INITIALIZER`).
 pub const fn Z_CONDVAR_INITIALIZER() -> k_condvar {
-    k_condvar {
-        wait_q: _wait_q_t::EMPTY,
-        _sim: z_sim_obj::statically(Z_SIM_CONDVAR),
-    }
+    k_condvar { wait_q: _wait_q_t::EMPTY, _sim: z_sim_obj::statically(Z_SIM_CONDVAR) }
 }
 
 /// A kernel timer (`struct k_timer`).

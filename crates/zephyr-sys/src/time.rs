@@ -25,9 +25,7 @@ pub struct k_timeout_t {
 /// Do not wait.
 pub const K_NO_WAIT: k_timeout_t = k_timeout_t { ticks: 0 };
 /// Wait forever.
-pub const K_FOREVER: k_timeout_t = k_timeout_t {
-    ticks: K_TICKS_FOREVER,
-};
+pub const K_FOREVER: k_timeout_t = k_timeout_t { ticks: K_TICKS_FOREVER };
 
 /// Whether two timeouts are equal (`K_TIMEOUT_EQ`).
 #[inline]
@@ -51,9 +49,7 @@ pub const fn K_TICKS(t: k_ticks_t) -> k_timeout_t {
 #[inline]
 pub const fn K_TIMEOUT_ABS_TICKS(t: k_ticks_t) -> k_timeout_t {
     let t = if t < 0 { 0 } else { t };
-    k_timeout_t {
-        ticks: Z_TICK_ABS(t),
-    }
+    k_timeout_t { ticks: Z_TICK_ABS(t) }
 }
 
 /// A timeout of at least `ms` milliseconds (`K_MSEC`).
@@ -88,11 +84,7 @@ pub const fn z_tmcvt(t: u64, from_hz: u64, to_hz: u64, round_up: bool) -> u64 {
     }
     let num = t as u128 * to_hz as u128;
     let den = from_hz as u128;
-    let q = if round_up {
-        num.div_ceil(den)
-    } else {
-        num / den
-    };
+    let q = if round_up { num.div_ceil(den) } else { num / den };
     if q > u64::MAX as u128 {
         u64::MAX
     } else {

@@ -36,12 +36,7 @@ pub unsafe extern "C-unwind" fn k_sem_init(
     with(|k| {
         // SAFETY: the caller guarantees `sem` is valid.
         unsafe {
-            k.init_object(
-                &mut (*sem)._sim,
-                &mut (*sem).wait_q,
-                sem as usize,
-                Z_SIM_SEM,
-            );
+            k.init_object(&mut (*sem)._sim, &mut (*sem).wait_q, sem as usize, Z_SIM_SEM);
             (*sem).count = initial_count;
             (*sem).limit = limit;
         }
@@ -152,12 +147,7 @@ pub unsafe extern "C-unwind" fn k_mutex_init(mutex: *mut k_mutex) -> c_int {
     with(|k| {
         // SAFETY: the caller guarantees `mutex` is valid.
         unsafe {
-            k.init_object(
-                &mut (*mutex)._sim,
-                &mut (*mutex).wait_q,
-                mutex as usize,
-                Z_SIM_MUTEX,
-            );
+            k.init_object(&mut (*mutex)._sim, &mut (*mutex).wait_q, mutex as usize, Z_SIM_MUTEX);
             (*mutex).owner = std::ptr::null_mut();
             (*mutex).lock_count = 0;
             (*mutex).owner_orig_prio = K_LOWEST_APPLICATION_THREAD_PRIO;

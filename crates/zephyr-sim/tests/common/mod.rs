@@ -58,10 +58,7 @@ unsafe extern "C-unwind" fn trampoline(p1: *mut c_void, _: *mut c_void, _: *mut 
 /// Creates a thread named `name` running `f` at `prio`, started now (`K_NO_WAIT`) or left for
 /// `k_thread_start` (`K_FOREVER`). Its `k_thread` is leaked so it never moves.
 pub fn spawn(name: &str, prio: i32, delay: k_timeout_t, f: impl FnOnce() + 'static) -> k_tid_t {
-    assert!(
-        delay == K_NO_WAIT || delay == K_FOREVER,
-        "spawn: use k_thread_create for delays"
-    );
+    assert!(delay == K_NO_WAIT || delay == K_FOREVER, "spawn: use k_thread_create for delays");
     let th: &'static mut k_thread = Box::leak(Box::new(k_thread::new()));
     let f: Box<Box<dyn FnOnce()>> = Box::new(Box::new(f));
     let cname = std::ffi::CString::new(name).unwrap();

@@ -131,9 +131,11 @@ pub fn reference(scenario: &str, hz: u32) -> String {
         "{}/tests/conformance/{scenario}/native_posix_64-{hz}.trace",
         env!("CARGO_MANIFEST_DIR")
     );
-    std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{path}: {e}"))
-        .replacen("board native_posix_64", "board zephyr_sim", 1)
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}")).replacen(
+        "board native_posix_64",
+        "board zephyr_sim",
+        1,
+    )
 }
 
 /// Compares line by line, naming the first difference.
