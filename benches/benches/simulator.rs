@@ -1,0 +1,155 @@
+//! Simulator speed, side by side with its baselines in one run, reported as ratios.
+//!
+//! Run: `cargo bench -p zephyr-benches --bench simulator`
+//!
+//! 1. Thread switch: a `k_sem` ping-pong between two simulated threads, against two OS
+//!    threads ping-ponging over `Mutex` + `Condvar` (what a simulator built on OS threads pays
+//!    per switch), and against a bare corosensei round trip (the floor).
+//! 2. Virtual time: a thread sleeping 1 ms in a loop for one simulated hour.
+
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Instant;
+
+use corosensei::Coroutine;
+use zephyr_benches::{best_ns_per_op, report};
+use zephyr_sim::Sim;
+use zephyr_sys::*;
+
+struct PingPong {
+    ping: k_sem,
+    pong: k_sem,
+    thread: k_thread,
+    rounds: u64,
+}
+
+unsafe extern "C-unwind" fn ponger(
+    p: *mut core::ffi::c_void,
+    _: *mut core::ffi::c_void,
+    _: *mut core::ffi::c_void,
+) {
+    // SAFETY: `p` is the leaked PingPong of this simulation; its semaphores are initialised.
+    unsafe {
+        let pp = p as *mut PingPong;
+        for _ in 0..(*pp).rounds {
+            k_sem_take(&mut (*pp).ping, K_FOREVER);
+            k_sem_give(&mut (*pp).pong);
+        }
+    }
+}
+
+/// One simulation doing `rounds` round trips (4 thread switches each: main -> ponger ->
+/// main, each through the scheduler).
+fn sim_ping_pong(rounds: u64) {
+    let outcome = Sim::new()
+        .run(move || {
+            let pp = Box::leak(Box::new(PingPong {
+                ping: k_sem::new(),
+                pong: k_sem::new(),
+                thread: k_thread::new(),
+                rounds,
+            }));
+            // SAFETY: the objects are leaked and never move; kernel calls from main.
+            unsafe {
+                k_sem_init(&mut pp.ping, 0, 1);
+                k_sem_init(&mut pp.pong, 0, 1);
+                let arg = pp as *mut PingPong as *mut core::ffi::c_void;
+                k_thread_create(
+                    &mut pp.thread,
+                    std::ptr::null_mut(),
+                    0,
+                    Some(ponger),
+                    arg,
+                    std::ptr::null_mut(),
+                    std::ptr::null_mut(),
+                    0,
+                    0,
+                    K_NO_WAIT,
+                );
+                for _ in 0..rounds {
+                    k_sem_give(&mut pp.ping);
+                    k_sem_take(&mut pp.pong, K_FOREVER);
+                }
+            }
+        })
+        .expect("simulation");
+    assert!(outcome.switches >= 2 * rounds);
+}
+
+/// Two OS threads doing `rounds` round trips over Mutex + Condvar.
+fn os_ping_pong(rounds: u64) {
+    let state = Arc::new((Mutex::new(false), Condvar::new()));
+    let other = state.clone();
+    let t = std::thread::spawn(move || {
+        let (m, cv) = &*other;
+        for _ in 0..rounds {
+            let mut ball = m.lock().unwrap();
+            while !*ball {
+                ball = cv.wait(ball).unwrap();
+            }
+            *ball = false;
+            cv.notify_one();
+        }
+    });
+    let (m, cv) = &*state;
+    for _ in 0..rounds {
+        let mut ball = m.lock().unwrap();
+        *ball = true;
+        cv.notify_one();
+        while *ball {
+            ball = cv.wait(ball).unwrap();
+        }
+    }
+    t.join().unwrap();
+}
+
+/// A bare coroutine resumed and suspended `rounds` times, twice per round (the user-space
+/// switches one simulated round trip needs at least).
+fn coroutine_round_trips(rounds: u64) {
+    let mut co = Coroutine::new(|y, ()| loop {
+        y.suspend(());
+    });
+    for _ in 0..2 * rounds {
+        co.resume(());
+    }
+    // SAFETY: the coroutine only holds a loop with no live objects to drop.
+    unsafe { co.force_reset() };
+}
+
+fn main() {
+    println!("zephyr-sim benchmarks (best of several samples; lower is better)\n");
+
+    let sim = best_ns_per_op(5, 1_000_000, sim_ping_pong);
+    let os = best_ns_per_op(3, 50_000, os_ping_pong);
+    let floor = best_ns_per_op(5, 1_000_000, coroutine_round_trips);
+    report(
+        "k_sem ping-pong round trip (two threads, four switches)",
+        ("zephyr-sim: two simulated threads, k_sem", sim),
+        ("baseline: two OS threads, Mutex + Condvar", os),
+    );
+    report(
+        "the same round trip against its floor",
+        ("floor: two bare corosensei round trips", floor),
+        ("zephyr-sim: two simulated threads, k_sem", sim),
+    );
+
+    let start = Instant::now();
+    let outcome = Sim::new()
+        .run(|| {
+            // SAFETY: kernel calls from the simulated main thread.
+            unsafe {
+                while k_uptime_get() < 3_600_000 {
+                    k_msleep(1);
+                }
+                k_uptime_get()
+            }
+        })
+        .expect("simulation");
+    let wall = start.elapsed();
+    println!("one simulated hour of k_msleep(1) in a loop (3 272 728 sleeps)");
+    println!(
+        "  simulated {:.1} s in {:.3} s of wall time: {:.0}x real time\n",
+        outcome.value.unwrap() as f64 / 1000.0,
+        wall.as_secs_f64(),
+        3600.0 / wall.as_secs_f64()
+    );
+}
