@@ -182,6 +182,8 @@ pub struct Kernel {
     pub switches: u64,
     /// Objects numbered so far (timers get numbers for the trace).
     pub objects: u32,
+    /// What the hang watchdog sees.
+    pub watch: std::sync::Arc<crate::watchdog::Watch>,
 }
 
 thread_local! {
@@ -252,6 +254,7 @@ impl Kernel {
             own_objects: Vec::new(),
             switches: 0,
             objects: 0,
+            watch: Default::default(),
         };
         for (name, prio) in [("idle", K_IDLE_PRIO), ("main", main_prio)] {
             let mut obj = Box::new(k_thread::new());
@@ -340,6 +343,7 @@ impl Kernel {
             (*obj).name = [0; CONFIG_THREAD_MAX_NAME_LEN];
         }
         self.sync_state(slot);
+        self.publish_name(slot);
         slot
     }
 
@@ -354,6 +358,18 @@ impl Kernel {
             for (d, s) in (*obj).name.iter_mut().zip(&name[..n]) {
                 *d = *s as _;
             }
+        }
+        self.publish_name(slot);
+    }
+
+    /// Tells the watchdog a thread's current name.
+    fn publish_name(&self, slot: u32) {
+        let name = self.name(slot);
+        if let Ok(mut names) = self.watch.names.lock() {
+            if names.len() <= slot as usize {
+                names.resize(slot as usize + 1, String::new());
+            }
+            names[slot as usize] = name;
         }
     }
 

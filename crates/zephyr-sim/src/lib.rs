@@ -56,6 +56,7 @@ mod kernel;
 pub mod readyq;
 mod switch;
 pub mod trace;
+mod watchdog;
 
 use std::cell::RefCell;
 use std::fmt;
@@ -81,6 +82,7 @@ pub struct Sim {
     capture_console: bool,
     realtime: bool,
     stack_size: usize,
+    watchdog: Option<std::time::Duration>,
 }
 
 impl Default for Sim {
@@ -101,6 +103,7 @@ impl Sim {
             capture_console: false,
             realtime: false,
             stack_size: 256 * 1024,
+            watchdog: Some(std::time::Duration::from_secs(10)),
         }
     }
 
@@ -143,6 +146,14 @@ impl Sim {
     /// simulation waits until real time catches up before the next event. Off by default.
     pub fn realtime(mut self, on: bool) -> Self {
         self.realtime = on;
+        self
+    }
+
+    /// Sets how long a simulated thread may run without giving up the CPU before a diagnostic
+    /// is printed to stderr (default 10 s of wall-clock time; `None` turns it off). Such a
+    /// thread is spinning in a loop that waits for something that cannot happen while it runs.
+    pub fn watchdog(mut self, interval: Option<std::time::Duration>) -> Self {
+        self.watchdog = interval;
         self
     }
 
@@ -215,11 +226,13 @@ impl Sim {
                 kernel::install(std::ptr::null_mut());
             }
         }
+        let watchdog = self.watchdog.map(|every| watchdog::Watchdog::start(k.watch.clone(), every));
         let kptr: *mut Kernel = &mut *k;
         kernel::install(kptr);
         let guard = Installed(kptr);
         switch::run_scheduler();
         drop(guard);
+        drop(watchdog);
 
         let console = String::from_utf8_lossy(&k.console.take().unwrap_or_default()).into_owned();
         let uptime_ticks = k.uptime_ticks();
@@ -234,6 +247,7 @@ impl Sim {
             console: console.clone(),
             trace: k.trace.take().unwrap_or_default(),
             thread_names: names.clone(),
+            stalls: k.watch.stalls.load(Ordering::Relaxed),
         };
         match k.ended.take() {
             Some(End::MainReturned) if value.is_none() => Err(SimError::MainAborted { console }),
@@ -267,6 +281,8 @@ pub struct Outcome<R> {
     pub trace: Vec<TraceRecord>,
     /// Thread names by slot (0 is idle, 1 is main), for reading the trace.
     pub thread_names: Vec<String>,
+    /// How many times the watchdog reported a thread running without giving up the CPU.
+    pub stalls: u32,
 }
 
 impl<R> Outcome<R> {

@@ -15,6 +15,7 @@
 
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering;
 
 use corosensei::stack::DefaultStack;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
@@ -256,6 +257,8 @@ pub fn run_scheduler() {
 fn run_thread(slot: u32) {
     let co: *mut Co = with(|k| {
         k.current = slot;
+        k.watch.progress.fetch_add(1, Ordering::Relaxed);
+        k.watch.running.store(slot, Ordering::Relaxed);
         if k.last_run != slot {
             k.switches += 1;
             k.record(TraceEvent::Switch { from: k.last_run, to: slot });
@@ -320,6 +323,8 @@ fn idle() {
     };
     let pace = with(|k| {
         k.now = k.now.max(next);
+        k.watch.progress.fetch_add(1, Ordering::Relaxed);
+        k.watch.running.store(IDLE, Ordering::Relaxed);
         k.realtime.map(|start| (start, k.now, k.cycles_per_sec))
     });
     if let Some((start, now, hz)) = pace {
