@@ -184,6 +184,18 @@ pub struct Kernel {
     pub objects: u32,
     /// What the hang watchdog sees.
     pub watch: std::sync::Arc<crate::watchdog::Watch>,
+    /// Per-boot instances of statics (`zsim_boot_static_get`): key, memory, layout.
+    pub boot_statics: Vec<(usize, *mut u8, std::alloc::Layout)>,
+}
+
+impl Drop for Kernel {
+    fn drop(&mut self) {
+        for &(_, p, layout) in &self.boot_statics {
+            // SAFETY: allocated in `zsim_boot_static_get` with this layout; the simulation is
+            // over, so nothing uses it any more.
+            unsafe { std::alloc::dealloc(p, layout) };
+        }
+    }
 }
 
 thread_local! {
@@ -255,6 +267,7 @@ impl Kernel {
             switches: 0,
             objects: 0,
             watch: Default::default(),
+            boot_statics: Vec::new(),
         };
         for (name, prio) in [("idle", K_IDLE_PRIO), ("main", main_prio)] {
             let mut obj = Box::new(k_thread::new());
@@ -402,9 +415,7 @@ impl Kernel {
     /// # Panics
     /// If `obj` is null, was never created, belongs to another simulation or has moved.
     pub fn slot_of(&self, obj: *const k_thread, call: &str) -> u32 {
-        if obj.is_null() {
-            return self.current;
-        }
+        assert!(!obj.is_null(), "{call}: the thread id is NULL");
         // SAFETY: the caller passed a thread id, which Zephyr requires to be a valid k_thread.
         let h = unsafe { &(*obj)._sim };
         if h.magic != Z_SIM_THREAD {

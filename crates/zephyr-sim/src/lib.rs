@@ -110,7 +110,7 @@ impl Sim {
     /// Sets the tick rate (as `CONFIG_SYS_CLOCK_TICKS_PER_SEC` would).
     ///
     /// # Panics
-    /// If zero, or above the cycle counter rate.
+    /// If zero; [`run`](Self::run) panics if it exceeds the cycle counter rate.
     pub fn ticks_per_sec(mut self, hz: u32) -> Self {
         assert!(hz > 0, "ticks_per_sec must be positive");
         self.ticks_per_sec = hz;

@@ -197,6 +197,23 @@ pub fn interrupt_exit() {
     reschedule(false);
 }
 
+/// After virtual time moved: tell the watchdog, and in real-time mode wait for the wall clock
+/// to catch up.
+fn time_moved() {
+    let pace = with(|k| {
+        k.watch.progress.fetch_add(1, Ordering::Relaxed);
+        k.realtime.map(|start| (start, k.now, k.cycles_per_sec))
+    });
+    if let Some((start, now, hz)) = pace {
+        let nanos = (now as u128 * 1_000_000_000 / hz as u128) as u64;
+        let due = start + std::time::Duration::from_nanos(nanos);
+        let wall = std::time::Instant::now();
+        if due > wall {
+            std::thread::sleep(due - wall);
+        }
+    }
+}
+
 /// Advances virtual time by `cycles` on the running thread, taking interrupts that fall due
 /// (unless it holds `irq_lock`, in which case they stay pending until `irq_unlock`).
 pub fn busy_wait(cycles: u64) {
@@ -219,6 +236,7 @@ pub fn busy_wait(cycles: u64) {
                 }
             }
         });
+        time_moved();
         if !next {
             return;
         }

@@ -4,7 +4,8 @@
 //! No time passes while simulated code runs, so a loop that waits for time or for another
 //! thread without a kernel call that blocks (`while k_uptime_ticks() < t {}`) never ends: on
 //! `native_sim` too. The simulator cannot interrupt it, but it can say what is going on. The
-//! scheduler bumps a counter each time it resumes a thread or moves time; when the counter
+//! scheduler bumps a counter each time it resumes a thread or virtual time moves (idle or
+//! `k_busy_wait`); when the counter
 //! stands still for the configured wall-clock interval while a thread runs, the watchdog prints
 //! a diagnostic naming that thread to stderr (once per stall).
 
@@ -75,11 +76,11 @@ impl Watchdog {
 /// The diagnostic for a thread that ran `interval` of wall time without giving up the CPU.
 pub fn stall_message(name: &str, interval: Duration) -> String {
     format!(
-        "zephyr-sim: thread '{name}' has run for {:.1} s of wall-clock time without blocking, \
-         yielding or waiting. Virtual time does not pass while code runs: a loop that waits \
-         for time or for another thread must block (k_sleep, k_sem_take, ...), yield, or spin \
-         with k_busy_wait.",
-        interval.as_secs_f64()
+        "zephyr-sim: thread '{name}' has run for {} ms of wall-clock time without blocking, \
+         yielding, or letting virtual time pass. Virtual time does not pass while code runs: \
+         a loop that waits for time or for another thread must block (k_sleep, k_sem_take, \
+         ...), or spin with k_busy_wait.",
+        interval.as_millis()
     )
 }
 

@@ -176,6 +176,10 @@ extern "C-unwind" {
     pub fn irq_lock() -> c_uint;
     /// Releases the lock taken by the [`irq_lock`] call that returned `key`.
     pub fn irq_unlock(key: c_uint);
+    /// Whether `key` says interrupts were unlocked before the `irq_lock` that returned it, i.e.
+    /// whether `irq_unlock(key)` unlocks them (`arch_irq_unlocked`; inline in Zephyr, so a real
+    /// provider supplies it as a shim).
+    pub fn arch_irq_unlocked(key: c_uint) -> bool;
 
     // ---- console ----
     /// Writes `n` bytes to the console (what `printk` ends in).
@@ -186,6 +190,34 @@ extern "C-unwind" {
 extern "C-unwind" {
     /// Simulator extension: the tick rate of the running simulated board.
     pub fn zsim_sys_clock_ticks_per_sec() -> u32;
+    /// Simulator extension: this simulation's instance of the static identified by `key`,
+    /// `size` bytes aligned to `align`, zeroed on first use and freed when the simulation
+    /// ends. See [`zsim_boot_static`].
+    pub fn zsim_boot_static_get(key: *const c_void, size: usize, align: usize) -> *mut c_void;
+}
+
+/// Per-boot storage for a static that kernel-facing code keeps (a driver's state).
+///
+/// On real Zephyr a program boots once, so a `static` is per boot; this returns null and the
+/// caller uses its `static`. On the simulator, many simulations run in one process (in
+/// parallel test threads); this returns this simulation's own zeroed instance of the static
+/// identified by `key` (any unique address, such as the static itself).
+///
+/// # Safety
+/// `align` must be a power of two. The memory is freed without running destructors when the
+/// simulation ends.
+#[inline]
+pub unsafe fn zsim_boot_static(key: *const c_void, size: usize, align: usize) -> *mut c_void {
+    #[cfg(feature = "simulator")]
+    {
+        // SAFETY: forwarded caller contract.
+        unsafe { zsim_boot_static_get(key, size, align) }
+    }
+    #[cfg(not(feature = "simulator"))]
+    {
+        let _ = (key, size, align);
+        core::ptr::null_mut()
+    }
 }
 
 /// Ticks per second of the running kernel.

@@ -1,6 +1,6 @@
 //! Time, interrupt locking, ISR context and the console.
 
-use std::ffi::{c_char, c_int, c_uint};
+use std::ffi::{c_char, c_int, c_uint, c_void};
 use std::io::Write;
 
 use crate::kernel::with;
@@ -86,6 +86,13 @@ pub extern "C-unwind" fn irq_unlock(key: c_uint) {
     }
 }
 
+/// Whether `irq_unlock(key)` unlocks interrupts (`arch_irq_unlocked`): on the simulator a key
+/// is the lock depth before the `irq_lock` that returned it.
+#[no_mangle]
+pub extern "C-unwind" fn arch_irq_unlocked(key: c_uint) -> bool {
+    key == 0
+}
+
 /// Writes `n` bytes to the console (`k_str_out`, what `printk` ends in).
 ///
 /// # Safety
@@ -106,4 +113,29 @@ pub unsafe extern "C-unwind" fn k_str_out(c: *mut c_char, n: usize) {
         let _ = out.write_all(bytes);
         let _ = out.flush();
     }
+}
+
+/// This simulation's instance of the static identified by `key` (simulator extension behind
+/// `zephyr_sys::zsim_boot_static`): zeroed on first use, freed (without destructors) when the
+/// simulation ends.
+///
+/// # Safety
+/// `align` must be a power of two.
+#[no_mangle]
+pub unsafe extern "C-unwind" fn zsim_boot_static_get(
+    key: *const c_void,
+    size: usize,
+    align: usize,
+) -> *mut c_void {
+    with(|k| {
+        if let Some(e) = k.boot_statics.iter().find(|e| e.0 == key as usize) {
+            return e.1 as *mut c_void;
+        }
+        let layout = std::alloc::Layout::from_size_align(size.max(1), align).expect("layout");
+        // SAFETY: the layout has a non-zero size.
+        let p = unsafe { std::alloc::alloc_zeroed(layout) };
+        assert!(!p.is_null(), "out of memory");
+        k.boot_statics.push((key as usize, p, layout));
+        p as *mut c_void
+    })
 }

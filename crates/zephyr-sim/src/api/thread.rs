@@ -319,7 +319,8 @@ pub unsafe extern "C-unwind" fn k_thread_name_set(thread: k_tid_t, str_: *const 
     // SAFETY: the caller guarantees a NUL-terminated string.
     let name = unsafe { CStr::from_ptr(str_) }.to_bytes().to_vec();
     with(|k| {
-        let slot = k.slot_of(thread, "k_thread_name_set");
+        let slot =
+            if thread.is_null() { k.current } else { k.slot_of(thread, "k_thread_name_set") };
         k.set_name(slot, &name);
     });
     0
