@@ -1,0 +1,66 @@
+//! `critical-section` on Zephyr: a critical section is `irq_lock`/`irq_unlock`, and leaving
+//! the outermost one is a reschedule point.
+//!
+//! On a single CPU, `irq_lock` excludes every thread and ISR. (SMP Zephyr would need a
+//! spinlock; the restore state is the `irq_lock` key.) Embassy's executor, `embassy-sync` and
+//! this crate's time driver use it.
+//!
+//! # Why release reschedules
+//!
+//! Embassy's primitives wake tasks *inside* their critical sections (`Signal::signal`,
+//! `Channel::send`, ...). The waker pends an executor with `k_sem_give`, which readies the
+//! executor's thread, but a thread readied while interrupts are locked does not run at
+//! `irq_unlock`: Zephyr's `z_reschedule` switches only when the caller's interrupts are
+//! unlocked (`kernel/sched.c`; measured on Zephyr 2.7.0 in the simulator's conformance tests).
+//! The kernel's own code avoids this by releasing its locks with `z_reschedule`. Here, the
+//! executor's pender notes each `k_sem_give` it makes from thread context ([`note_wake`]), and
+//! leaving the outermost critical section in thread context after such a give calls
+//! `k_sched_lock(); k_sched_unlock();`, a reschedule point that switches only to a *more
+//! urgent* ready thread. A more urgent executor then runs as soon as the critical section that
+//! woke it ends, as it would had the wake been a plain `k_sem_give`. Critical sections with no
+//! such wake cost one flag test more than `irq_unlock`.
+
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use zephyr_sys::{
+    arch_irq_unlocked, irq_lock, irq_unlock, k_is_in_isr, k_sched_lock, k_sched_unlock,
+};
+
+use crate::object::BootStatic;
+
+/// Set when a thread readied a thread (an executor's) while it may have held `irq_lock`.
+static WOKE_THREAD: BootStatic<AtomicBool> = BootStatic::new(|| AtomicBool::new(false));
+
+/// Notes that the caller, in thread context, just readied another thread and may be inside a
+/// critical section: the end of the outermost one will be a reschedule point.
+#[cfg_attr(not(feature = "executor-zephyr"), allow(dead_code))]
+pub(crate) fn note_wake() {
+    WOKE_THREAD.get().store(true, Ordering::Relaxed);
+}
+
+struct ZephyrCriticalSection;
+critical_section::set_impl!(ZephyrCriticalSection);
+
+// SAFETY: `irq_lock` nests and returns the key that `irq_unlock` restores, which is exactly the
+// acquire/release contract; both may be called from threads and ISRs.
+unsafe impl critical_section::Impl for ZephyrCriticalSection {
+    unsafe fn acquire() -> critical_section::RawRestoreState {
+        // SAFETY: irq_lock has no preconditions.
+        unsafe { irq_lock() }
+    }
+
+    unsafe fn release(key: critical_section::RawRestoreState) {
+        // SAFETY: `key` came from the matching `acquire`. The scheduler lock pair is only used
+        // in thread context (it is not allowed in an ISR, whose exit reschedules anyway).
+        unsafe {
+            irq_unlock(key);
+            if arch_irq_unlocked(key)
+                && WOKE_THREAD.get().swap(false, Ordering::Relaxed)
+                && !k_is_in_isr()
+            {
+                k_sched_lock();
+                k_sched_unlock();
+            }
+        }
+    }
+}

@@ -1,0 +1,223 @@
+//! `executor-zephyr`: Embassy tasks on a Zephyr thread that parks in the kernel when idle.
+//!
+//! # How it parks and wakes
+//!
+//! The executor keeps two bits, `PENDED` (a task became ready) and `PARKED` (the thread is, or
+//! is about to be, blocked), and a binary semaphore (`k_sem`, limit 1):
+//!
+//! ```text
+//!   run loop (executor thread)                 pender (any thread, any ISR, inside poll)
+//!   ───────────────────────────                ──────────────────────────────────────────
+//!   clear PENDED                                prev = fetch_or(PENDED)
+//!   poll every ready task                       if prev has PARKED and this pender is the
+//!   CAS flags 0 -> PARKED  ──fails──┐             one that clears PARKED (fetch_and):
+//!        │ ok                       │               k_sem_give(sem)
+//!   k_sem_take(sem, K_FOREVER)      │
+//!        └──────────── loop ◄───────┘
+//! ```
+//!
+//! No wake-up is lost: a pend during `poll` leaves `PENDED` set, so the CAS fails and the loop
+//! polls again without blocking; a pend after the CAS sees `PARKED` and gives the semaphore,
+//! and a semaphore *remembers* a give that arrives before the take (the count goes to 1), so
+//! the take returns at once. A design that parks with `k_thread_suspend` and wakes with
+//! `k_thread_resume` loses that wake-up: Zephyr does not remember a resume of a thread that is
+//! not suspended yet (`kernel/sched.c`), which is the race Zephyr's Rust executor once had.
+//!
+//! Exactly one pender clears `PARKED` per park, so the semaphore is given once per take and
+//! its count never exceeds 1. A pend while the executor runs (not `PARKED`) is one atomic
+//! `fetch_or`: no kernel call.
+
+use core::cell::UnsafeCell;
+use core::marker::PhantomData;
+use core::mem::MaybeUninit;
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+
+use embassy_executor::{raw, SendSpawner, Spawner};
+use zephyr_sys::{k_sem, k_sem_give, k_sem_take, K_FOREVER, Z_SEM_INITIALIZER};
+
+use crate::object::KObj;
+
+/// Compile-time guard: embassy-executor's platform executors define `Executor` or
+/// `InterruptExecutor` and the `__pender` symbol, which this executor defines too. With such a
+/// feature on, the names below are ambiguous and the error shows these lines.
+#[allow(dead_code, unused_imports)]
+#[deny(ambiguous_glob_imports)]
+mod platform_conflict {
+    mod executor_zephyr_cannot_be_combined_with_an_embassy_executor_platform_executor {
+        pub struct Executor;
+        pub struct InterruptExecutor;
+    }
+    use executor_zephyr_cannot_be_combined_with_an_embassy_executor_platform_executor::*;
+    use embassy_executor::*;
+    type ExecutorZephyrConflictsWithEmbassyExecutorThread = Executor;
+    type ExecutorZephyrConflictsWithEmbassyExecutorInterrupt = InterruptExecutor;
+}
+
+const PENDED: u8 = 1;
+const PARKED: u8 = 2;
+
+/// The executor's wake-up state; the pender's context points here.
+struct Signal {
+    flags: AtomicU8,
+    sem: KObj<k_sem>,
+}
+
+impl Signal {
+    /// Makes the executor poll soon; callable from any thread or ISR, and from inside `poll`.
+    fn pend(&self) {
+        // Already pended and running: a poll is due after this point anyway (the executor
+        // clears PENDED only right before it polls, and the task was queued before this call).
+        if self.flags.load(Ordering::Acquire) == PENDED {
+            return;
+        }
+        let prev = self.flags.fetch_or(PENDED, Ordering::AcqRel);
+        if prev & PARKED != 0 && self.flags.fetch_and(!PARKED, Ordering::AcqRel) & PARKED != 0 {
+            // SAFETY: the semaphore is statically initialised and never moves (checked by
+            // KObj); k_sem_give is ISR-safe.
+            unsafe { k_sem_give(self.sem.get()) };
+            // Inside a critical section the give cannot switch yet: its end will.
+            // SAFETY: k_is_in_isr has no preconditions.
+            if !unsafe { zephyr_sys::k_is_in_isr() } {
+                crate::critical::note_wake();
+            }
+        }
+    }
+
+    /// Blocks the executor thread unless a pend arrived since the flags were cleared.
+    fn park(&self) {
+        if self.flags.load(Ordering::Acquire) & PENDED != 0 {
+            return;
+        }
+        if self.flags.compare_exchange(0, PARKED, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+            // SAFETY: as in `pend`; K_FOREVER cannot time out. A give that raced ahead of this
+            // take left the count at 1, so the take returns at once.
+            unsafe { k_sem_take(self.sem.get(), K_FOREVER) };
+        }
+    }
+}
+
+#[export_name = "__pender"]
+fn __pender(context: *mut ()) {
+    // SAFETY: every raw executor in a program with `executor-zephyr` is created by
+    // `Executor::raw` with a pointer to its `Signal`, which lives as long as the executor
+    // (`'static`).
+    let signal = unsafe { &*(context as *const Signal) };
+    signal.pend();
+}
+
+/// An Embassy executor that runs on the calling Zephyr thread and blocks it in the kernel when
+/// no task is ready.
+///
+/// ```no_run
+/// use static_cell::StaticCell;
+/// use zephyr::embassy::Executor;
+///
+/// #[embassy_executor::task]
+/// async fn blink() { /* ... */ }
+///
+/// static EXECUTOR: StaticCell<Executor> = StaticCell::new();
+///
+/// fn thread_body() -> ! {
+///     let executor: &'static Executor = EXECUTOR.init(Executor::new());
+///     executor.run(|spawner| spawner.spawn(blink().unwrap()))
+/// }
+/// ```
+///
+/// Run one per thread; for tasks at several priorities, run executors on threads of those
+/// priorities and spawn across them with [`Executor::send_spawner`]. A more urgent executor's
+/// thread preempts a less urgent one's like any Zephyr thread.
+pub struct Executor {
+    raw: UnsafeCell<MaybeUninit<raw::Executor>>,
+    ready: AtomicBool,
+    signal: Signal,
+    polls: AtomicU64,
+    _not_send: PhantomData<*mut ()>,
+}
+
+// SAFETY: the raw executor is created once (under a critical section) and then only used
+// through `&'static` methods that embassy-executor allows from any thread (spawning with a
+// SendSpawner); `poll` runs only on the thread in `run`.
+unsafe impl Sync for Executor {}
+
+impl Default for Executor {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Executor {
+    /// A new executor; it starts when [`run`](Self::run) is called on a `'static` reference.
+    pub const fn new() -> Self {
+        Self {
+            raw: UnsafeCell::new(MaybeUninit::uninit()),
+            ready: AtomicBool::new(false),
+            signal: Signal { flags: AtomicU8::new(0), sem: KObj::new(Z_SEM_INITIALIZER(0, 1)) },
+            polls: AtomicU64::new(0),
+            _not_send: PhantomData,
+        }
+    }
+
+    /// The raw executor, created at its final address on first use.
+    fn raw(&'static self) -> &'static raw::Executor {
+        if !self.ready.load(Ordering::Acquire) {
+            critical_section::with(|_| {
+                if !self.ready.load(Ordering::Relaxed) {
+                    let context = &self.signal as *const Signal as *mut ();
+                    // SAFETY: not yet initialised; the critical section excludes other
+                    // initialisers.
+                    unsafe { (*self.raw.get()).write(raw::Executor::new(context)) };
+                    self.ready.store(true, Ordering::Release);
+                }
+            });
+        }
+        // SAFETY: initialised above, never written again.
+        unsafe { (*self.raw.get()).assume_init_ref() }
+    }
+
+    /// A spawner for this executor, to use on its own thread.
+    pub fn spawner(&'static self) -> Spawner {
+        self.raw().spawner()
+    }
+
+    /// A spawner that other threads (and other executors' tasks) can use to spawn `Send`
+    /// tasks on this executor.
+    pub fn send_spawner(&'static self) -> SendSpawner {
+        self.raw().spawner().make_send()
+    }
+
+    /// How many times this executor has polled its ready tasks (for tests and diagnostics).
+    pub fn poll_count(&self) -> u64 {
+        self.polls.load(Ordering::Relaxed)
+    }
+
+    /// Runs the executor on the calling thread, forever: `init` spawns the first tasks.
+    ///
+    /// # Panics
+    /// In an ISR (the executor blocks its thread).
+    pub fn run(&'static self, init: impl FnOnce(Spawner)) -> ! {
+        self.run_until(init, || false);
+        unreachable!("run_until with a `done` that is never true returned")
+    }
+
+    /// Runs the executor until `done` returns true; `done` is checked after each poll (so a
+    /// task that makes it true must also have been polled). Lets tests end a run.
+    ///
+    /// # Panics
+    /// In an ISR (the executor blocks its thread).
+    pub fn run_until(&'static self, init: impl FnOnce(Spawner), mut done: impl FnMut() -> bool) {
+        let raw = self.raw();
+        init(raw.spawner());
+        loop {
+            self.signal.flags.fetch_and(!PENDED, Ordering::AcqRel);
+            // Only this thread writes the count: no read-modify-write needed.
+            self.polls.store(self.polls.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+            // SAFETY: poll runs only here, on the executor's thread, never re-entrantly (the
+            // pender never polls).
+            unsafe { raw.poll() };
+            if done() {
+                return;
+            }
+            self.signal.park();
+        }
+    }
+}

@@ -1,0 +1,50 @@
+//! Safe Rust on Zephyr RTOS, with Embassy async tasks on Zephyr threads.
+//!
+//! The crate talks to the kernel only through `zephyr-sys` (Zephyr's C API with its real names),
+//! so the same code runs on real Zephyr and, for tests, on the `zephyr-sim` simulated kernel.
+//! Names and shapes follow the upstream zephyr-lang-rust `zephyr` crate where it has the same
+//! thing (`zephyr::time::{Duration, Instant, Timeout, Forever, NoWait}`,
+//! `zephyr::sys::sync::Semaphore`, `zephyr::embassy::Executor`, `printkln!`), so code moves over.
+//!
+//! | module | what |
+//! | --- | --- |
+//! | [`error`] | [`Error`], a typed errno, and [`Result`] |
+//! | [`time`] | ticks, [`time::Duration`], [`time::Instant`], [`time::Timeout`], `sleep` |
+//! | [`sys::sync`] | kernel semaphores and mutexes |
+//! | [`sync`] | a data-owning [`sync::Mutex`] and a [`sync::Condvar`] |
+//! | [`thread`] | threads with static stacks and priorities |
+//! | [`timer`] | kernel timers, with a stopped/running typestate |
+//! | [`embassy`] | the Embassy executor (`executor-zephyr`) and `embassy-time` driver |
+//!
+//! # Features
+//! * `executor-zephyr`: [`embassy::Executor`], Embassy tasks on a Zephyr thread that parks when
+//!   it has no work. Cannot be combined with embassy-executor's own `platform-*` executors.
+//! * `embassy-time-driver` (alias `time-driver`): `embassy-time` on one `k_timer`;
+//!   `time-driver-convert` allows differing tick rates.
+//! * `critical-section-impl` (default): `critical-section` on `irq_lock`.
+//! * `log`: a `log` backend printing through `printk`.
+#![no_std]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+pub mod error;
+pub mod object;
+pub mod printk;
+pub mod sync;
+pub mod sys;
+pub mod thread;
+pub mod time;
+pub mod timer;
+
+#[cfg(feature = "critical-section-impl")]
+mod critical;
+
+#[cfg(feature = "log")]
+pub mod logging;
+
+#[cfg(any(feature = "executor-zephyr", feature = "embassy-time-driver"))]
+pub mod embassy;
+
+pub use error::{Error, Result};
+
+/// The raw kernel API this crate is built on.
+pub use zephyr_sys as raw;

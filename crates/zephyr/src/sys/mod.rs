@@ -1,0 +1,4 @@
+//! Thin safe wrappers over kernel primitives (the `sys` layer of zephyr-lang-rust).
+
+pub mod irq;
+pub mod sync;

@@ -1,0 +1,452 @@
+//! Time in kernel ticks: [`Duration`], [`Instant`], [`Timeout`], [`sleep`].
+//!
+//! The kernel counts time in ticks (`CONFIG_SYS_CLOCK_TICKS_PER_SEC` per second), and every
+//! timeout it takes is a tick count. [`Duration`] and [`Instant`] therefore hold ticks ([`Tick`],
+//! 64 bits as with `CONFIG_TIMEOUT_64BIT`), so handing one to the kernel costs nothing.
+//!
+//! Conversions from human units round **up** to whole ticks (a timeout never ends early), and
+//! conversions back round **down**, exactly as Zephyr's `K_MSEC()` and `k_ticks_to_ms_floor64()`
+//! do. They read the tick rate at run time ([`ticks_per_sec`]): on real Zephyr that is the
+//! Kconfig constant, but the simulator can boot boards at other rates, which is why the
+//! constructors are not `const` (upstream zephyr-lang-rust uses `fugit` types with the rate as a
+//! const parameter; the names `Duration::millis`, `to_millis`, `ticks` are kept for code that
+//! moves over).
+//!
+//! Anything that takes a timeout takes `impl Into<`[`Timeout`]`>`: a [`Duration`] (relative),
+//! an [`Instant`] (absolute, `K_TIMEOUT_ABS_TICKS`), [`Forever`] or [`NoWait`].
+//!
+//! ```no_run
+//! # use zephyr_sim as _;
+//! use zephyr::time::{sleep, Duration, Instant};
+//!
+//! let start = Instant::now();
+//! sleep(Duration::from_millis(10));
+//! // Absolute deadlines do not drift: wake at start + 20 ms, however long the work took.
+//! sleep(start + Duration::from_millis(20));
+//! ```
+
+use core::fmt;
+use core::ops::{Add, AddAssign, Div, Mul, Sub, SubAssign};
+
+use zephyr_sys::{k_timeout_t, z_tmcvt, K_FOREVER, K_NO_WAIT, K_TICKS, K_TIMEOUT_ABS_TICKS};
+
+/// A count of kernel ticks (unsigned; `k_ticks_t` is its signed twin).
+pub type Tick = u64;
+
+/// The largest tick count a kernel timeout can hold (`k_ticks_t::MAX`).
+const MAX_KERNEL_TICKS: Tick = i64::MAX as Tick;
+
+/// Ticks per second of the running kernel (`CONFIG_SYS_CLOCK_TICKS_PER_SEC`, or the simulated
+/// board's rate).
+#[inline]
+pub fn ticks_per_sec() -> u32 {
+    zephyr_sys::sys_clock_ticks_per_sec()
+}
+
+/// A span of time, in kernel ticks.
+///
+/// Constructors from other units round up to whole ticks; `to_*` readers round down. Arithmetic
+/// panics on overflow, like `core::time::Duration`'s (use the `checked_*`/`saturating_*` forms
+/// to avoid that).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Duration {
+    ticks: Tick,
+}
+
+impl Duration {
+    /// No time at all (as a timeout: do not wait).
+    pub const ZERO: Duration = Duration { ticks: 0 };
+    /// The longest duration.
+    pub const MAX: Duration = Duration { ticks: Tick::MAX };
+
+    /// A duration of exactly `ticks` ticks.
+    #[inline]
+    pub const fn from_ticks(ticks: Tick) -> Duration {
+        Duration { ticks }
+    }
+
+    /// At least `ms` milliseconds, rounded up to whole ticks (as `K_MSEC`).
+    #[inline]
+    pub fn from_millis(ms: u64) -> Duration {
+        Duration::from_ticks(zephyr_sys::k_ms_to_ticks_ceil64(ms))
+    }
+
+    /// At least `us` microseconds, rounded up to whole ticks (as `K_USEC`).
+    #[inline]
+    pub fn from_micros(us: u64) -> Duration {
+        Duration::from_ticks(zephyr_sys::k_us_to_ticks_ceil64(us))
+    }
+
+    /// At least `ns` nanoseconds, rounded up to whole ticks (as `K_NSEC`).
+    #[inline]
+    pub fn from_nanos(ns: u64) -> Duration {
+        Duration::from_ticks(zephyr_sys::k_ns_to_ticks_ceil64(ns))
+    }
+
+    /// `s` seconds, in ticks (saturating at [`Duration::MAX`]).
+    #[inline]
+    pub fn from_secs(s: u64) -> Duration {
+        Duration::from_ticks(z_tmcvt(s, 1, ticks_per_sec() as u64, true))
+    }
+
+    /// Same as [`Duration::from_millis`] (the `fugit` name upstream code uses).
+    #[inline]
+    pub fn millis(ms: u64) -> Duration {
+        Duration::from_millis(ms)
+    }
+
+    /// Same as [`Duration::from_micros`] (the `fugit` name upstream code uses).
+    #[inline]
+    pub fn micros(us: u64) -> Duration {
+        Duration::from_micros(us)
+    }
+
+    /// Same as [`Duration::from_secs`] (the `fugit` name upstream code uses).
+    #[inline]
+    pub fn secs(s: u64) -> Duration {
+        Duration::from_secs(s)
+    }
+
+    /// The tick count.
+    #[inline]
+    pub const fn ticks(self) -> Tick {
+        self.ticks
+    }
+
+    /// Whole milliseconds (rounded down).
+    #[inline]
+    pub fn to_millis(self) -> u64 {
+        zephyr_sys::k_ticks_to_ms_floor64(self.ticks)
+    }
+
+    /// Whole microseconds (rounded down).
+    #[inline]
+    pub fn to_micros(self) -> u64 {
+        zephyr_sys::k_ticks_to_us_floor64(self.ticks)
+    }
+
+    /// Whole nanoseconds (rounded down, saturating).
+    #[inline]
+    pub fn to_nanos(self) -> u64 {
+        zephyr_sys::k_ticks_to_ns_floor64(self.ticks)
+    }
+
+    /// Whole seconds (rounded down).
+    #[inline]
+    pub fn to_secs(self) -> u64 {
+        z_tmcvt(self.ticks, ticks_per_sec() as u64, 1, false)
+    }
+
+    /// Whether this is zero ticks.
+    #[inline]
+    pub const fn is_zero(self) -> bool {
+        self.ticks == 0
+    }
+
+    /// `self + rhs`, or `None` on overflow.
+    #[inline]
+    pub const fn checked_add(self, rhs: Duration) -> Option<Duration> {
+        match self.ticks.checked_add(rhs.ticks) {
+            Some(ticks) => Some(Duration { ticks }),
+            None => None,
+        }
+    }
+
+    /// `self - rhs`, or `None` if `rhs` is longer.
+    #[inline]
+    pub const fn checked_sub(self, rhs: Duration) -> Option<Duration> {
+        match self.ticks.checked_sub(rhs.ticks) {
+            Some(ticks) => Some(Duration { ticks }),
+            None => None,
+        }
+    }
+
+    /// `self + rhs`, at most [`Duration::MAX`].
+    #[inline]
+    pub const fn saturating_add(self, rhs: Duration) -> Duration {
+        Duration { ticks: self.ticks.saturating_add(rhs.ticks) }
+    }
+
+    /// `self - rhs`, at least [`Duration::ZERO`].
+    #[inline]
+    pub const fn saturating_sub(self, rhs: Duration) -> Duration {
+        Duration { ticks: self.ticks.saturating_sub(rhs.ticks) }
+    }
+}
+
+impl fmt::Debug for Duration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Duration({} ticks)", self.ticks)
+    }
+}
+
+impl Add for Duration {
+    type Output = Duration;
+    /// # Panics
+    /// On overflow.
+    fn add(self, rhs: Duration) -> Duration {
+        self.checked_add(rhs).expect("overflow when adding durations")
+    }
+}
+
+impl AddAssign for Duration {
+    fn add_assign(&mut self, rhs: Duration) {
+        *self = *self + rhs;
+    }
+}
+
+impl Sub for Duration {
+    type Output = Duration;
+    /// # Panics
+    /// If `rhs` is longer than `self`.
+    fn sub(self, rhs: Duration) -> Duration {
+        self.checked_sub(rhs).expect("overflow when subtracting durations")
+    }
+}
+
+impl SubAssign for Duration {
+    fn sub_assign(&mut self, rhs: Duration) {
+        *self = *self - rhs;
+    }
+}
+
+impl Mul<u32> for Duration {
+    type Output = Duration;
+    /// # Panics
+    /// On overflow.
+    fn mul(self, rhs: u32) -> Duration {
+        let ticks = self.ticks.checked_mul(rhs as Tick);
+        Duration { ticks: ticks.expect("overflow when multiplying duration by scalar") }
+    }
+}
+
+impl Div<u32> for Duration {
+    type Output = Duration;
+    /// Divides, rounding down.
+    ///
+    /// # Panics
+    /// If `rhs` is zero.
+    fn div(self, rhs: u32) -> Duration {
+        Duration { ticks: self.ticks / rhs as Tick }
+    }
+}
+
+/// A point in time: ticks since boot.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Instant {
+    ticks: Tick,
+}
+
+impl Instant {
+    /// The current uptime (`k_uptime_ticks`); in a timer handler, the tick being handled.
+    #[inline]
+    pub fn now() -> Instant {
+        Instant { ticks: uptime_ticks() }
+    }
+
+    /// The instant `ticks` ticks after boot.
+    #[inline]
+    pub const fn from_ticks(ticks: Tick) -> Instant {
+        Instant { ticks }
+    }
+
+    /// Ticks since boot.
+    #[inline]
+    pub const fn ticks(self) -> Tick {
+        self.ticks
+    }
+
+    /// Time from `earlier` to `self`; zero if `earlier` is later (as `std`'s, since Rust 1.60).
+    #[inline]
+    pub const fn duration_since(self, earlier: Instant) -> Duration {
+        Duration { ticks: self.ticks.saturating_sub(earlier.ticks) }
+    }
+
+    /// `self - earlier`, or `None` if `earlier` is later.
+    #[inline]
+    pub const fn checked_duration_since(self, earlier: Instant) -> Option<Duration> {
+        match self.ticks.checked_sub(earlier.ticks) {
+            Some(ticks) => Some(Duration { ticks }),
+            None => None,
+        }
+    }
+
+    /// Time since `self` ([`Instant::now`] minus `self`, zero if `self` is in the future).
+    #[inline]
+    pub fn elapsed(self) -> Duration {
+        Instant::now().duration_since(self)
+    }
+
+    /// `self + d`, or `None` on overflow.
+    #[inline]
+    pub const fn checked_add(self, d: Duration) -> Option<Instant> {
+        match self.ticks.checked_add(d.ticks) {
+            Some(ticks) => Some(Instant { ticks }),
+            None => None,
+        }
+    }
+
+    /// `self - d`, or `None` if that is before boot.
+    #[inline]
+    pub const fn checked_sub(self, d: Duration) -> Option<Instant> {
+        match self.ticks.checked_sub(d.ticks) {
+            Some(ticks) => Some(Instant { ticks }),
+            None => None,
+        }
+    }
+}
+
+impl fmt::Debug for Instant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Instant(tick {})", self.ticks)
+    }
+}
+
+impl Add<Duration> for Instant {
+    type Output = Instant;
+    /// # Panics
+    /// On overflow.
+    fn add(self, rhs: Duration) -> Instant {
+        self.checked_add(rhs).expect("overflow when adding duration to instant")
+    }
+}
+
+impl AddAssign<Duration> for Instant {
+    fn add_assign(&mut self, rhs: Duration) {
+        *self = *self + rhs;
+    }
+}
+
+impl Sub<Duration> for Instant {
+    type Output = Instant;
+    /// # Panics
+    /// If the result would be before boot.
+    fn sub(self, rhs: Duration) -> Instant {
+        self.checked_sub(rhs).expect("overflow when subtracting duration from instant")
+    }
+}
+
+impl SubAssign<Duration> for Instant {
+    fn sub_assign(&mut self, rhs: Duration) {
+        *self = *self - rhs;
+    }
+}
+
+impl Sub for Instant {
+    type Output = Duration;
+    /// The time between two instants; zero if `rhs` is later (see [`Instant::duration_since`]).
+    fn sub(self, rhs: Instant) -> Duration {
+        self.duration_since(rhs)
+    }
+}
+
+/// A kernel timeout (`k_timeout_t`): relative ticks, an absolute tick, forever or no wait.
+///
+/// Build one with `.into()` from a [`Duration`], [`Instant`], [`Forever`] or [`NoWait`]; the raw
+/// value is public for code that already has a `k_timeout_t`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Timeout(pub k_timeout_t);
+
+impl Timeout {
+    /// Whether this is [`NoWait`] (a zero timeout never blocks, so it is allowed in an ISR).
+    #[inline]
+    pub fn is_no_wait(self) -> bool {
+        self.0 == K_NO_WAIT
+    }
+
+    /// Whether this is [`Forever`].
+    #[inline]
+    pub fn is_forever(self) -> bool {
+        self.0 == K_FOREVER
+    }
+}
+
+impl From<Duration> for Timeout {
+    /// A relative timeout; zero ticks is [`NoWait`]. Durations beyond what a kernel timeout holds
+    /// (2^63 - 1 ticks, hundreds of years) saturate there.
+    fn from(d: Duration) -> Timeout {
+        Timeout(K_TICKS(d.ticks.min(MAX_KERNEL_TICKS) as i64))
+    }
+}
+
+impl From<Instant> for Timeout {
+    /// An absolute timeout (`K_TIMEOUT_ABS_TICKS`): ends at that tick, or at the next tick if it
+    /// has passed.
+    fn from(i: Instant) -> Timeout {
+        // The encoding (-2 - t) fits in an i64 for t <= i64::MAX - 1.
+        Timeout(K_TIMEOUT_ABS_TICKS(i.ticks.min(MAX_KERNEL_TICKS - 1) as i64))
+    }
+}
+
+/// Wait as long as it takes (`K_FOREVER`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct Forever;
+
+impl From<Forever> for Timeout {
+    fn from(_: Forever) -> Timeout {
+        Timeout(K_FOREVER)
+    }
+}
+
+/// Do not wait (`K_NO_WAIT`): fail with `EBUSY` at once if the operation would block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct NoWait;
+
+impl From<NoWait> for Timeout {
+    fn from(_: NoWait) -> Timeout {
+        Timeout(K_NO_WAIT)
+    }
+}
+
+/// Ticks since boot (`k_uptime_ticks`).
+#[inline]
+pub fn uptime_ticks() -> Tick {
+    // SAFETY: a plain read of the kernel clock, valid from any context once the kernel runs
+    // (which code using this crate always does).
+    let t = unsafe { zephyr_sys::k_uptime_ticks() };
+    t.max(0) as Tick
+}
+
+/// Puts the calling thread to sleep until `timeout` (`k_sleep`); returns the time that was left
+/// if it was woken early ([`ThreadId::wakeup`](crate::thread::ThreadId::wakeup)), else zero.
+///
+/// The kernel reports what was left in whole milliseconds (rounded down); this converts it back
+/// to ticks (rounding up). [`NoWait`] yields. [`Forever`] suspends the thread until
+/// [`ThreadId::resume`](crate::thread::ThreadId::resume), and then returns zero.
+///
+/// # Panics
+/// In an interrupt handler (a sleep blocks).
+pub fn sleep<T: Into<Timeout>>(timeout: T) -> Duration {
+    let timeout: Timeout = timeout.into();
+    crate::thread::assert_may_block("sleep");
+    // SAFETY: thread context (checked above); k_sleep takes any timeout.
+    let left = unsafe { zephyr_sys::k_sleep(timeout.0) };
+    // Negative is `K_TICKS_FOREVER`, what a `Forever` sleep returns once resumed.
+    if left <= 0 {
+        Duration::ZERO
+    } else {
+        Duration::from_millis(left as u64)
+    }
+}
+
+/// Spins for at least `duration` without giving up the CPU (`k_busy_wait`): interrupts still
+/// run, other threads do not (except more urgent ones an interrupt readies, when the caller is
+/// preemptible).
+///
+/// The duration is converted to microseconds rounding up; waits longer than `u32::MAX`
+/// microseconds (about 71 minutes) are split.
+pub fn busy_wait(duration: Duration) {
+    let mut us = zephyr_sys::k_ticks_to_us_ceil64(duration.ticks);
+    while us > 0 {
+        let chunk = us.min(u32::MAX as u64);
+        busy_wait_us(chunk as u32);
+        us -= chunk;
+    }
+}
+
+/// Spins for `us` microseconds (`k_busy_wait`); see [`busy_wait`].
+#[inline]
+pub fn busy_wait_us(us: u32) {
+    // SAFETY: k_busy_wait has no preconditions; it is valid in threads and ISRs.
+    unsafe { zephyr_sys::k_busy_wait(us) }
+}

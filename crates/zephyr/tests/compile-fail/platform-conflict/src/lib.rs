@@ -1,0 +1,2 @@
+//! A program that enables two executors that cannot coexist.
+use zephyr as _;

@@ -1,0 +1,175 @@
+//! The `embassy-time` driver on one `k_timer`: exact ticks, no drift, timeouts, many timers.
+//! Board: 10 kHz (embassy-time `tick-hz-10_000`), so embassy ticks are kernel ticks.
+
+mod embassy_common;
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use embassy_common::*;
+use embassy_time::{with_timeout, Duration, Instant, Ticker, Timer};
+
+/// `Timer::after` wakes exactly at its deadline tick: the driver arms the `k_timer` with an
+/// absolute timeout (kernel/timeout.c, `K_TIMEOUT_ABS_TICKS`), never a tick early or late.
+#[test]
+fn timer_after_wakes_at_the_exact_tick() {
+    let woke = run(5, || {
+        let woke = Rc::new(RefCell::new(Vec::new()));
+        let w = woke.clone();
+        let done = Rc::new(Cell::new(false));
+        let d = done.clone();
+        let ex = executor();
+        ex.run_until(
+            |s| {
+                spawn(&s, async move {
+                    for wait in [1u64, 7, 100, 12_345] {
+                        let t0 = ticks();
+                        Timer::after_ticks(wait).await;
+                        w.borrow_mut().push((wait, ticks() - t0, Instant::now().as_ticks()));
+                    }
+                    d.set(true);
+                })
+            },
+            || done.get(),
+        );
+        woke.take()
+    });
+    assert_eq!(
+        woke,
+        [(1, 1, 1), (7, 7, 8), (100, 100, 108), (12_345, 12_345, 12_453)],
+        "(requested ticks, elapsed kernel ticks, embassy now)"
+    );
+}
+
+/// `Ticker` keeps an absolute schedule: over 100 000 periods of 3 ticks each tick is on time
+/// and nothing drifts.
+#[test]
+fn ticker_has_no_drift_over_100000_periods() {
+    let late = run(5, || {
+        let late = Rc::new(Cell::new((0u64, 0i64)));
+        let l = late.clone();
+        let done = Rc::new(Cell::new(false));
+        let d = done.clone();
+        executor().run_until(
+            |s| {
+                spawn(&s, async move {
+                    let start = ticks();
+                    let mut ticker = Ticker::every(Duration::from_ticks(3));
+                    let mut off = 0;
+                    for n in 1..=100_000i64 {
+                        ticker.next().await;
+                        if ticks() != start + 3 * n {
+                            off += 1;
+                        }
+                    }
+                    l.set((off, ticks() - start));
+                    d.set(true);
+                })
+            },
+            || done.get(),
+        );
+        late.get()
+    });
+    assert_eq!(late, (0, 300_000), "(periods off schedule, total ticks)");
+}
+
+/// `with_timeout` both ways: the inner future wins before the deadline, or the timeout wins
+/// exactly at it.
+#[test]
+fn with_timeout_both_ways() {
+    let r = run(5, || {
+        let out = Rc::new(RefCell::new(Vec::new()));
+        let o = out.clone();
+        let done = Rc::new(Cell::new(false));
+        let d = done.clone();
+        executor().run_until(
+            |s| {
+                spawn(&s, async move {
+                    let t0 = ticks();
+                    let fast =
+                        with_timeout(Duration::from_millis(10), Timer::after_millis(5)).await;
+                    o.borrow_mut().push((fast.is_ok(), ticks() - t0));
+                    let t1 = ticks();
+                    let slow =
+                        with_timeout(Duration::from_millis(5), Timer::after_millis(10)).await;
+                    o.borrow_mut().push((slow.is_ok(), ticks() - t1));
+                    d.set(true);
+                })
+            },
+            || done.get(),
+        );
+        out.take()
+    });
+    assert_eq!(r, [(true, 50), (false, 50)]);
+}
+
+/// 1 000 timers with pseudo-random deadlines (a fixed xorshift seed) each fire at their own
+/// tick, and the tasks run in deadline order.
+#[test]
+fn a_thousand_timers_fire_at_their_ticks_in_order() {
+    let fired = run(5, || {
+        let fired = Rc::new(RefCell::new(Vec::new()));
+        let remaining = Rc::new(Cell::new(1000));
+        let r = remaining.clone();
+        executor().run_until(
+            |s| {
+                let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+                for i in 0..1000 {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    let deadline = 1 + x % 50_000;
+                    let f = fired.clone();
+                    let r = r.clone();
+                    spawn(&s, async move {
+                        Timer::at(Instant::from_ticks(deadline)).await;
+                        f.borrow_mut().push((deadline, ticks() as u64, i));
+                        r.set(r.get() - 1);
+                    });
+                }
+            },
+            || remaining.get() == 0,
+        );
+        fired.take()
+    });
+    assert_eq!(fired.len(), 1000);
+    for &(deadline, at, i) in &fired {
+        assert_eq!(deadline, at, "timer {i} fired at tick {at}, deadline {deadline}");
+    }
+    assert!(fired.windows(2).all(|w| w[0].0 <= w[1].0), "tasks ran in deadline order");
+}
+
+/// An empty queue stops the `k_timer` (kernel/timer.c: a stopped timer has no pending
+/// expiry): after the last timer, nothing is armed and the board idles with nothing pending.
+#[test]
+fn an_empty_queue_leaves_no_timer_running() {
+    // If a timer stayed armed after the last deadline, virtual time would jump to it and the
+    // executor would run again; instead the board deadlocks at the last deadline (tick 30),
+    // which the simulator reports.
+    let err = zephyr_sim::Sim::new()
+        .run(|| {
+            executor().run(|s| {
+                spawn(&s, async {
+                    Timer::after_ticks(10).await;
+                    Timer::after_ticks(20).await;
+                })
+            })
+        })
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.starts_with("deadlock at tick 30:"), "{text}");
+}
+
+/// A board booted at a tick rate embassy-time was not built for is reported at the driver's
+/// first use (without the `time-driver-convert` feature), naming both rates.
+#[test]
+fn a_board_at_another_tick_rate_is_reported() {
+    let err = zephyr_sim::Sim::new()
+        .ticks_per_sec(100)
+        .run(|| {
+            let _ = Instant::now();
+        })
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("the kernel ticks at 100 Hz but embassy-time at 10000 Hz"), "{text}");
+}

@@ -1,0 +1,190 @@
+//! `zephyr::time`: tick rounding at two board rates, arithmetic, timeouts, sleep, busy-wait.
+
+mod common;
+
+use common::*;
+use zephyr::thread::{Thread, ThreadId, ThreadStack};
+use zephyr::time::{
+    busy_wait, sleep, ticks_per_sec, uptime_ticks, Duration, Forever, Instant, NoWait, Timeout,
+};
+use zephyr_sys::{K_FOREVER, K_NO_WAIT, K_TICKS, K_TIMEOUT_ABS_TICKS};
+
+/// At 100 Hz a tick is 10 ms: sub-tick times round up to a whole tick when building a
+/// duration, and readings round down.
+#[test]
+fn duration_rounding_at_100_hz() {
+    let (r, _) = run_hz(100, 0, || {
+        (
+            ticks_per_sec(),
+            [
+                Duration::from_millis(1).ticks(),
+                Duration::from_millis(10).ticks(),
+                Duration::from_millis(11).ticks(),
+                Duration::from_micros(1).ticks(),
+                Duration::from_nanos(1).ticks(),
+                Duration::from_secs(2).ticks(),
+                Duration::from_millis(0).ticks(),
+                Duration::millis(25).ticks(),
+            ],
+            [
+                Duration::from_ticks(1).to_millis(),
+                Duration::from_ticks(3).to_micros(),
+                Duration::from_ticks(250).to_secs(),
+                Duration::from_millis(15).to_millis(),
+                Duration::from_ticks(1).to_nanos(),
+            ],
+        )
+    });
+    assert_eq!(r, (100, [1, 1, 2, 1, 1, 200, 0, 3], [10, 30_000, 2, 20, 10_000_000]));
+}
+
+/// At 10 kHz a tick is 100 µs: 1 ms is 10 ticks.
+#[test]
+fn duration_rounding_at_10_khz() {
+    let (r, _) = run_hz(10_000, 0, || {
+        (
+            ticks_per_sec(),
+            [
+                Duration::from_millis(1).ticks(),
+                Duration::from_micros(1).ticks(),
+                Duration::from_micros(150).ticks(),
+                Duration::from_micros(200).ticks(),
+                Duration::from_secs(1).ticks(),
+                Duration::secs(3).ticks(),
+                Duration::micros(99).ticks(),
+            ],
+            [
+                Duration::from_ticks(15).to_millis(),
+                Duration::from_ticks(15).to_micros(),
+                Duration::from_ticks(19_999).to_secs(),
+            ],
+        )
+    });
+    assert_eq!(r, (10_000, [10, 1, 2, 2, 10_000, 30_000, 1], [1, 1_500, 1]));
+}
+
+/// Arithmetic on ticks needs no kernel.
+#[test]
+fn duration_and_instant_arithmetic() {
+    let a = Duration::from_ticks(30);
+    let b = Duration::from_ticks(12);
+    assert_eq!(a + b, Duration::from_ticks(42));
+    assert_eq!(a - b, Duration::from_ticks(18));
+    assert_eq!(a * 3, Duration::from_ticks(90));
+    assert_eq!(a / 4, Duration::from_ticks(7));
+    assert_eq!(b.checked_sub(a), None);
+    assert_eq!(b.saturating_sub(a), Duration::ZERO);
+    assert_eq!(Duration::MAX.checked_add(b), None);
+    assert_eq!(Duration::MAX.saturating_add(b), Duration::MAX);
+    assert!(b < a && Duration::ZERO.is_zero());
+    let mut d = a;
+    d += b;
+    d -= Duration::from_ticks(2);
+    assert_eq!(d.ticks(), 40);
+
+    let t = Instant::from_ticks(1_000);
+    assert_eq!((t + a).ticks(), 1_030);
+    assert_eq!((t - a).ticks(), 970);
+    assert_eq!((t + a) - t, a);
+    assert_eq!(t - (t + a), Duration::ZERO, "an earlier minus a later instant saturates");
+    assert_eq!(t.checked_duration_since(t + a), None);
+    assert_eq!(Instant::from_ticks(5).checked_sub(a), None);
+    assert_eq!(format!("{a:?} {t:?}"), "Duration(30 ticks) Instant(tick 1000)");
+}
+
+#[test]
+#[should_panic(expected = "overflow when subtracting durations")]
+fn duration_subtraction_overflow_panics() {
+    let _ = Duration::from_ticks(1) - Duration::from_ticks(2);
+}
+
+/// Every timeout flavour maps to the kernel's encoding; huge values saturate instead of
+/// wrapping into `K_FOREVER` or a relative timeout.
+#[test]
+fn timeout_conversions() {
+    let t = |x: Timeout| x.0;
+    assert_eq!(t(Duration::from_ticks(5).into()), K_TICKS(5));
+    assert_eq!(t(Duration::ZERO.into()), K_NO_WAIT);
+    assert_eq!(t(Duration::MAX.into()), K_TICKS(i64::MAX));
+    assert_eq!(t(NoWait.into()), K_NO_WAIT);
+    assert_eq!(t(Forever.into()), K_FOREVER);
+    assert_eq!(t(Instant::from_ticks(100).into()), K_TIMEOUT_ABS_TICKS(100));
+    assert_eq!(t(Instant::from_ticks(u64::MAX).into()).ticks, i64::MIN);
+    assert!(Timeout::from(NoWait).is_no_wait() && Timeout::from(Forever).is_forever());
+}
+
+/// A relative sleep of N ticks ends N + 1 ticks later (the kernel's rounding: the current tick
+/// has partly passed); an absolute one ends exactly at its tick; `NoWait` only yields.
+#[test]
+fn sleep_relative_and_absolute() {
+    let (r, _) = run(0, || {
+        let t0 = Instant::now();
+        let left = sleep(Duration::from_ticks(100));
+        let t1 = Instant::now();
+        sleep(Instant::from_ticks(250));
+        let t2 = uptime_ticks();
+        sleep(NoWait);
+        let t3 = uptime_ticks();
+        sleep(Instant::from_ticks(10)); // already past: wakes at the next tick
+        let t4 = uptime_ticks();
+        (t0.ticks(), left, (t1 - t0).ticks(), t2, t3, t4, t1.elapsed().ticks())
+    });
+    assert_eq!(r, (0, Duration::ZERO, 101, 250, 250, 251, 150));
+}
+
+static SLEEPER_WAKER: Thread = Thread::new();
+static SLEEPER_WAKER_STACK: ThreadStack<1024> = ThreadStack::new();
+
+/// `sleep` returns the time left when the sleeper is woken early: 1000 ticks asked, woken at
+/// tick 300, so 700 ticks (70 ms) were left. A `Forever` sleep resumed returns zero.
+#[test]
+fn sleep_returns_time_left() {
+    let (r, log) = run(5, || {
+        let main = ThreadId::current();
+        SLEEPER_WAKER
+            .spawn(&SLEEPER_WAKER_STACK, 4, move || {
+                sleep(Instant::from_ticks(300));
+                log!("waking main");
+                main.wakeup();
+                sleep(Instant::from_ticks(400));
+                log!("resuming main");
+                main.resume();
+            })
+            .unwrap();
+        let left = sleep(Duration::from_millis(100));
+        log!("main woke");
+        let forever = sleep(Forever);
+        log!("main resumed");
+        (left, forever)
+    });
+    assert_eq!(r, (Duration::from_ticks(700), Duration::ZERO));
+    assert_eq!(
+        log,
+        ["T=300 waking main", "T=300 main woke", "T=400 resuming main", "T=400 main resumed"]
+    );
+}
+
+/// `busy_wait` spins in virtual time: 5 ticks at 10 kHz is 500 µs.
+#[test]
+fn busy_wait_advances_time() {
+    let (r, _) = run(0, || {
+        let t0 = uptime_ticks();
+        busy_wait(Duration::from_ticks(5));
+        let t1 = uptime_ticks();
+        zephyr::time::busy_wait_us(1_000);
+        (t0, t1, uptime_ticks())
+    });
+    assert_eq!(r, (0, 5, 15));
+}
+
+/// Blocking calls from an interrupt handler are refused with a panic naming the call.
+#[test]
+fn sleep_in_isr_panics() {
+    let msg = run_panics(|| {
+        zephyr_sim::irq::raise_after_us(10, || {
+            sleep(Duration::from_ticks(1));
+        });
+        sleep(Duration::from_ticks(10));
+    });
+    assert!(msg.contains("sleep: blocking call from an interrupt handler"), "{msg}");
+}
