@@ -32,9 +32,9 @@
 //!   the same `Thread` is in progress: re-creating a live `k_thread` would corrupt the kernel.
 //!   Once the thread has returned, the `Thread` can be spawned again.
 //! * **A stack serves one `Thread`.** A [`ThreadStack`] records which `Thread` uses it;
-//!   spawning another `Thread` on it fails with [`Error::EADDRINUSE`] until its user moves to
-//!   another stack (or, being dead, is spawned on a different one). Two live threads never share
-//!   a stack.
+//!   spawning another `Thread` on it fails with [`Error::EADDRINUSE`] until its user is spawned
+//!   on another stack or gives it up with [`Thread::release_stack`] (both only once its thread
+//!   has returned). Two live threads never share a stack.
 //! * **Re-creation is atomic**: the `k_thread` is re-created with interrupts locked (and not
 //!   started until after), so no thread or ISR sees it half-initialised. This assumes one CPU,
 //!   as the rest of this crate does.
@@ -62,11 +62,11 @@ use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 
 use zephyr_sys::{
-    k_current_get, k_thread, k_thread_create, k_thread_join, k_thread_name_get,
-    k_thread_name_set, k_thread_priority_get, k_thread_priority_set, k_thread_resume,
-    k_thread_start, k_thread_suspend, k_tid_t, k_wakeup, k_yield, z_thread_stack,
-    CONFIG_NUM_COOP_PRIORITIES, CONFIG_THREAD_MAX_NAME_LEN, K_FOREVER, K_HIGHEST_THREAD_PRIO,
-    K_LOWEST_APPLICATION_THREAD_PRIO, K_NO_WAIT,
+    k_current_get, k_thread, k_thread_create, k_thread_join, k_thread_name_get, k_thread_name_set,
+    k_thread_priority_get, k_thread_priority_set, k_thread_resume, k_thread_start,
+    k_thread_suspend, k_tid_t, k_wakeup, k_yield, z_thread_stack, CONFIG_NUM_COOP_PRIORITIES,
+    CONFIG_THREAD_MAX_NAME_LEN, K_FOREVER, K_HIGHEST_THREAD_PRIO, K_LOWEST_APPLICATION_THREAD_PRIO,
+    K_NO_WAIT,
 };
 
 use crate::error::{to_result_void, Error, Result};
@@ -366,6 +366,34 @@ impl<const CAP: usize> Thread<CAP> {
         }
         // SAFETY: a created, never-moving k_thread, in thread context.
         to_result_void(unsafe { k_thread_join(self.thread.get(), timeout.0) })
+    }
+
+    /// Lets another `Thread` use the stack this one ran on, once its thread has returned.
+    ///
+    /// # Errors
+    /// [`Error::EBUSY`]: the thread is still alive, or another thread is spawning this `Thread`.
+    ///
+    /// # Panics
+    /// In an interrupt handler.
+    pub fn release_stack(&'static self) -> Result<()> {
+        assert_thread_context("Thread::release_stack");
+        if self.spawning.swap(true, Ordering::Acquire) {
+            return Err(Error::EBUSY);
+        }
+        let r = if self.created.load(Ordering::Acquire)
+            // SAFETY: a created, never-moving k_thread, in thread context.
+            && unsafe { k_thread_join(self.thread.get(), K_NO_WAIT) } != 0
+        {
+            Err(Error::EBUSY)
+        } else {
+            // SAFETY: `spawning` is ours and no thread runs from this object: the cells are ours.
+            if let Some(owner) = unsafe { (*self.stack_owner.get()).take() } {
+                owner.store(ptr::null_mut(), Ordering::Release);
+            }
+            Ok(())
+        };
+        self.spawning.store(false, Ordering::Release);
+        r
     }
 
     /// The id of this `Thread`'s kernel thread (alive or not), once spawned.

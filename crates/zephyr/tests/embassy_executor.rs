@@ -225,7 +225,7 @@ fn an_idle_executor_does_not_poll_or_run() {
 /// task with a `Signal` (its waker pends the executor), the task wakes the thread with a
 /// `k_sem_give`. Both sides block, so a single lost wake-up leaves both blocked forever, which
 /// the simulator reports as a deadlock. Returns the last value and the executor's polls.
-fn ping_pong(main_prio: i32, executor_prio: i32, rounds: u32) -> (u32, u64) {
+fn ping_pong(main_prio: i32, executor_prio: i32, rounds: u32) -> (u32, u32) {
     run(main_prio, move || {
         let request: &'static Signal<CriticalSectionRawMutex, u32> =
             Box::leak(Box::new(Signal::new()));

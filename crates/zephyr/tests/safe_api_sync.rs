@@ -235,7 +235,10 @@ fn sync_mutex_relock_is_refused() {
         RELOCK_OTHER
             .spawn(&RELOCK_OTHER_STACK, 4, || {
                 log!("other try_lock: {:?}", RELOCK.try_lock().err());
-                log!("other lock_timeout: {:?}", RELOCK.lock_timeout(Duration::from_ticks(10)).err());
+                log!(
+                    "other lock_timeout: {:?}",
+                    RELOCK.lock_timeout(Duration::from_ticks(10)).err()
+                );
                 let mut g = RELOCK.lock().unwrap();
                 g.push(2);
                 log!("other locked: {:?}", *g);

@@ -37,7 +37,12 @@ fn spawn_and_join() {
     assert_eq!(r, (Ok(()), Ok(()), true, "child".to_owned()));
     assert_eq!(
         log,
-        ["T=0 child runs with 42 as child", "T=0 spawn returned", "T=10 child returns", "T=10 joined"]
+        [
+            "T=0 child runs with 42 as child",
+            "T=0 spawn returned",
+            "T=10 child returns",
+            "T=10 joined"
+        ]
     );
 }
 
@@ -51,9 +56,7 @@ static ORDER_STACKS: [ThreadStack<1024>; 3] =
 fn priority_preemption_order() {
     let (r, log) = run(1, || {
         for (i, prio) in [7, 3, 5].into_iter().enumerate() {
-            ORDER[i]
-                .spawn(&ORDER_STACKS[i], prio, move || log!("prio {prio} runs"))
-                .unwrap();
+            ORDER[i].spawn(&ORDER_STACKS[i], prio, move || log!("prio {prio} runs")).unwrap();
         }
         log!("main spawned all");
         let me = ThreadId::current();
@@ -155,7 +158,7 @@ static SHARED_STACK: ThreadStack<1024> = ThreadStack::new();
 static OTHER_STACK: ThreadStack<1024> = ThreadStack::new();
 
 /// A stack serves one `Thread`: another `Thread` gets `EADDRINUSE` until the first has moved
-/// to another stack.
+/// to another stack, or released it after its thread returned.
 #[test]
 fn a_stack_serves_one_thread() {
     let (r, _) = run(5, || {
@@ -171,11 +174,29 @@ fn a_stack_serves_one_thread() {
         let after_move = STACK_B.spawn(&SHARED_STACK, 4, || {}).map(|_| ());
         STACK_B.join(Forever).unwrap();
         let a_back = STACK_A.spawn(&SHARED_STACK, 4, || {}).err();
-        (while_alive, after_exit, after_move, a_back)
+        // Releasing needs the thread to have returned.
+        STACK_B
+            .spawn(&SHARED_STACK, 6, || {
+                sleep(Duration::from_ticks(5));
+            })
+            .unwrap();
+        let release_alive = STACK_B.release_stack();
+        STACK_B.join(Forever).unwrap();
+        let release_dead = STACK_B.release_stack();
+        let a_after_release = STACK_A.spawn(&SHARED_STACK, 4, || {}).map(|_| ());
+        (while_alive, after_exit, after_move, a_back, release_alive, release_dead, a_after_release)
     });
     assert_eq!(
         r,
-        (Some(Error::EADDRINUSE), Some(Error::EADDRINUSE), Ok(()), Some(Error::EADDRINUSE))
+        (
+            Some(Error::EADDRINUSE),
+            Some(Error::EADDRINUSE),
+            Ok(()),
+            Some(Error::EADDRINUSE),
+            Err(Error::EBUSY),
+            Ok(()),
+            Ok(())
+        )
     );
 }
 
@@ -194,7 +215,10 @@ fn invalid_priorities_are_einval() {
             BAD.id(),
         )
     });
-    assert_eq!(r, (Some(Error::EINVAL), Some(Error::EINVAL), Err(Error::EINVAL), Err(Error::EINVAL), None));
+    assert_eq!(
+        r,
+        (Some(Error::EINVAL), Some(Error::EINVAL), Err(Error::EINVAL), Err(Error::EINVAL), None)
+    );
 }
 
 /// Names are copied into the kernel, truncated to 31 bytes at a character boundary; a NUL
@@ -319,8 +343,10 @@ fn bigger_closure_capacity() {
     static BIG_STACK: ThreadStack<1024> = ThreadStack::new();
     let (r, _) = run(5, || {
         let data = [7u8; 200];
-        BIG.spawn(&BIG_STACK, 4, move || log!("sum {}", data.iter().map(|&b| b as u32).sum::<u32>()))
-            .unwrap();
+        BIG.spawn(&BIG_STACK, 4, move || {
+            log!("sum {}", data.iter().map(|&b| b as u32).sum::<u32>())
+        })
+        .unwrap();
         BIG.join(Forever).unwrap();
         take_log()
     });

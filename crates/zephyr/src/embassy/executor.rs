@@ -30,7 +30,7 @@
 use core::cell::UnsafeCell;
 use core::marker::PhantomData;
 use core::mem::MaybeUninit;
-use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
 
 use embassy_executor::{raw, SendSpawner, Spawner};
 use zephyr_sys::{k_sem, k_sem_give, k_sem_take, K_FOREVER, Z_SEM_INITIALIZER};
@@ -47,8 +47,8 @@ mod platform_conflict {
         pub struct Executor;
         pub struct InterruptExecutor;
     }
-    use executor_zephyr_cannot_be_combined_with_an_embassy_executor_platform_executor::*;
     use embassy_executor::*;
+    use executor_zephyr_cannot_be_combined_with_an_embassy_executor_platform_executor::*;
     type ExecutorZephyrConflictsWithEmbassyExecutorThread = Executor;
     type ExecutorZephyrConflictsWithEmbassyExecutorInterrupt = InterruptExecutor;
 }
@@ -130,7 +130,7 @@ pub struct Executor {
     raw: UnsafeCell<MaybeUninit<raw::Executor>>,
     ready: AtomicBool,
     signal: Signal,
-    polls: AtomicU64,
+    polls: AtomicU32,
     _not_send: PhantomData<*mut ()>,
 }
 
@@ -152,7 +152,7 @@ impl Executor {
             raw: UnsafeCell::new(MaybeUninit::uninit()),
             ready: AtomicBool::new(false),
             signal: Signal { flags: AtomicU8::new(0), sem: KObj::new(Z_SEM_INITIALIZER(0, 1)) },
-            polls: AtomicU64::new(0),
+            polls: AtomicU32::new(0),
             _not_send: PhantomData,
         }
     }
@@ -185,8 +185,9 @@ impl Executor {
         self.raw().spawner().make_send()
     }
 
-    /// How many times this executor has polled its ready tasks (for tests and diagnostics).
-    pub fn poll_count(&self) -> u64 {
+    /// How many times this executor has polled its ready tasks, wrapping at `u32::MAX` (for
+    /// tests and diagnostics).
+    pub fn poll_count(&self) -> u32 {
         self.polls.load(Ordering::Relaxed)
     }
 
@@ -210,7 +211,7 @@ impl Executor {
         loop {
             self.signal.flags.fetch_and(!PENDED, Ordering::AcqRel);
             // Only this thread writes the count: no read-modify-write needed.
-            self.polls.store(self.polls.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+            self.polls.store(self.polls.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
             // SAFETY: poll runs only here, on the executor's thread, never re-entrantly (the
             // pender never polls).
             unsafe { raw.poll() };
