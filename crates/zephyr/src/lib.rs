@@ -14,10 +14,10 @@
 //! | [`sync`] | a data-owning [`sync::Mutex`] and a [`sync::Condvar`] |
 //! | [`thread`] | threads with static stacks and priorities |
 //! | [`timer`] | kernel timers, with a stopped/running typestate |
-//! | [`embassy`] | the Embassy executor (`executor-zephyr`) and `embassy-time` driver |
+//! | `embassy` | the Embassy executor (`executor-zephyr`) and `embassy-time` driver |
 //!
 //! # Features
-//! * `executor-zephyr`: [`embassy::Executor`], Embassy tasks on a Zephyr thread that parks when
+//! * `executor-zephyr`: `embassy::Executor`, Embassy tasks on a Zephyr thread that parks when
 //!   it has no work. Cannot be combined with embassy-executor's own `platform-*` executors.
 //! * `embassy-time-driver` (alias `time-driver`): `embassy-time` on one `k_timer`;
 //!   `time-driver-convert` allows differing tick rates.

@@ -275,3 +275,73 @@ fn cross_thread_wakes_with_a_less_urgent_executor() {
     let (last, _) = ping_pong(4, 6, 100_000);
     assert_eq!(last, 100_000);
 }
+
+/// A pend while the executor runs is only an atomic operation: no `k_sem_give`. A stray give
+/// would leave the executor's semaphore at 1, and the next park would return at once for an
+/// extra poll; the poll count is exact instead.
+#[test]
+fn waking_a_running_executor_makes_no_kernel_call() {
+    let polls = run(5, || {
+        let ex = executor();
+        let done = Rc::new(Cell::new(false));
+        let d = done.clone();
+        ex.run_until(
+            |s| {
+                spawn(&s, async move {
+                    for _ in 0..1000 {
+                        // Wakes its own task: the pender runs inside poll, executor running.
+                        embassy_futures::yield_now().await;
+                    }
+                    Timer::after_ticks(5).await;
+                    d.set(true);
+                })
+            },
+            || done.get(),
+        );
+        ex.poll_count()
+    });
+    // One poll to start, one per yield, one when the timer fires: nothing else.
+    assert_eq!(polls, 1 + 1000 + 1);
+}
+
+/// `SendSpawner` across executors: a task of the less urgent executor spawns a task on the
+/// more urgent one, whose thread runs it at once (inside the spawn, as a more urgent thread
+/// readied by a kernel call runs inside that call).
+#[test]
+fn a_send_spawner_spawns_across_executors() {
+    let events = run(10, || {
+        let events = Rc::new(RefCell::new(Vec::new()));
+        let high: &'static Executor = executor();
+        thread("high", 2, move || high.run(|_| {}));
+        let e = events.clone();
+        thread("low", 6, move || {
+            let e2 = e.clone();
+            executor().run_until(
+                |s| {
+                    spawn(&s, async move {
+                        Timer::after_ticks(10).await;
+                        log(&e2, "low task spawns on the high executor");
+                        let flag: &'static std::sync::atomic::AtomicBool =
+                            Box::leak(Box::new(std::sync::atomic::AtomicBool::new(false)));
+                        spawn_send(&high.send_spawner(), async move {
+                            flag.store(true, std::sync::atomic::Ordering::Relaxed);
+                        });
+                        let ran = flag.load(std::sync::atomic::Ordering::Relaxed);
+                        log(&e2, format!("back in the low task; spawned task ran: {ran}"));
+                    })
+                },
+                || e.borrow().len() == 2,
+            );
+        });
+        // SAFETY: kernel call from the simulated main thread.
+        unsafe { k_msleep(5) };
+        events.take()
+    });
+    assert_eq!(
+        events,
+        [
+            "T=10 low task spawns on the high executor",
+            "T=10 back in the low task; spawned task ran: true"
+        ]
+    );
+}
