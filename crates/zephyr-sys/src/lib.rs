@@ -26,10 +26,12 @@ use core::ffi::{c_char, c_int, c_uint, c_void};
 pub mod errno;
 pub mod objects;
 pub mod time;
+pub mod work;
 
 pub use errno::*;
 pub use objects::*;
 pub use time::*;
+pub use work::*;
 
 /// Kconfig options, as the build of a Zephyr application would give them.
 ///

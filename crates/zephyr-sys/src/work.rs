@@ -1,0 +1,545 @@
+//! Work queues, polling and queues (`include/zephyr/kernel.h`: `k_work`, `k_work_delayable`,
+//! `k_work_q`, `k_poll`, `k_poll_signal`, `k_work_poll`, `k_queue`/`k_fifo`, `k_msgq`).
+//!
+//! As in [`crate::objects`], fields Zephyr applications read keep Zephyr's names; the rest of
+//! each layout belongs to the kernel that provides the symbols. Every object starts with a
+//! [`z_sim_obj`] header on the simulator.
+
+use core::ffi::{c_char, c_int, c_uint, c_void};
+
+use crate::{_timeout, _wait_q_t, k_thread, k_thread_stack_t, k_tid_t, k_timeout_t, z_sim_obj};
+
+/// `z_sim_obj::magic` of a `k_work_q`.
+pub const Z_SIM_WORK_Q: u32 = 0x574b_5155; // "WKQU"
+/// `z_sim_obj::magic` of a `k_work` (and the `k_work` inside delayable and triggered work).
+pub const Z_SIM_WORK: u32 = 0x574f_524b; // "WORK"
+/// `z_sim_obj::magic` of a `k_poll_signal`.
+pub const Z_SIM_POLL_SIGNAL: u32 = 0x5053_4947; // "PSIG"
+/// `z_sim_obj::magic` of a `k_queue`.
+pub const Z_SIM_QUEUE: u32 = 0x5155_4555; // "QUEU"
+/// `z_sim_obj::magic` of a `k_msgq`.
+pub const Z_SIM_MSGQ: u32 = 0x4d53_4751; // "MSGQ"
+
+/// A work item's handler: `void (*)(struct k_work *work)`.
+pub type k_work_handler_t = Option<unsafe extern "C-unwind" fn(work: *mut k_work)>;
+
+/// Work item flag bits (`k_work_busy_get`).
+pub mod work_flags {
+    /// The handler is running.
+    pub const K_WORK_RUNNING: c_int = 1 << 0;
+    /// Being cancelled.
+    pub const K_WORK_CANCELING: c_int = 1 << 1;
+    /// Queued.
+    pub const K_WORK_QUEUED: c_int = 1 << 2;
+    /// Delayable work waiting for its delay.
+    pub const K_WORK_DELAYED: c_int = 1 << 3;
+    /// A flush waits for it.
+    pub const K_WORK_FLUSHING: c_int = 1 << 4;
+    use core::ffi::c_int;
+}
+
+/// A work item (`struct k_work`).
+#[repr(C)]
+#[derive(Debug)]
+pub struct k_work {
+    /// Simulator header.
+    pub _sim: z_sim_obj,
+    /// Run by the work queue's thread.
+    pub handler: k_work_handler_t,
+    /// The queue it was last submitted to.
+    pub queue: *mut k_work_q,
+    /// `K_WORK_*` state bits.
+    pub flags: u32,
+}
+
+impl k_work {
+    /// A work item not yet initialised (`k_work_init` it).
+    pub const fn new() -> Self {
+        Self {
+            _sim: z_sim_obj::UNINIT,
+            handler: None,
+            queue: core::ptr::null_mut(),
+            flags: 0,
+        }
+    }
+}
+
+impl Default for k_work {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Work submitted after a delay (`struct k_work_delayable`).
+#[repr(C)]
+#[derive(Debug)]
+pub struct k_work_delayable {
+    /// The work item (its handler gets a pointer to this field).
+    pub work: k_work,
+    /// The pending delay.
+    pub timeout: _timeout,
+    /// The queue to submit to when the delay ends.
+    pub queue: *mut k_work_q,
+}
+
+impl k_work_delayable {
+    /// Delayable work not yet initialised (`k_work_init_delayable` it).
+    pub const fn new() -> Self {
+        Self { work: k_work::new(), timeout: _timeout::INACTIVE, queue: core::ptr::null_mut() }
+    }
+}
+
+impl Default for k_work_delayable {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The delayable work containing `work` (`k_work_delayable_from_work`).
+///
+/// # Safety
+/// `work` must be the `work` field of a `k_work_delayable`.
+pub unsafe fn k_work_delayable_from_work(work: *mut k_work) -> *mut k_work_delayable {
+    // `work` is the first field of the repr(C) struct.
+    work as *mut k_work_delayable
+}
+
+/// Synchronisation state for `k_work_cancel_sync` / `k_work_flush` (`struct k_work_sync`).
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct k_work_sync {
+    _unused: u32,
+}
+
+/// A work queue (`struct k_work_q`) and its thread.
+#[repr(C)]
+#[derive(Debug)]
+pub struct k_work_q {
+    /// Simulator header.
+    pub _sim: z_sim_obj,
+    /// The thread that runs the handlers.
+    pub thread: k_thread,
+    /// Threads waiting in `k_work_flush` / `k_work_cancel_sync` (simulator bookkeeping).
+    pub notifyq: _wait_q_t,
+    /// `K_WORK_QUEUE_*` state bits.
+    pub flags: u32,
+}
+
+impl k_work_q {
+    /// A work queue not yet initialised.
+    pub const fn new() -> Self {
+        Self {
+            _sim: z_sim_obj::UNINIT,
+            thread: k_thread::new(),
+            notifyq: _wait_q_t::EMPTY,
+            flags: 0,
+        }
+    }
+}
+
+impl Default for k_work_q {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Work queue start options (`struct k_work_queue_config`).
+#[repr(C)]
+#[derive(Debug)]
+pub struct k_work_queue_config {
+    /// Name of the queue's thread, or null.
+    pub name: *const c_char,
+    /// Do not yield between work items.
+    pub no_yield: bool,
+}
+
+/// Poll event types (`K_POLL_TYPE_*`).
+pub const K_POLL_TYPE_IGNORE: u32 = 0;
+/// A `k_poll_signal` raised.
+pub const K_POLL_TYPE_SIGNAL: u32 = 1 << 0;
+/// A `k_sem` with a count above zero.
+pub const K_POLL_TYPE_SEM_AVAILABLE: u32 = 1 << 1;
+/// A `k_queue` (or `k_fifo`) not empty.
+pub const K_POLL_TYPE_DATA_AVAILABLE: u32 = 1 << 2;
+/// A `k_fifo` not empty (same as [`K_POLL_TYPE_DATA_AVAILABLE`]).
+pub const K_POLL_TYPE_FIFO_DATA_AVAILABLE: u32 = K_POLL_TYPE_DATA_AVAILABLE;
+/// A `k_msgq` not empty.
+pub const K_POLL_TYPE_MSGQ_DATA_AVAILABLE: u32 = 1 << 3;
+
+/// Poll event states (`K_POLL_STATE_*`).
+pub const K_POLL_STATE_NOT_READY: u32 = 0;
+/// The signal was raised.
+pub const K_POLL_STATE_SIGNALED: u32 = 1 << 0;
+/// The semaphore is available.
+pub const K_POLL_STATE_SEM_AVAILABLE: u32 = 1 << 1;
+/// The queue has data.
+pub const K_POLL_STATE_DATA_AVAILABLE: u32 = 1 << 2;
+/// The FIFO has data.
+pub const K_POLL_STATE_FIFO_DATA_AVAILABLE: u32 = K_POLL_STATE_DATA_AVAILABLE;
+/// The wait was cancelled (`k_queue_cancel_wait`).
+pub const K_POLL_STATE_CANCELLED: u32 = 1 << 3;
+/// The message queue has data.
+pub const K_POLL_STATE_MSGQ_DATA_AVAILABLE: u32 = 1 << 4;
+
+/// The only poll mode (`K_POLL_MODE_NOTIFY_ONLY`).
+pub const K_POLL_MODE_NOTIFY_ONLY: c_int = 0;
+
+/// One condition for `k_poll` / `k_work_poll` (`struct k_poll_event`).
+#[repr(C)]
+#[derive(Debug)]
+pub struct k_poll_event {
+    /// `K_POLL_TYPE_*`.
+    pub type_: u32,
+    /// `K_POLL_STATE_*`, set when the event is ready.
+    pub state: u32,
+    /// `K_POLL_MODE_NOTIFY_ONLY`.
+    pub mode: c_int,
+    /// Application tag.
+    pub tag: u32,
+    /// The object polled: a `k_poll_signal`, `k_sem`, `k_queue` or `k_msgq`.
+    pub obj: *mut c_void,
+}
+
+impl k_poll_event {
+    /// An event that polls `obj` for `type_` (`K_POLL_EVENT_INITIALIZER`).
+    pub const fn new(type_: u32, obj: *mut c_void) -> Self {
+        Self { type_, state: K_POLL_STATE_NOT_READY, mode: K_POLL_MODE_NOTIFY_ONLY, tag: 0, obj }
+    }
+}
+
+/// A poll signal (`struct k_poll_signal`).
+#[repr(C)]
+#[derive(Debug)]
+pub struct k_poll_signal {
+    /// Simulator header.
+    pub _sim: z_sim_obj,
+    /// Nonzero once raised, until reset.
+    pub signaled: c_uint,
+    /// The value given to `k_poll_signal_raise`.
+    pub result: c_int,
+}
+
+impl k_poll_signal {
+    /// A signal not yet initialised (`k_poll_signal_init` it).
+    pub const fn new() -> Self {
+        Self { _sim: z_sim_obj::UNINIT, signaled: 0, result: 0 }
+    }
+}
+
+impl Default for k_poll_signal {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Triggered work: submitted when one of its poll events is ready (`struct k_work_poll`).
+#[repr(C)]
+#[derive(Debug)]
+pub struct k_work_poll {
+    /// The work item (its handler gets a pointer to this field).
+    pub work: k_work,
+    /// The queue it goes to when triggered.
+    pub workq: *mut k_work_q,
+    /// The events it waits on.
+    pub events: *mut k_poll_event,
+    /// How many.
+    pub num_events: c_int,
+    /// The handler given to `k_work_poll_init`.
+    pub real_handler: k_work_handler_t,
+    /// The timeout, while waiting.
+    pub timeout: _timeout,
+    /// 0 when an event triggered it, `-EAGAIN` on timeout.
+    pub poll_result: c_int,
+}
+
+impl k_work_poll {
+    /// Triggered work not yet initialised (`k_work_poll_init` it).
+    pub const fn new() -> Self {
+        Self {
+            work: k_work::new(),
+            workq: core::ptr::null_mut(),
+            events: core::ptr::null_mut(),
+            num_events: 0,
+            real_handler: None,
+            timeout: _timeout::INACTIVE,
+            poll_result: 0,
+        }
+    }
+}
+
+impl Default for k_work_poll {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A queue of data items (`struct k_queue`); `k_fifo` is the same object.
+///
+/// Each item's first word is reserved for the kernel's link, as in Zephyr.
+#[repr(C)]
+#[derive(Debug)]
+pub struct k_queue {
+    /// Simulator header.
+    pub _sim: z_sim_obj,
+    /// First item (its first word links to the next), or null.
+    pub head: *mut c_void,
+    /// Last item, or null.
+    pub tail: *mut c_void,
+    /// Threads waiting in `k_queue_get`.
+    pub wait_q: _wait_q_t,
+}
+
+impl k_queue {
+    /// A queue not yet initialised (`k_queue_init` it).
+    pub const fn new() -> Self {
+        Self {
+            _sim: z_sim_obj::UNINIT,
+            head: core::ptr::null_mut(),
+            tail: core::ptr::null_mut(),
+            wait_q: _wait_q_t::EMPTY,
+        }
+    }
+}
+
+impl Default for k_queue {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A message queue of fixed-size messages copied in and out (`struct k_msgq`).
+#[repr(C)]
+#[derive(Debug)]
+pub struct k_msgq {
+    /// Simulator header.
+    pub _sim: z_sim_obj,
+    /// Threads waiting to put or get.
+    pub wait_q: _wait_q_t,
+    /// Bytes per message.
+    pub msg_size: usize,
+    /// Capacity, in messages.
+    pub max_msgs: u32,
+    /// Ring buffer start.
+    pub buffer_start: *mut c_char,
+    /// Ring buffer end.
+    pub buffer_end: *mut c_char,
+    /// Next message to get.
+    pub read_ptr: *mut c_char,
+    /// Next free slot.
+    pub write_ptr: *mut c_char,
+    /// Messages queued.
+    pub used_msgs: u32,
+}
+
+impl k_msgq {
+    /// A message queue not yet initialised (`k_msgq_init` it).
+    pub const fn new() -> Self {
+        Self {
+            _sim: z_sim_obj::UNINIT,
+            wait_q: _wait_q_t::EMPTY,
+            msg_size: 0,
+            max_msgs: 0,
+            buffer_start: core::ptr::null_mut(),
+            buffer_end: core::ptr::null_mut(),
+            read_ptr: core::ptr::null_mut(),
+            write_ptr: core::ptr::null_mut(),
+            used_msgs: 0,
+        }
+    }
+}
+
+impl Default for k_msgq {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(not(feature = "simulator"))]
+extern "C-unwind" {
+    /// The system work queue, started at boot (`k_sys_work_q`; priority
+    /// `CONFIG_SYSTEM_WORKQUEUE_PRIORITY`, -1 by default).
+    pub static mut k_sys_work_q: k_work_q;
+}
+
+#[cfg(feature = "simulator")]
+extern "C-unwind" {
+    /// Simulator extension: this simulation's system work queue.
+    pub fn zsim_sys_work_q() -> *mut k_work_q;
+}
+
+/// The system work queue (`&k_sys_work_q`): on the simulator, each simulation has its own.
+#[inline]
+pub fn k_sys_work_q_ptr() -> *mut k_work_q {
+    #[cfg(feature = "simulator")]
+    {
+        // SAFETY: a plain getter, callable from any context while a simulation runs.
+        unsafe { zsim_sys_work_q() }
+    }
+    #[cfg(not(feature = "simulator"))]
+    {
+        // Taking the address of the kernel's static does not access it.
+        core::ptr::addr_of_mut!(k_sys_work_q)
+    }
+}
+
+extern "C-unwind" {
+    // ---- work queues (kernel/work.c) ----
+    /// Initialises a work queue object (`k_work_queue_init`).
+    pub fn k_work_queue_init(queue: *mut k_work_q);
+    /// Starts a work queue's thread (`k_work_queue_start`).
+    pub fn k_work_queue_start(
+        queue: *mut k_work_q,
+        stack: *mut k_thread_stack_t,
+        stack_size: usize,
+        prio: c_int,
+        cfg: *const k_work_queue_config,
+    );
+    /// The thread of a work queue (`k_work_queue_thread_get`).
+    pub fn k_work_queue_thread_get(queue: *mut k_work_q) -> k_tid_t;
+    /// Initialises a work item (`k_work_init`).
+    pub fn k_work_init(work: *mut k_work, handler: k_work_handler_t);
+    /// Submits to a queue: 0 already queued, 1 queued, 2 re-queued while running; `-EBUSY`
+    /// while cancelling, `-EINVAL` for a null queue, `-ENODEV` for a queue not started
+    /// (`k_work_submit_to_queue`).
+    pub fn k_work_submit_to_queue(queue: *mut k_work_q, work: *mut k_work) -> c_int;
+    /// Submits to the system work queue (`k_work_submit`).
+    pub fn k_work_submit(work: *mut k_work) -> c_int;
+    /// The `K_WORK_*` state bits (`k_work_busy_get`).
+    pub fn k_work_busy_get(work: *const k_work) -> c_int;
+    /// Cancels: takes a queued item off its queue; returns the remaining busy bits
+    /// (`k_work_cancel`).
+    pub fn k_work_cancel(work: *mut k_work) -> c_int;
+    /// Cancels and waits for a running handler to finish; true if it was busy
+    /// (`k_work_cancel_sync`).
+    pub fn k_work_cancel_sync(work: *mut k_work, sync: *mut k_work_sync) -> bool;
+    /// Waits until the item is neither queued nor running; true if it had to wait
+    /// (`k_work_flush`).
+    pub fn k_work_flush(work: *mut k_work, sync: *mut k_work_sync) -> bool;
+    /// Initialises delayable work (`k_work_init_delayable`).
+    pub fn k_work_init_delayable(dwork: *mut k_work_delayable, handler: k_work_handler_t);
+    /// Schedules unless already scheduled or queued: 0, 1, 2 or a negative errno
+    /// (`k_work_schedule_for_queue`).
+    pub fn k_work_schedule_for_queue(
+        queue: *mut k_work_q,
+        dwork: *mut k_work_delayable,
+        delay: k_timeout_t,
+    ) -> c_int;
+    /// [`k_work_schedule_for_queue`] on the system work queue (`k_work_schedule`).
+    pub fn k_work_schedule(dwork: *mut k_work_delayable, delay: k_timeout_t) -> c_int;
+    /// Schedules, replacing any pending delay (`k_work_reschedule_for_queue`).
+    pub fn k_work_reschedule_for_queue(
+        queue: *mut k_work_q,
+        dwork: *mut k_work_delayable,
+        delay: k_timeout_t,
+    ) -> c_int;
+    /// [`k_work_reschedule_for_queue`] on the system work queue (`k_work_reschedule`).
+    pub fn k_work_reschedule(dwork: *mut k_work_delayable, delay: k_timeout_t) -> c_int;
+    /// Cancels a pending delay or queued item; returns the remaining busy bits
+    /// (`k_work_cancel_delayable`).
+    pub fn k_work_cancel_delayable(dwork: *mut k_work_delayable) -> c_int;
+
+    // ---- polling (kernel/poll.c) ----
+    /// Initialises a poll event (`k_poll_event_init`).
+    pub fn k_poll_event_init(event: *mut k_poll_event, type_: u32, mode: c_int, obj: *mut c_void);
+    /// Waits until one of the events is ready: 0, `-EAGAIN` on timeout, `-EINTR` when a queue
+    /// wait was cancelled (`k_poll`).
+    pub fn k_poll(events: *mut k_poll_event, num_events: c_int, timeout: k_timeout_t) -> c_int;
+    /// Initialises a poll signal (`k_poll_signal_init`).
+    pub fn k_poll_signal_init(sig: *mut k_poll_signal);
+    /// Clears a signal (`k_poll_signal_reset`).
+    pub fn k_poll_signal_reset(sig: *mut k_poll_signal);
+    /// Reads a signal's state and result (`k_poll_signal_check`).
+    pub fn k_poll_signal_check(sig: *mut k_poll_signal, signaled: *mut c_uint, result: *mut c_int);
+    /// Raises a signal with `result`, notifying the first poller (ISR-safe;
+    /// `k_poll_signal_raise`).
+    pub fn k_poll_signal_raise(sig: *mut k_poll_signal, result: c_int) -> c_int;
+    /// Initialises triggered work (`k_work_poll_init`).
+    pub fn k_work_poll_init(work: *mut k_work_poll, handler: k_work_handler_t);
+    /// Submits triggered work: queued on `work_q` when an event is ready (`poll_result` 0) or
+    /// when `timeout` expires (`-EAGAIN`). `-EADDRINUSE` if pending on another queue
+    /// (`k_work_poll_submit_to_queue`).
+    pub fn k_work_poll_submit_to_queue(
+        work_q: *mut k_work_q,
+        work: *mut k_work_poll,
+        events: *mut k_poll_event,
+        num_events: c_int,
+        timeout: k_timeout_t,
+    ) -> c_int;
+    /// [`k_work_poll_submit_to_queue`] on the system work queue (`k_work_poll_submit`).
+    pub fn k_work_poll_submit(
+        work: *mut k_work_poll,
+        events: *mut k_poll_event,
+        num_events: c_int,
+        timeout: k_timeout_t,
+    ) -> c_int;
+    /// Cancels triggered work still waiting for its events: 0, or `-EINVAL` if it already
+    /// triggered or was never submitted (`k_work_poll_cancel`).
+    pub fn k_work_poll_cancel(work: *mut k_work_poll) -> c_int;
+
+    // ---- queues (kernel/queue.c) ----
+    /// Initialises a queue (`k_queue_init`).
+    pub fn k_queue_init(queue: *mut k_queue);
+    /// Appends an item (its first word is overwritten with a link; ISR-safe;
+    /// `k_queue_append`).
+    pub fn k_queue_append(queue: *mut k_queue, data: *mut c_void);
+    /// Prepends an item (`k_queue_prepend`).
+    pub fn k_queue_prepend(queue: *mut k_queue, data: *mut c_void);
+    /// Takes the first item, waiting up to `timeout`; null if none (`k_queue_get`).
+    pub fn k_queue_get(queue: *mut k_queue, timeout: k_timeout_t) -> *mut c_void;
+    /// Whether the queue is empty (nonzero) (`k_queue_is_empty`).
+    pub fn k_queue_is_empty(queue: *mut k_queue) -> c_int;
+    /// The first item without taking it, or null (`k_queue_peek_head`).
+    pub fn k_queue_peek_head(queue: *mut k_queue) -> *mut c_void;
+    /// Makes one waiter of `k_queue_get` return null at once (`k_queue_cancel_wait`).
+    pub fn k_queue_cancel_wait(queue: *mut k_queue);
+
+    // ---- message queues (kernel/msg_q.c) ----
+    /// Initialises a message queue on `buffer` (`msg_size * max_msgs` bytes; `k_msgq_init`).
+    pub fn k_msgq_init(msgq: *mut k_msgq, buffer: *mut c_char, msg_size: usize, max_msgs: u32);
+    /// Copies a message in: 0, `-ENOMSG` when full with `K_NO_WAIT`, `-EAGAIN` on timeout
+    /// (`k_msgq_put`).
+    pub fn k_msgq_put(msgq: *mut k_msgq, data: *const c_void, timeout: k_timeout_t) -> c_int;
+    /// Copies a message out: 0, `-ENOMSG` when empty with `K_NO_WAIT`, `-EAGAIN` on timeout
+    /// (`k_msgq_get`).
+    pub fn k_msgq_get(msgq: *mut k_msgq, data: *mut c_void, timeout: k_timeout_t) -> c_int;
+    /// Messages queued (`k_msgq_num_used_get`).
+    pub fn k_msgq_num_used_get(msgq: *mut k_msgq) -> u32;
+    /// Free slots (`k_msgq_num_free_get`).
+    pub fn k_msgq_num_free_get(msgq: *mut k_msgq) -> u32;
+    /// Drops every queued message; waiting putters return `-ENOMSG` (`k_msgq_purge`).
+    pub fn k_msgq_purge(msgq: *mut k_msgq);
+}
+
+/// A `k_fifo` is a `k_queue` (`struct k_fifo`).
+pub type k_fifo = k_queue;
+
+/// Initialises a FIFO (`k_fifo_init`).
+///
+/// # Safety
+/// As [`k_queue_init`].
+pub unsafe fn k_fifo_init(fifo: *mut k_fifo) {
+    // SAFETY: forwarded caller contract.
+    unsafe { k_queue_init(fifo) }
+}
+
+/// Adds an item at the end of a FIFO (`k_fifo_put`).
+///
+/// # Safety
+/// As [`k_queue_append`].
+pub unsafe fn k_fifo_put(fifo: *mut k_fifo, data: *mut c_void) {
+    // SAFETY: forwarded caller contract.
+    unsafe { k_queue_append(fifo, data) }
+}
+
+/// Takes the first item of a FIFO (`k_fifo_get`).
+///
+/// # Safety
+/// As [`k_queue_get`].
+pub unsafe fn k_fifo_get(fifo: *mut k_fifo, timeout: k_timeout_t) -> *mut c_void {
+    // SAFETY: forwarded caller contract.
+    unsafe { k_queue_get(fifo, timeout) }
+}
+
+/// Configuration: priority of the system work queue's thread
+/// (`CONFIG_SYSTEM_WORKQUEUE_PRIORITY`).
+pub const CONFIG_SYSTEM_WORKQUEUE_PRIORITY: c_int = -1;
