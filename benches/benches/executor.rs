@@ -12,6 +12,8 @@
 //! 2. Cross-thread wake round trip: a simulated thread wakes a task (Signal), the task wakes
 //!    the thread (`k_sem_give`), against two simulated threads ping-ponging over `k_sem`.
 //! 3. The async round trip against the thread round trip, both on the simulator.
+//! 4. kio: the same ping-pong (critical-section channels) with two kio tasks on one work
+//!    queue, against `executor-zephyr`.
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -195,6 +197,43 @@ fn baselines() -> BTreeMap<String, f64> {
     results
 }
 
+/// Two kio tasks ping-pong `rounds` times on one work queue (main joins).
+fn kio_ping_pong(rounds: u64) {
+    Sim::new()
+        .run(move || {
+            type Chan = Channel<CriticalSectionRawMutex, u32, 1>;
+            let chans: &'static (Chan, Chan) =
+                Box::leak(Box::new((Channel::new(), Channel::new())));
+            let queue: &'static zephyr::work::WorkQueue =
+                Box::leak(Box::new(zephyr::work::WorkQueue::new()));
+            let stack: &'static zephyr::thread::ThreadStack<4096> =
+                Box::leak(Box::new(zephyr::thread::ThreadStack::new()));
+            queue.start(stack, 2, c"kio").expect("queue");
+            let q = queue.handle();
+            let _ponger = zephyr::kio::spawn(
+                async move {
+                    loop {
+                        let v = chans.0.receive().await;
+                        chans.1.send(v + 1).await;
+                    }
+                },
+                q,
+            );
+            zephyr::kio::spawn(
+                async move {
+                    for i in 0..rounds as u32 {
+                        chans.0.send(i).await;
+                        let r = chans.1.receive().await;
+                        debug_assert_eq!(r, i + 1);
+                    }
+                },
+                q,
+            )
+            .join();
+        })
+        .expect("simulation");
+}
+
 fn main() {
     println!("executor-zephyr benchmarks (best of {SAMPLES} samples; lower is better)\n");
     let base = baselines();
@@ -222,6 +261,12 @@ fn main() {
         "cross-thread wake round trip (thread -> task -> thread) against a thread round trip",
         ("thread <-> task (Signal, then k_sem_give)", cross),
         ("thread <-> thread (k_sem both ways)", threads),
+    );
+    let kio = best_ns_per_op(SAMPLES, ROUNDS as u64, kio_ping_pong);
+    report(
+        "async ping-pong round trip, Channel<CriticalSectionRawMutex, u32, 1>: kio",
+        ("executor-zephyr (simulated Zephyr thread)", ours_cs),
+        ("kio (two tasks on one simulated work queue)", kio),
     );
     report(
         "async round trip against thread round trip, both on the simulator",

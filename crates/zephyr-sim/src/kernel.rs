@@ -22,11 +22,13 @@
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
-use std::ffi::c_int;
+use std::ffi::{c_int, c_void};
 
 use zephyr_sys::thread_state::*;
 use zephyr_sys::*;
 
+use crate::api::poll::{PollState, Poller};
+use crate::api::work::WorkState;
 use crate::readyq::ReadyQueue;
 use crate::switch::Co;
 use crate::trace::{TraceEvent, TraceRecord};
@@ -55,6 +57,26 @@ pub enum Wait {
     TimerSync(*mut k_timer),
     /// `k_thread_join` on this slot.
     Join(u32),
+    /// `k_poll` on `num` events (all pollers share [`PollState::wait_q`], as all share
+    /// Zephyr's static `wait_q` in `z_impl_k_poll`).
+    Poll {
+        /// The caller's events.
+        events: *mut k_poll_event,
+        /// How many.
+        num: c_int,
+    },
+    /// A work queue's thread waiting for work, on the queue's `notifyq`.
+    WorkQueue(*mut k_work_q),
+    /// `k_work_flush` on this item, on [`WorkState::sync_q`].
+    WorkFlush(*mut k_work),
+    /// `k_work_cancel_sync` on this item, on [`WorkState::sync_q`].
+    WorkCancel(*mut k_work),
+    /// `k_queue_get`.
+    QueueGet(*mut k_queue),
+    /// `k_msgq_put` on a full queue.
+    MsgqPut(*mut k_msgq),
+    /// `k_msgq_get` on an empty queue.
+    MsgqGet(*mut k_msgq),
 }
 
 /// What a timeout does when it expires.
@@ -64,6 +86,10 @@ pub enum Target {
     Thread(u32),
     /// A `k_timer` expiry.
     Timer(*mut k_timer),
+    /// The end of a delayable work item's delay (`work_timeout` in kernel/work.c).
+    DelayedWork(*mut k_work_delayable),
+    /// The timeout of triggered work (`triggered_work_expiration_handler` in kernel/poll.c).
+    PollWork(*mut k_work_poll),
 }
 
 /// One simulated thread.
@@ -86,6 +112,9 @@ pub struct Thread {
     pub join_q: Box<_wait_q_t>,
     /// What the blocking call returns when the thread resumes.
     pub swap_retval: c_int,
+    /// Data handed over with the wake-up (`base.swap_data`): the item for `k_queue_get`, the
+    /// message buffer of a pending `k_msgq_put` / `k_msgq_get`.
+    pub swap_data: *mut c_void,
     /// `irq_lock` nesting of this thread (the lock belongs to the thread).
     pub irq_lock: u32,
     /// `k_sched_lock` nesting.
@@ -108,6 +137,7 @@ impl Thread {
             wq_prev: NONE,
             join_q: Box::new(_wait_q_t::EMPTY),
             swap_retval: 0,
+            swap_data: std::ptr::null_mut(),
             irq_lock: 0,
             sched_lock: 0,
             sleep_until: 0,
@@ -186,6 +216,10 @@ pub struct Kernel {
     pub watch: std::sync::Arc<crate::watchdog::Watch>,
     /// Per-boot instances of statics (`zsim_boot_static_get`): key, memory, layout.
     pub boot_statics: Vec<(usize, *mut u8, std::alloc::Layout)>,
+    /// Work queues' pending items, flush/cancel waiters and the system work queue.
+    pub work: WorkState,
+    /// Poll events registered on objects, and the wait queue of `k_poll`.
+    pub poll: PollState,
 }
 
 impl Drop for Kernel {
@@ -268,6 +302,8 @@ impl Kernel {
             objects: 0,
             watch: Default::default(),
             boot_statics: Vec::new(),
+            work: WorkState::default(),
+            poll: PollState::default(),
         };
         for (name, prio) in [("idle", K_IDLE_PRIO), ("main", main_prio)] {
             let mut obj = Box::new(k_thread::new());
@@ -579,6 +615,11 @@ impl Kernel {
                 Wait::Condvar(p) => &mut (*p).wait_q,
                 Wait::TimerSync(p) => &mut (*p).wait_q,
                 Wait::Join(slot) => &mut *self.threads[slot as usize].join_q,
+                Wait::Poll { .. } => &mut *self.poll.wait_q,
+                Wait::WorkQueue(q) => &mut (*q).notifyq,
+                Wait::WorkFlush(_) | Wait::WorkCancel(_) => &mut *self.work.sync_q,
+                Wait::QueueGet(p) => &mut (*p).wait_q,
+                Wait::MsgqPut(p) | Wait::MsgqGet(p) => &mut (*p).wait_q,
             }
         }
     }
@@ -586,7 +627,11 @@ impl Kernel {
     /// Blocks the running thread on `w` until woken or `timeout` (`z_pend_curr`, minus the
     /// switch). The thread's result is `-EAGAIN` unless a waker sets another.
     pub fn pend_current(&mut self, w: Wait, timeout: k_timeout_t) {
-        let slot = self.current;
+        self.pend_thread(self.current, w, timeout);
+    }
+
+    /// Blocks thread `slot` on `w` until woken or `timeout` (see [`Self::pend_current`]).
+    pub fn pend_thread(&mut self, slot: u32, w: Wait, timeout: k_timeout_t) {
         let q = self.wait_q(w);
         let prio = self.threads[slot as usize].prio;
         // Insert before the first waiter of lower priority: priority order, FIFO among equals.
@@ -645,6 +690,11 @@ impl Kernel {
         let t = &mut self.threads[slot as usize];
         t.wq_prev = NONE;
         t.wq_next = NONE;
+        if let Wait::Poll { events, num } = w {
+            // A poller registered on several objects leaves all of them as soon as it stops
+            // waiting (an event fired, it timed out, or it was aborted).
+            crate::api::poll::unregister_all(self, events, num, Poller::Thread(slot));
+        }
     }
 
     /// Removes a pending thread from its wait queue and timeout, and readies it (unless
@@ -690,8 +740,8 @@ impl Kernel {
         if h.magic != kind {
             if h.magic == 0 {
                 panic!(
-                    "{call}: {kind_name} at {addr:#x} was never initialised \
-                     (call {kind_name}_init first, or use its static initializer)"
+                    "{call}: {kind_name} at {addr:#x} was never initialised ({})",
+                    init_hint(kind)
                 );
             }
             match known_kind(h.magic) {
@@ -745,8 +795,15 @@ impl Kernel {
             let h = &mut *h;
             if h.magic == kind && h.sim == self.id && h.addr == addr && (*q).head != NONE {
                 panic!(
-                    "{}_init: {} at {addr:#x} re-initialised while threads wait on it",
-                    kind_name(kind),
+                    "{}: {} at {addr:#x} re-initialised while threads wait on it",
+                    init_name(kind),
+                    kind_name(kind)
+                );
+            }
+            if h.magic == kind && h.sim == self.id && self.poll.is_polled(addr) {
+                panic!(
+                    "{}: {} at {addr:#x} re-initialised while k_poll events are registered on it",
+                    init_name(kind),
                     kind_name(kind)
                 );
             }
@@ -762,9 +819,8 @@ const STATIC: u32 = 1;
 
 fn known_kind(magic: u32) -> Option<&'static str> {
     match magic {
-        Z_SIM_THREAD | Z_SIM_SEM | Z_SIM_MUTEX | Z_SIM_CONDVAR | Z_SIM_TIMER => {
-            Some(kind_name(magic))
-        }
+        Z_SIM_THREAD | Z_SIM_SEM | Z_SIM_MUTEX | Z_SIM_CONDVAR | Z_SIM_TIMER | Z_SIM_WORK_Q
+        | Z_SIM_WORK | Z_SIM_POLL_SIGNAL | Z_SIM_QUEUE | Z_SIM_MSGQ => Some(kind_name(magic)),
         _ => None,
     }
 }
@@ -776,7 +832,40 @@ fn kind_name(kind: u32) -> &'static str {
         Z_SIM_MUTEX => "k_mutex",
         Z_SIM_CONDVAR => "k_condvar",
         Z_SIM_TIMER => "k_timer",
+        Z_SIM_WORK_Q => "k_work_q",
+        Z_SIM_WORK => "k_work",
+        Z_SIM_POLL_SIGNAL => "k_poll_signal",
+        Z_SIM_QUEUE => "k_queue",
+        Z_SIM_MSGQ => "k_msgq",
         _ => "kernel object",
+    }
+}
+
+/// The call that initialises an object of `kind`.
+fn init_name(kind: u32) -> &'static str {
+    match kind {
+        Z_SIM_WORK_Q => "k_work_queue_init",
+        Z_SIM_WORK => "k_work_init",
+        Z_SIM_POLL_SIGNAL => "k_poll_signal_init",
+        Z_SIM_QUEUE => "k_queue_init",
+        Z_SIM_MSGQ => "k_msgq_init",
+        Z_SIM_SEM => "k_sem_init",
+        Z_SIM_MUTEX => "k_mutex_init",
+        Z_SIM_CONDVAR => "k_condvar_init",
+        Z_SIM_TIMER => "k_timer_init",
+        _ => "k_object_init",
+    }
+}
+
+/// How to initialise an object of `kind`, for the "never initialised" report.
+fn init_hint(kind: u32) -> String {
+    match kind {
+        Z_SIM_SEM | Z_SIM_MUTEX | Z_SIM_CONDVAR | Z_SIM_TIMER => {
+            format!("call {} first, or use its static initializer", init_name(kind))
+        }
+        Z_SIM_WORK => "call k_work_init, k_work_init_delayable or k_work_poll_init first".into(),
+        Z_SIM_QUEUE => "call k_queue_init (k_fifo_init) first".into(),
+        _ => format!("call {} first", init_name(kind)),
     }
 }
 
@@ -801,8 +890,23 @@ unsafe fn reset_wait_q(kind: u32, addr: usize) {
                 (*t).wait_q = _wait_q_t::EMPTY;
                 (*t).timeout = _timeout::INACTIVE;
             }
+            // Back to its static initial state (`K_POLL_SIGNAL_INITIALIZER`).
+            Z_SIM_POLL_SIGNAL => (*(addr as *mut k_poll_signal)).signaled = 0,
             _ => {}
         }
+    }
+}
+
+/// " (work queue 'name')" for the queue a work item was last submitted to.
+fn on_queue(k: &Kernel, w: *mut k_work) -> String {
+    // SAFETY: the item is valid while a thread waits on it (k_work_flush's contract); a
+    // started queue's thread object is registered in this simulation.
+    unsafe {
+        let q = (*w).queue;
+        if q.is_null() || (*q).flags & work_queue_flags::K_WORK_QUEUE_STARTED == 0 {
+            return String::new();
+        }
+        format!(" (work queue '{}')", k.name((*q).thread._sim.id))
     }
 }
 
@@ -834,6 +938,28 @@ pub fn describe_wait(k: &Kernel, slot: u32) -> String {
             format!("pending in k_timer_status_sync on k_timer@{:#x}{until}", p as usize)
         }
         Some(Wait::Join(j)) => format!("pending in k_thread_join on {}{until}", k.name(j)),
+        Some(Wait::Poll { num, .. }) => {
+            let events = if num == 1 { "event" } else { "events" };
+            format!("pending in k_poll on {num} {events}{until}")
+        }
+        Some(Wait::WorkQueue(_)) => format!("work queue '{}' waiting for work", k.name(slot)),
+        Some(Wait::WorkFlush(w)) => {
+            format!("pending in k_work_flush on k_work@{:#x}{}{until}", w as usize, on_queue(k, w))
+        }
+        Some(Wait::WorkCancel(w)) => format!(
+            "pending in k_work_cancel_sync on k_work@{:#x}{}{until}",
+            w as usize,
+            on_queue(k, w)
+        ),
+        Some(Wait::QueueGet(p)) => {
+            format!("pending in k_queue_get on k_queue@{:#x}{until}", p as usize)
+        }
+        Some(Wait::MsgqPut(p)) => {
+            format!("pending in k_msgq_put on k_msgq@{:#x} (full){until}", p as usize)
+        }
+        Some(Wait::MsgqGet(p)) => {
+            format!("pending in k_msgq_get on k_msgq@{:#x} (empty){until}", p as usize)
+        }
         None if t.state & _THREAD_SLEEPING != 0 => format!("sleeping{until}"),
         None if t.state & _THREAD_PRESTART != 0 => format!("not started{until}"),
         None if t.state & _THREAD_SUSPENDED != 0 => "suspended".to_string(),

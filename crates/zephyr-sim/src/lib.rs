@@ -1,8 +1,10 @@
 //! A simulated Zephyr kernel on the host: deterministic, fast, in virtual time.
 //!
 //! `zephyr-sim` implements the kernel API that `zephyr-sys` declares (threads, semaphores,
-//! mutexes, condition variables, timers, time, interrupt locking, the console) with Zephyr's
-//! names, signatures and documented semantics, in the spirit of Zephyr's `native_sim` board.
+//! mutexes, condition variables, timers, work queues and delayable work, `k_poll`, poll
+//! signals and triggered work, queues and FIFOs, message queues, time, interrupt locking, the
+//! console) with Zephyr's names, signatures and documented semantics, in the spirit of
+//! Zephyr's `native_sim` board.
 //! Code written against `zephyr-sys` runs on it unchanged, under `cargo test`.
 //!
 //! ```
@@ -49,6 +51,8 @@
 //!   discarded without unwinding (objects on their stacks are leaked, never dropped).
 //! * Interrupts arrive only while idle, during `k_busy_wait`, or at `irq_unlock`: a loop that
 //!   spins without kernel calls never sees one, and hangs the simulation.
+//! * The system work queue is started the first time it is used, not at boot (a simulation
+//!   that never uses it has no `sysworkq` thread); see [`api::work`].
 
 pub mod api;
 pub mod irq;

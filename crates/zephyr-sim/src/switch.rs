@@ -162,6 +162,12 @@ pub fn run_due_interrupts() -> bool {
         match event {
             Event::Timeout(Target::Thread(slot)) => with(|k| thread_timeout(k, slot)),
             Event::Timeout(Target::Timer(timer)) => crate::api::timer::expire(timer),
+            Event::Timeout(Target::DelayedWork(dwork)) => {
+                with(|k| crate::api::work::delay_expired(k, dwork))
+            }
+            Event::Timeout(Target::PollWork(twork)) => {
+                with(|k| crate::api::poll::triggered_work_expired(k, twork))
+            }
             Event::Irq(f) => f(),
         }
         with(|k| {

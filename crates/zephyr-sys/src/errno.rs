@@ -32,6 +32,8 @@ pub const ENOSYS: c_int = 88;
 pub const EADDRINUSE: c_int = 112;
 /// Timed out.
 pub const ETIMEDOUT: c_int = 116;
+/// Operation now in progress (`k_work_poll::poll_result` while triggered work waits).
+pub const EINPROGRESS: c_int = 119;
 /// Operation already in progress.
 pub const EALREADY: c_int = 120;
 /// Not supported.

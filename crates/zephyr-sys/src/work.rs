@@ -35,7 +35,22 @@ pub mod work_flags {
     pub const K_WORK_DELAYED: c_int = 1 << 3;
     /// A flush waits for it.
     pub const K_WORK_FLUSHING: c_int = 1 << 4;
+    /// The item is the `work` of a `k_work_delayable` (a kind bit, not a busy bit).
+    pub const K_WORK_DELAYABLE: c_int = 1 << 8;
+    /// The busy bits `k_work_busy_get` reports (`K_WORK_MASK`).
+    pub const K_WORK_MASK: c_int =
+        K_WORK_DELAYED | K_WORK_QUEUED | K_WORK_RUNNING | K_WORK_CANCELING | K_WORK_FLUSHING;
     use core::ffi::c_int;
+}
+
+/// Work queue flag bits (`k_work_q::flags`, `K_WORK_QUEUE_*` in `kernel.h`).
+pub mod work_queue_flags {
+    /// `k_work_queue_start` has run.
+    pub const K_WORK_QUEUE_STARTED: u32 = 1 << 0;
+    /// A handler is running.
+    pub const K_WORK_QUEUE_BUSY: u32 = 1 << 1;
+    /// The thread does not yield between work items (`k_work_queue_config::no_yield`).
+    pub const K_WORK_QUEUE_NO_YIELD: u32 = 1 << 8;
 }
 
 /// A work item (`struct k_work`).
@@ -55,12 +70,7 @@ pub struct k_work {
 impl k_work {
     /// A work item not yet initialised (`k_work_init` it).
     pub const fn new() -> Self {
-        Self {
-            _sim: z_sim_obj::UNINIT,
-            handler: None,
-            queue: core::ptr::null_mut(),
-            flags: 0,
-        }
+        Self { _sim: z_sim_obj::UNINIT, handler: None, queue: core::ptr::null_mut(), flags: 0 }
     }
 }
 
@@ -119,9 +129,9 @@ pub struct k_work_q {
     pub _sim: z_sim_obj,
     /// The thread that runs the handlers.
     pub thread: k_thread,
-    /// Threads waiting in `k_work_flush` / `k_work_cancel_sync` (simulator bookkeeping).
+    /// Where the queue's thread waits for work (as in Zephyr).
     pub notifyq: _wait_q_t,
-    /// `K_WORK_QUEUE_*` state bits.
+    /// `K_WORK_QUEUE_*` state bits, see [`work_queue_flags`].
     pub flags: u32,
 }
 
@@ -226,10 +236,32 @@ impl k_poll_signal {
     }
 }
 
+/// A statically initialised poll signal (`K_POLL_SIGNAL_INITIALIZER`).
+pub const fn Z_POLL_SIGNAL_INITIALIZER() -> k_poll_signal {
+    k_poll_signal { _sim: z_sim_obj::statically(Z_SIM_POLL_SIGNAL), signaled: 0, result: 0 }
+}
+
 impl Default for k_poll_signal {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// Poller modes (`z_poller::mode`): not waiting.
+pub const Z_POLLER_MODE_NONE: u8 = 0;
+/// Poller mode: a thread in `k_poll`.
+pub const Z_POLLER_MODE_POLL: u8 = 1;
+/// Poller mode: triggered work waiting for its events.
+pub const Z_POLLER_MODE_TRIGGERED: u8 = 2;
+
+/// The state of whoever polls a set of events (`struct z_poller`).
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct z_poller {
+    /// True while no event has fired yet.
+    pub is_polling: bool,
+    /// One of the `Z_POLLER_MODE_*` values.
+    pub mode: u8,
 }
 
 /// Triggered work: submitted when one of its poll events is ready (`struct k_work_poll`).
@@ -238,8 +270,11 @@ impl Default for k_poll_signal {
 pub struct k_work_poll {
     /// The work item (its handler gets a pointer to this field).
     pub work: k_work,
-    /// The queue it goes to when triggered.
+    /// The queue it goes to when triggered; null when it is not submitted, or once its handler
+    /// has started.
     pub workq: *mut k_work_q,
+    /// Whether it still waits for its events.
+    pub poller: z_poller,
     /// The events it waits on.
     pub events: *mut k_poll_event,
     /// How many.
@@ -258,6 +293,7 @@ impl k_work_poll {
         Self {
             work: k_work::new(),
             workq: core::ptr::null_mut(),
+            poller: z_poller { is_polling: false, mode: Z_POLLER_MODE_NONE },
             events: core::ptr::null_mut(),
             num_events: 0,
             real_handler: None,
@@ -363,7 +399,10 @@ extern "C-unwind" {
 
 #[cfg(feature = "simulator")]
 extern "C-unwind" {
-    /// Simulator extension: this simulation's system work queue.
+    /// Simulator extension: this simulation's system work queue. The simulator starts it
+    /// (thread `sysworkq` at [`CONFIG_SYSTEM_WORKQUEUE_PRIORITY`]) the first time it is used,
+    /// already waiting for work as if started at boot; a simulation that never uses it has no
+    /// such thread.
     pub fn zsim_sys_work_q() -> *mut k_work_q;
 }
 
@@ -437,6 +476,12 @@ extern "C-unwind" {
     /// Cancels a pending delay or queued item; returns the remaining busy bits
     /// (`k_work_cancel_delayable`).
     pub fn k_work_cancel_delayable(dwork: *mut k_work_delayable) -> c_int;
+    /// Cancels delayable work and waits for a running handler to finish; true if it was busy
+    /// (`k_work_cancel_delayable_sync`).
+    pub fn k_work_cancel_delayable_sync(
+        dwork: *mut k_work_delayable,
+        sync: *mut k_work_sync,
+    ) -> bool;
 
     // ---- polling (kernel/poll.c) ----
     /// Initialises a poll event (`k_poll_event_init`).

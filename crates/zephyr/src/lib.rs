@@ -14,6 +14,9 @@
 //! | [`sync`] | a data-owning [`sync::Mutex`] and a [`sync::Condvar`] |
 //! | [`thread`] | threads with static stacks and priorities |
 //! | [`timer`] | kernel timers, with a stopped/running typestate |
+//! | [`work`] | work queues and work items; [`work::futures`]: waiting for kernel events from any executor |
+//! | [`sys::asynch`] | `Semaphore::take_async`, [`sys::PollSignal`], [`sys::MsgQueue`] |
+//! | `kio` | async tasks on work queues (not with `no-kio`) |
 //! | `embassy` | the Embassy executor (`executor-zephyr`) and `embassy-time` driver |
 //!
 //! # Features
@@ -23,6 +26,7 @@
 //!   `time-driver-convert` allows differing tick rates.
 //! * `critical-section-impl` (default): `critical-section` on `irq_lock`.
 //! * `log`: a `log` backend printing through `printk`.
+//! * `no-kio`: removes `kio` (which needs a global allocator); the async kernel waits remain.
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -34,12 +38,16 @@ pub mod sys;
 pub mod thread;
 pub mod time;
 pub mod timer;
+pub mod work;
 
 #[cfg(feature = "critical-section-impl")]
 mod critical;
 
 #[cfg(feature = "log")]
 pub mod logging;
+
+#[cfg(not(feature = "no-kio"))]
+pub mod kio;
 
 #[cfg(any(feature = "executor-zephyr", feature = "embassy-time-driver"))]
 pub mod embassy;

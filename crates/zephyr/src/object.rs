@@ -16,6 +16,7 @@ use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 /// A kernel object of type `T` at a fixed address, checked on each use.
+#[repr(C)]
 pub struct KObj<T> {
     value: UnsafeCell<T>,
     addr: AtomicUsize,

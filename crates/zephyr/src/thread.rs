@@ -150,6 +150,23 @@ impl<const N: usize> ThreadStack<N> {
     pub const fn size(&self) -> usize {
         N
     }
+
+    /// Claims the stack for a thread that is not a [`Thread`] (a work queue's), for good;
+    /// returns the raw stack, or `None` if something already uses it.
+    pub(crate) fn claim_for(
+        &'static self,
+        owner: *const (),
+    ) -> Option<*mut zephyr_sys::k_thread_stack_t> {
+        self.owner
+            .compare_exchange(
+                ptr::null_mut(),
+                owner as *mut (),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .ok()
+            .map(|_| self.stack.as_ptr())
+    }
 }
 
 impl<const N: usize> Default for ThreadStack<N> {

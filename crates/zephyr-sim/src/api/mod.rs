@@ -8,9 +8,13 @@
 //! must be valid, stay in place after initialisation, and outlive every thread using them.
 
 pub mod misc;
+pub mod msgq;
+pub mod poll;
+pub mod queue;
 pub mod sync;
 pub mod thread;
 pub mod timer;
+pub mod work;
 
 use crate::kernel::with;
 

@@ -45,7 +45,9 @@ pub unsafe extern "C-unwind" fn k_sem_init(
 }
 
 /// Gives a semaphore (`k_sem_give`, ISR-safe): hands it to the most urgent, longest waiting
-/// thread, else counts up to the limit (extra gives are dropped); then reschedules.
+/// thread, else counts up to the limit (extra gives are dropped) and notifies the first
+/// `k_poll` event registered on it (`handle_poll_events`, called whether or not the count
+/// was at its limit); then reschedules.
 ///
 /// # Safety
 /// `sem` must be an initialised semaphore.
@@ -57,12 +59,15 @@ pub unsafe extern "C-unwind" fn k_sem_give(sem: *mut k_sem) {
         let q = unsafe { &mut (*sem).wait_q as *mut _ };
         match k.unpend_first(q) {
             Some(t) => k.threads[t as usize].swap_retval = 0,
-            // SAFETY: checked above.
-            None => unsafe {
-                if (*sem).count != (*sem).limit {
-                    (*sem).count += 1;
+            None => {
+                // SAFETY: checked above.
+                unsafe {
+                    if (*sem).count != (*sem).limit {
+                        (*sem).count += 1;
+                    }
                 }
-            },
+                crate::api::poll::notify(k, sem as usize, K_POLL_STATE_SEM_AVAILABLE);
+            }
         }
     });
     reschedule(false);

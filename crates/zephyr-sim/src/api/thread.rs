@@ -11,7 +11,7 @@ use crate::kernel::{with, Wait};
 use crate::switch::{exit_current, make_coroutine, reschedule, retire, swap};
 use crate::trace::TraceEvent;
 
-fn check_prio(prio: c_int, call: &str) {
+pub(crate) fn check_prio(prio: c_int, call: &str) {
     if !(K_HIGHEST_THREAD_PRIO..=K_LOWEST_APPLICATION_THREAD_PRIO).contains(&prio) {
         panic!(
             "{call}: invalid thread priority {prio} (valid: {K_HIGHEST_THREAD_PRIO} to \

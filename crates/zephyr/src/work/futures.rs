@@ -1,0 +1,380 @@
+//! Waiting for kernel events from async code, under any executor.
+//!
+//! The kernel can notify code that is not a thread in one way that works for every kernel
+//! object and every producer (a Rust or C caller, a thread or an ISR): **triggered work**
+//! (`k_work_poll`). [`PollWait`] registers a `k_work_poll` on one poll event (a semaphore
+//! becoming available, data in a queue, a raised poll signal) with an absolute timeout; when
+//! the event fires or the timeout expires, the kernel queues the work item on a work queue (the
+//! system one by default), whose handler wakes the `Waker` stored next to it. The waiting
+//! future is therefore woken by an ordinary `Waker::wake`, whatever executor polls it:
+//! `zephyr::embassy::Executor`, `kio`, or any other.
+//!
+//! [`Sleep`] does the same with delayable work for a plain delay.
+//!
+//! # States and cancellation
+//!
+//! ```text
+//!            poll: k_work_poll_submit            handler (work queue thread)
+//!   Idle ──────────────────────────────► Waiting ─────────────────────────────► Fired(result)
+//!    ▲                                      │ drop: k_work_poll_cancel == 0        │
+//!    └──────── poll again (re-arm) ─────────┴──────────────────────────────────────┘
+//! ```
+//!
+//! Dropping a future that waits cancels its registration (`k_work_poll_cancel`); if the event
+//! already triggered, the work item may be queued or running, so drop takes it off its queue or
+//! waits for its handler to return (`k_work_cancel_sync`) before the memory goes: no kernel
+//! list ever points into freed memory, and no stale wake arrives later.
+//!
+//! # Notification order
+//!
+//! A kernel object notifies only its *first* registered poller (`kernel/poll.c`). A future
+//! that was notified but is dropped before it takes what it was told about must pass the
+//! notification on; the callers here do (for a semaphore: take it and give it back, which
+//! notifies the next poller).
+
+use core::cell::UnsafeCell;
+use core::ffi::{c_int, c_void};
+use core::future::Future;
+use core::marker::PhantomPinned;
+use core::pin::Pin;
+use core::task::{Context, Poll, Waker};
+
+use zephyr_sys::*;
+
+use super::QueueRef;
+use crate::time::Timeout;
+
+const IDLE: u8 = 0;
+const WAITING: u8 = 1;
+const FIRED: u8 = 2;
+
+/// A registration's state, shared with the handler (guarded by critical sections).
+struct Shared {
+    state: u8,
+    result: c_int,
+    waker: Option<Waker>,
+}
+
+/// Triggered work waiting for one poll event, with the waker to wake.
+#[repr(C)]
+struct Registration {
+    /// First: the handler's `*mut k_work` points here.
+    work: k_work_poll,
+    event: k_poll_event,
+    shared: UnsafeCell<Shared>,
+    queue: QueueRef,
+    _pinned: PhantomPinned,
+}
+
+unsafe extern "C-unwind" fn fired(work: *mut k_work) {
+    // SAFETY: `work` is the `k_work` at the start of the `k_work_poll` at the start of a
+    // repr(C) `Registration`, which stays alive until this handler has returned (its drop
+    // cancels or waits with `k_work_cancel_sync`).
+    let reg = unsafe { &*(work as *const Registration) };
+    let waker = critical_section::with(|_| {
+        // SAFETY: `shared` is only touched inside critical sections.
+        let shared = unsafe { &mut *reg.shared.get() };
+        shared.state = FIRED;
+        shared.result = reg.work.poll_result;
+        shared.waker.take()
+    });
+    if let Some(waker) = waker {
+        waker.wake();
+    }
+}
+
+/// What a [`PollWait`] saw.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PollResult {
+    /// The event fired: the object may be ready (another waiter may have been faster).
+    Ready,
+    /// The timeout expired first.
+    TimedOut,
+}
+
+/// A future that resolves when a kernel poll event fires or a deadline passes, woken through
+/// triggered work on a work queue. Re-usable: after it resolves, polling it again waits again.
+pub struct PollWait {
+    reg: Registration,
+    deadline: Option<k_ticks_t>,
+    no_wait: bool,
+}
+
+// SAFETY: the registration is only shared with its handler through kernel calls and critical
+// sections, never through thread-bound state; the object it polls is a kernel object, usable
+// from any thread. Polling or dropping it on another thread is fine.
+unsafe impl Send for PollWait {}
+
+impl PollWait {
+    /// Waits for `type_` (`K_POLL_TYPE_*`) on `obj`, at most until `timeout` (an absolute
+    /// deadline is computed now; `K_FOREVER` waits forever), notified through the system work
+    /// queue.
+    ///
+    /// `obj` must be a kernel object of the kind `type_` names that outlives this future.
+    pub fn new(type_: u32, obj: *mut c_void, timeout: impl Into<Timeout>) -> Self {
+        Self::on_queue(type_, obj, timeout, super::WorkQueue::system())
+    }
+
+    /// Like [`new`](Self::new), notified through `queue`.
+    pub fn on_queue(
+        type_: u32,
+        obj: *mut c_void,
+        timeout: impl Into<Timeout>,
+        queue: QueueRef,
+    ) -> Self {
+        let timeout = timeout.into();
+        PollWait {
+            reg: Registration {
+                work: k_work_poll::new(),
+                event: k_poll_event::new(type_, obj),
+                shared: UnsafeCell::new(Shared { state: IDLE, result: 0, waker: None }),
+                queue,
+                _pinned: PhantomPinned,
+            },
+            deadline: absolute_deadline(timeout),
+            no_wait: timeout.0 == K_NO_WAIT,
+        }
+    }
+
+    /// True when the timeout is `NoWait`: the caller should not wait at all.
+    pub fn is_no_wait(&self) -> bool {
+        self.no_wait
+    }
+
+    /// True when the event fired and this future has not reported it yet: dropped now, the
+    /// notification would be lost to other waiters unless the caller passes it on.
+    pub fn notified_unreported(&self) -> bool {
+        critical_section::with(|_| {
+            // SAFETY: `shared` is only touched inside critical sections.
+            let shared = unsafe { &*self.reg.shared.get() };
+            shared.state == FIRED && shared.result == 0
+        })
+    }
+
+    /// Whether the deadline has passed.
+    pub fn expired(&self) -> bool {
+        // SAFETY: k_uptime_ticks has no preconditions.
+        self.deadline.is_some_and(|d| unsafe { k_uptime_ticks() } >= d)
+    }
+}
+
+/// The absolute tick at which `timeout` ends if it starts now (a relative timeout of N ticks
+/// ends N + 1 ticks after the current tick, as a blocking call's would; `NoWait` ends now).
+pub fn absolute_deadline(timeout: Timeout) -> Option<k_ticks_t> {
+    let t = timeout.0;
+    if t == K_FOREVER {
+        return None;
+    }
+    if t == K_NO_WAIT {
+        // SAFETY: k_uptime_ticks has no preconditions.
+        return Some(unsafe { k_uptime_ticks() });
+    }
+    let abs = Z_TICK_ABS(t.ticks);
+    if abs >= 0 {
+        return Some(abs);
+    }
+    // SAFETY: k_uptime_ticks has no preconditions.
+    Some(unsafe { k_uptime_ticks() } + t.ticks.max(0) + 1)
+}
+
+impl Future for PollWait {
+    type Output = PollResult;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<PollResult> {
+        // SAFETY: nothing is moved out; the registration stays pinned inside `self`.
+        let this = unsafe { self.get_unchecked_mut() };
+        let reg = &mut this.reg;
+        let (state, result) = critical_section::with(|_| {
+            // SAFETY: `shared` is only touched inside critical sections.
+            let shared = unsafe { &mut *reg.shared.get() };
+            if shared.state == WAITING {
+                shared.waker = Some(cx.waker().clone());
+            }
+            (shared.state, shared.result)
+        });
+        match state {
+            WAITING => Poll::Pending,
+            FIRED => {
+                // SAFETY: as in `fired`.
+                unsafe { (*reg.shared.get()).state = IDLE };
+                Poll::Ready(if result == 0 { PollResult::Ready } else { PollResult::TimedOut })
+            }
+            _ => {
+                // SAFETY: the work item is idle or finishing its previous run.
+                if unsafe { k_work_busy_get(&reg.work.work) } != 0 {
+                    // The previous handler has not returned yet (a preemptible queue thread
+                    // was preempted right after waking us): try again shortly.
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
+                let timeout = match this.deadline {
+                    None => K_FOREVER,
+                    Some(d) => K_TIMEOUT_ABS_TICKS(d),
+                };
+                critical_section::with(|_| {
+                    // SAFETY: as above.
+                    let shared = unsafe { &mut *reg.shared.get() };
+                    shared.state = WAITING;
+                    shared.waker = Some(cx.waker().clone());
+                });
+                // SAFETY: the registration is pinned (it does not move until dropped, and drop
+                // unregisters it); the event's object outlives the future (`new`'s contract).
+                let ret = unsafe {
+                    k_work_poll_init(&mut reg.work, Some(fired));
+                    reg.event.state = K_POLL_STATE_NOT_READY;
+                    k_work_poll_submit_to_queue(
+                        reg.queue.as_raw(),
+                        &mut reg.work,
+                        &mut reg.event,
+                        1,
+                        timeout,
+                    )
+                };
+                assert!(ret == 0, "k_work_poll_submit_to_queue failed: {ret}");
+                // The handler may have run already (an event that was ready, on a queue more
+                // urgent than us): report it now rather than wait for the wake.
+                let (state, result) = critical_section::with(|_| {
+                    // SAFETY: as above.
+                    let shared = unsafe { &mut *reg.shared.get() };
+                    (shared.state, shared.result)
+                });
+                if state == FIRED {
+                    // SAFETY: as above.
+                    unsafe { (*reg.shared.get()).state = IDLE };
+                    return Poll::Ready(if result == 0 {
+                        PollResult::Ready
+                    } else {
+                        PollResult::TimedOut
+                    });
+                }
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl Drop for PollWait {
+    fn drop(&mut self) {
+        let reg = &mut self.reg;
+        // SAFETY: as in `poll`.
+        let state = critical_section::with(|_| unsafe { (*reg.shared.get()).state });
+        if state == IDLE && reg.work.work.handler.is_none() {
+            return; // never armed
+        }
+        // SAFETY: the registration is valid; cancelling an idle or triggered item is allowed.
+        unsafe {
+            if state == WAITING && k_work_poll_cancel(&mut reg.work) == 0 {
+                return; // still waiting: unregistered, its handler will never run
+            }
+            // Triggered (queued or running) or finished: make sure the handler is done.
+            let mut sync = k_work_sync::default();
+            k_work_cancel_sync(&mut reg.work.work, &mut sync);
+        }
+    }
+}
+
+/// A future that completes after a delay, woken through delayable work on the system work
+/// queue (so it works under any executor). `kio::sleep` returns one.
+pub struct Sleep {
+    reg: SleepReg,
+    deadline: Option<k_ticks_t>,
+}
+
+#[repr(C)]
+struct SleepReg {
+    /// First: the handler's `*mut k_work` points here.
+    work: k_work_delayable,
+    shared: UnsafeCell<Shared>,
+    _pinned: PhantomPinned,
+}
+
+unsafe extern "C-unwind" fn slept(work: *mut k_work) {
+    // SAFETY: `work` is the `k_work` at the start of the `k_work_delayable` at the start of a
+    // repr(C) `SleepReg`, alive until this handler has returned (see `Sleep`'s drop).
+    let reg = unsafe { &*(work as *const SleepReg) };
+    let waker = critical_section::with(|_| {
+        // SAFETY: `shared` is only touched inside critical sections.
+        let shared = unsafe { &mut *reg.shared.get() };
+        shared.state = FIRED;
+        shared.waker.take()
+    });
+    if let Some(waker) = waker {
+        waker.wake();
+    }
+}
+
+// SAFETY: as for `PollWait`.
+unsafe impl Send for Sleep {}
+
+impl Sleep {
+    /// Completes when `timeout` has passed (measured from now; `Forever` never completes).
+    pub fn new(timeout: impl Into<Timeout>) -> Self {
+        Sleep {
+            reg: SleepReg {
+                work: k_work_delayable::new(),
+                shared: UnsafeCell::new(Shared { state: IDLE, result: 0, waker: None }),
+                _pinned: PhantomPinned,
+            },
+            deadline: absolute_deadline(timeout.into()),
+        }
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // SAFETY: nothing is moved out; the registration stays pinned inside `self`.
+        let this = unsafe { self.get_unchecked_mut() };
+        let Some(deadline) = this.deadline else {
+            return Poll::Pending; // forever: nothing will wake it
+        };
+        let reg = &mut this.reg;
+        let state = critical_section::with(|_| {
+            // SAFETY: `shared` is only touched inside critical sections.
+            let shared = unsafe { &mut *reg.shared.get() };
+            shared.waker = Some(cx.waker().clone());
+            shared.state
+        });
+        match state {
+            FIRED => Poll::Ready(()),
+            WAITING => Poll::Pending,
+            _ => {
+                // SAFETY: k_uptime_ticks has no preconditions.
+                if unsafe { k_uptime_ticks() } >= deadline {
+                    return Poll::Ready(());
+                }
+                critical_section::with(|_| {
+                    // SAFETY: as above.
+                    unsafe { (*reg.shared.get()).state = WAITING };
+                });
+                // SAFETY: the registration is pinned and unregistered by drop.
+                let ret = unsafe {
+                    k_work_init_delayable(&mut reg.work, Some(slept));
+                    k_work_schedule_for_queue(
+                        k_sys_work_q_ptr(),
+                        &mut reg.work,
+                        K_TIMEOUT_ABS_TICKS(deadline),
+                    )
+                };
+                assert!(ret >= 0, "k_work_schedule_for_queue failed: {ret}");
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        let reg = &mut self.reg;
+        if reg.work.work.handler.is_none() {
+            return; // never armed
+        }
+        // SAFETY: the registration is valid; this takes it off its timeout or queue, and waits
+        // if its handler is running.
+        unsafe {
+            let mut sync = k_work_sync::default();
+            k_work_cancel_delayable_sync(&mut reg.work, &mut sync);
+        }
+    }
+}

@@ -1,0 +1,540 @@
+//! Async kernel waits under both runtimes (`zephyr::embassy::Executor` and kio), woken by Rust
+//! code, by raw C-level calls from another thread, and by ISRs; exact-tick timeouts; two
+//! runtimes on one semaphore; `join_async` across queues; cancellation. Board: 10 kHz.
+
+mod embassy_common;
+
+use std::cell::{Cell, RefCell};
+use std::ffi::c_void;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use embassy_common::{executor, spawn, thread, ticks};
+use embassy_futures::select::{select, Either};
+use zephyr::kio;
+use zephyr::sys::sync::Semaphore;
+use zephyr::sys::{MsgQueue, PollSignal};
+use zephyr::thread::ThreadStack;
+use zephyr::time::{Duration, Forever, NoWait};
+use zephyr::work::{QueueRef, WorkQueue};
+use zephyr::Error;
+use zephyr_sys::*;
+
+fn leak<T>(v: T) -> &'static T {
+    Box::leak(Box::new(v))
+}
+
+/// A started work queue at `prio`, leaked.
+fn queue(name: &'static std::ffi::CStr, prio: i32) -> QueueRef {
+    let q: &'static WorkQueue = leak(WorkQueue::new());
+    q.start(leak(ThreadStack::<4096>::new()), prio, name).unwrap();
+    q.handle()
+}
+
+fn sim<R: 'static>(main: impl FnOnce() -> R + 'static) -> R {
+    zephyr_sim::Sim::new()
+        .main_priority(5)
+        .run(main)
+        .unwrap_or_else(|e| panic!("simulation failed: {e}"))
+        .value
+        .expect("main returned")
+}
+
+/// How a test gives the semaphore.
+#[derive(Clone, Copy, Debug)]
+enum Giver {
+    /// `Semaphore::give` from another Zephyr thread.
+    Rust,
+    /// A raw `k_sem_give` (what C code does) from another Zephyr thread.
+    RawC,
+    /// `k_sem_give` in a `k_timer` expiry function (ISR context).
+    TimerIsr,
+}
+
+unsafe extern "C-unwind" fn give_from_isr(timer: *mut k_timer) {
+    // SAFETY: user data is the raw semaphore; k_sem_give is ISR-safe.
+    unsafe { k_sem_give(k_timer_user_data_get(timer) as *mut k_sem) };
+}
+
+/// Arranges for `sem` to be given at tick 200 by `giver`.
+fn give_at_200(sem: &'static Semaphore, giver: Giver) {
+    match giver {
+        Giver::Rust => {
+            thread("giver", 7, move || {
+                zephyr::time::sleep(zephyr::time::Instant::from_ticks(200));
+                sem.give();
+            });
+        }
+        Giver::RawC => {
+            let raw = sem.as_raw() as usize;
+            thread("c-giver", 7, move || {
+                // SAFETY: what a C thread would do with the semaphore's address.
+                unsafe {
+                    k_sleep(K_TIMEOUT_ABS_TICKS(200));
+                    k_sem_give(raw as *mut k_sem);
+                }
+            });
+        }
+        Giver::TimerIsr => {
+            let t: &'static mut k_timer = Box::leak(Box::new(k_timer::new()));
+            // SAFETY: the timer is leaked; its user data is the semaphore's address.
+            unsafe {
+                k_timer_init(t, Some(give_from_isr), None);
+                k_timer_user_data_set(t, sem.as_raw() as *mut c_void);
+                k_timer_start(t, K_TIMEOUT_ABS_TICKS(200), K_NO_WAIT);
+            }
+        }
+    }
+}
+
+/// `take_async` under the Embassy executor: woken at the tick of the give, whoever gives.
+#[test]
+fn take_async_under_embassy_woken_by_rust_c_and_isr() {
+    for giver in [Giver::Rust, Giver::RawC, Giver::TimerIsr] {
+        let got = sim(move || {
+            let sem: &'static Semaphore = leak(Semaphore::new(0, 1));
+            give_at_200(sem, giver);
+            let got = Rc::new(Cell::new((0, Err(Error::EINVAL))));
+            let g = got.clone();
+            let done = Rc::new(Cell::new(false));
+            let d = done.clone();
+            executor().run_until(
+                |s| {
+                    spawn(&s, async move {
+                        let r = sem.take_async(Forever).await;
+                        g.set((ticks(), r));
+                        d.set(true);
+                    })
+                },
+                || done.get(),
+            );
+            got.get()
+        });
+        assert_eq!(got, (200, Ok(())), "given by {giver:?}");
+    }
+}
+
+/// `take_async` under kio: the same three givers.
+#[test]
+fn take_async_under_kio_woken_by_rust_c_and_isr() {
+    for giver in [Giver::Rust, Giver::RawC, Giver::TimerIsr] {
+        let got = sim(move || {
+            let sem: &'static Semaphore = leak(Semaphore::new(0, 1));
+            give_at_200(sem, giver);
+            let q = queue(c"kio", 3);
+            let task = kio::spawn(
+                async move {
+                    let r = sem.take_async(Forever).await;
+                    (ticks(), r)
+                },
+                q,
+            );
+            task.join()
+        });
+        assert_eq!(got, (200, Ok(())), "given by {giver:?}");
+    }
+}
+
+/// Timeouts of async waits end at the same tick as the blocking call's: N + 1 ticks after the
+/// current tick (kernel/timeout.c), under both runtimes; `NoWait` is `EBUSY` at once.
+#[test]
+fn take_async_times_out_at_the_exact_tick_under_both_runtimes() {
+    let (embassy, kio_result) = sim(|| {
+        let sem: &'static Semaphore = leak(Semaphore::new(0, 1));
+        let out = Rc::new(Cell::new((0, 0, Ok(()), Ok(()))));
+        let o = out.clone();
+        let done = Rc::new(Cell::new(false));
+        let d = done.clone();
+        executor().run_until(
+            |s| {
+                spawn(&s, async move {
+                    let t0 = ticks();
+                    let busy = sem.take_async(NoWait).await;
+                    let r = sem.take_async(Duration::from_ticks(100)).await;
+                    o.set((t0, ticks(), busy, r));
+                    d.set(true);
+                })
+            },
+            || done.get(),
+        );
+        let q = queue(c"kio", 3);
+        let k = kio::spawn(
+            async move {
+                let t0 = ticks();
+                let r = sem.take_async(Duration::from_ticks(100)).await;
+                (t0, ticks(), r)
+            },
+            q,
+        )
+        .join();
+        (out.get(), k)
+    });
+    assert_eq!(embassy, (0, 101, Err(Error::EBUSY), Err(Error::EAGAIN)));
+    assert_eq!(kio_result, (101, 202, Err(Error::EAGAIN)));
+}
+
+/// Two runtimes in one program, tasks of both awaiting the same semaphore: each give goes to
+/// one waiter, in the order they started waiting (the Embassy executor decides in which order
+/// its two tasks start).
+#[test]
+fn two_runtimes_wait_on_the_same_semaphore() {
+    let order = sim(|| {
+        let sem: &'static Semaphore = leak(Semaphore::new(0, 10));
+        let order: &'static std::sync::Mutex<Vec<(String, i64)>> = leak(Default::default());
+        let q = queue(c"kio", 4);
+        // kio waiter first, then two embassy waiters (more urgent executor thread), then kio.
+        let waits: &'static std::sync::Mutex<Vec<&'static str>> = leak(Default::default());
+        let k1 = kio::spawn(
+            async move {
+                waits.lock().unwrap().push("kio-1");
+                sem.take_async(Forever).await.unwrap();
+                order.lock().unwrap().push(("kio-1".into(), ticks()));
+            },
+            q,
+        );
+        let ex = executor();
+        thread("executor", 2, move || {
+            ex.run(|s| {
+                for name in ["embassy-1", "embassy-2"] {
+                    spawn(&s, async move {
+                        waits.lock().unwrap().push(name);
+                        sem.take_async(Forever).await.unwrap();
+                        order.lock().unwrap().push((name.into(), ticks()));
+                    });
+                }
+            })
+        });
+        let k2 = kio::spawn(
+            async move {
+                waits.lock().unwrap().push("kio-2");
+                sem.take_async(Forever).await.unwrap();
+                order.lock().unwrap().push(("kio-2".into(), ticks()));
+            },
+            q,
+        );
+        for t in [10, 20, 30, 40] {
+            zephyr::time::sleep(zephyr::time::Instant::from_ticks(t));
+            sem.give();
+        }
+        k1.join();
+        k2.join();
+        zephyr::time::sleep(Duration::from_ticks(5));
+        let v = order.lock().unwrap().clone();
+        let w = waits.lock().unwrap().clone();
+        (v, w)
+    });
+    let (order, waits) = order;
+    let names: Vec<&str> = order.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(waits.len(), 4);
+    assert_eq!(waits[0], "kio-1");
+    assert_eq!(waits[3], "kio-2");
+    assert_eq!(names, waits, "served in the order they started waiting, across runtimes");
+    let at: Vec<i64> = order.iter().map(|(_, t)| *t).collect();
+    assert_eq!(at, [10, 20, 30, 40]);
+}
+
+/// `join_async` across queues, and from an Embassy task: the joiner is woken when the task
+/// ends, whatever runs it.
+#[test]
+fn join_async_across_queues_and_runtimes() {
+    let (from_kio, from_embassy) = sim(|| {
+        let slow = queue(c"slow", 6);
+        let fast = queue(c"fast", 2);
+        let worker = kio::spawn(
+            async {
+                kio::sleep(Duration::from_ticks(49)).await;
+                (ticks(), 7u32)
+            },
+            slow,
+        );
+        let joiner = kio::spawn(async move { (worker.join_async().await, ticks()) }, fast);
+        let other = kio::spawn(
+            async {
+                kio::sleep(Duration::from_ticks(99)).await;
+                42u32
+            },
+            slow,
+        );
+        let seen = Rc::new(Cell::new((0, 0)));
+        let s2 = seen.clone();
+        let done = Rc::new(Cell::new(false));
+        let d = done.clone();
+        executor().run_until(
+            |s| {
+                spawn(&s, async move {
+                    let v = other.join_async().await;
+                    s2.set((v, ticks()));
+                    d.set(true);
+                })
+            },
+            || done.get(),
+        );
+        (joiner.join(), seen.get())
+    });
+    assert_eq!(from_kio, ((50, 7), 50));
+    assert_eq!(from_embassy, (42, 100));
+}
+
+/// Cancellation: dropping a waiting `take_async` unregisters it. The semaphore is reused
+/// afterwards; a give reaches the next waiter, and no stale wake reaches anyone.
+#[test]
+fn dropping_a_waiting_future_leaves_no_registration() {
+    let r = sim(|| {
+        let sem: &'static Semaphore = leak(Semaphore::new(0, 1));
+        let wakes: &'static AtomicU32 = leak(AtomicU32::new(0));
+        let out = Rc::new(RefCell::new(Vec::new()));
+        let o = out.clone();
+        let done = Rc::new(Cell::new(false));
+        let d = done.clone();
+        thread("giver", 7, move || {
+            zephyr::time::sleep(zephyr::time::Instant::from_ticks(100));
+            sem.give();
+        });
+        executor().run_until(
+            |s| {
+                spawn(&s, async move {
+                    // Waits, then gives up at tick 50: the take_async future is dropped.
+                    let r =
+                        select(sem.take_async(Forever), kio::sleep(Duration::from_ticks(49))).await;
+                    o.borrow_mut().push(format!(
+                        "T={} select: {}",
+                        ticks(),
+                        matches!(r, Either::Second(()))
+                    ));
+                    // At tick 100 the give finds no registered waiter: the count goes to 1.
+                    kio::sleep(zephyr::time::Instant::from_ticks(150)).await;
+                    o.borrow_mut().push(format!("T={} count after give: {}", ticks(), sem.count()));
+                    // The semaphore works as before.
+                    let r = sem.take_async(Duration::from_ticks(10)).await;
+                    o.borrow_mut().push(format!("T={} take_async: {r:?}", ticks()));
+                    wakes.fetch_add(1, Ordering::Relaxed);
+                    d.set(true);
+                })
+            },
+            || done.get(),
+        );
+        let v = out.take();
+        (v, wakes.load(Ordering::Relaxed))
+    });
+    assert_eq!(r.0, ["T=50 select: true", "T=150 count after give: 1", "T=150 take_async: Ok(())"]);
+    assert_eq!(r.1, 1);
+}
+
+unsafe extern "C-unwind" fn raise_from_isr(timer: *mut k_timer) {
+    // SAFETY: user data is the raw poll signal; raising is ISR-safe.
+    unsafe { k_poll_signal_raise(k_timer_user_data_get(timer) as *mut k_poll_signal, 33) };
+}
+
+/// `PollSignal::wait_async`, raised by a timer ISR, under both runtimes.
+#[test]
+fn poll_signal_wait_async_raised_from_an_isr() {
+    let got = sim(|| {
+        let sig: &'static PollSignal = leak(PollSignal::new());
+        let t: &'static mut k_timer = Box::leak(Box::new(k_timer::new()));
+        // SAFETY: the timer is leaked; its user data is the signal's address.
+        unsafe {
+            k_timer_init(t, Some(raise_from_isr), None);
+            k_timer_user_data_set(t, sig.as_raw() as *mut c_void);
+            k_timer_start(t, K_TICKS(300), K_NO_WAIT);
+        }
+        let q = queue(c"kio", 3);
+        let k = kio::spawn(async move { (sig.wait_async(Forever).await, ticks()) }, q);
+        let before = sig.check();
+        let r = k.join();
+        sig.reset();
+        (before, r, sig.check())
+    });
+    assert_eq!(got, (None, (Ok(33), 300), None));
+}
+
+/// `MsgQueue::get_async` woken by a raw `k_msgq_put` from another thread (as C code would),
+/// and `put_async` woken by a get.
+#[test]
+fn msg_queue_async_get_and_put() {
+    let got = sim(|| {
+        let mq: &'static MsgQueue<u32, 1> = leak(MsgQueue::new());
+        let raw = mq.as_raw() as usize;
+        thread("c-producer", 7, move || {
+            for v in [11u32, 22] {
+                // SAFETY: what a C producer would do with the queue.
+                unsafe {
+                    k_msgq_put(raw as *mut k_msgq, &v as *const u32 as *const c_void, K_FOREVER)
+                };
+                zephyr::time::sleep(Duration::from_ticks(99));
+            }
+        });
+        let q = queue(c"kio", 3);
+        let consumer = kio::spawn(
+            async move {
+                let a = mq.get_async(Forever).await.unwrap();
+                let b = mq.get_async(Forever).await.unwrap();
+                let timeout = mq.get_async(Duration::from_ticks(10)).await;
+                (a, b, ticks(), timeout)
+            },
+            q,
+        );
+        let c = consumer.join();
+        // put_async on a full queue waits for a get.
+        mq.put(1, NoWait).unwrap();
+        let p = kio::spawn(
+            async move {
+                let r = mq.put_async(2, Forever).await;
+                (r, ticks())
+            },
+            q,
+        );
+        zephyr::time::sleep(Duration::from_ticks(20));
+        let first = mq.get(NoWait);
+        let r = p.join();
+        (c, first, r, mq.get(NoWait))
+    });
+    // The second put comes at tick 100; the timed get then gives up 10 + 1 ticks later.
+    assert_eq!(got.0, (11, 22, 111, Err(Error::EAGAIN)));
+    assert_eq!(got.1, Ok(1));
+    // Main frees the slot 20 + 1 ticks after 111: put_async completes at that tick.
+    assert_eq!(got.2, (Ok(()), 132));
+    assert_eq!(got.3, Ok(2));
+}
+
+/// kio basics: `sleep` ends at the exact tick, `yield_now` lets another task of the same
+/// queue run, `spawn_local` takes a non-`Send` future from inside a task. The queue is less
+/// urgent than main (5), so both tasks are queued before either runs.
+#[test]
+fn kio_sleep_yield_and_spawn_local() {
+    let r = sim(|| {
+        let q = queue(c"kio", 6);
+        let log: &'static std::sync::Mutex<Vec<String>> = leak(Default::default());
+        let a = kio::spawn(
+            async move {
+                for i in 0..2 {
+                    log.lock().unwrap().push(format!("a{i}"));
+                    kio::yield_now().await;
+                }
+            },
+            q,
+        );
+        let b = kio::spawn(
+            async move {
+                for i in 0..2 {
+                    log.lock().unwrap().push(format!("b{i}"));
+                    kio::yield_now().await;
+                }
+                let t0 = ticks();
+                kio::sleep(Duration::from_ticks(10)).await;
+                let rc = Rc::new(5); // not Send
+                let local = kio::spawn_local(async move { *rc * 2 });
+                (t0, ticks(), local.join_async().await)
+            },
+            q,
+        );
+        a.join();
+        let b = b.join();
+        let v = log.lock().unwrap().clone();
+        (v, b)
+    });
+    assert_eq!(r.0, ["a0", "b0", "a1", "b1"]);
+    assert_eq!(r.1, (0, 11, 10));
+}
+
+/// Misuse is a clear panic, not undefined behaviour: `spawn_local` outside a kio task.
+#[test]
+fn spawn_local_outside_kio_panics() {
+    let err = zephyr_sim::Sim::new()
+        .run(|| {
+            let _ = kio::spawn_local(async {});
+        })
+        .unwrap_err();
+    assert!(err.to_string().contains("kio::spawn_local must be called from a kio task"), "{err}");
+}
+
+/// Misuse is a clear panic: a blocking join on the queue that runs the task.
+#[test]
+fn blocking_join_on_the_tasks_own_queue_panics() {
+    let err = zephyr_sim::Sim::new()
+        .run(|| {
+            let q = queue(c"kio", 3);
+            let outer = kio::spawn(
+                async move {
+                    let inner = kio::spawn(async { 1 }, q);
+                    inner.join()
+                },
+                q,
+            );
+            outer.join()
+        })
+        .unwrap_err();
+    assert!(err.to_string().contains("would deadlock; use join_async"), "{err}");
+}
+
+/// A panic inside a kio task ends the system with the message, naming the queue's thread.
+#[test]
+fn a_panicking_kio_task_ends_the_system() {
+    let err = zephyr_sim::Sim::new()
+        .run(|| {
+            let q = queue(c"kio-q", 3);
+            kio::spawn(async { panic!("task failed") }, q).join()
+        })
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("thread 'kio-q' panicked") && text.contains("task failed"), "{text}");
+}
+
+/// Arc is Send + Sync: a handle and a result may cross threads.
+#[test]
+fn join_handles_cross_threads() {
+    let r = sim(|| {
+        let q = queue(c"kio", 3);
+        let h = kio::spawn(async { Arc::new(9) }, q);
+        let out: &'static std::sync::Mutex<Option<Arc<i32>>> = leak(Default::default());
+        thread("joiner", 4, move || {
+            *out.lock().unwrap() = Some(h.join());
+        });
+        zephyr::time::sleep(Duration::from_ticks(1));
+        let v = *out.lock().unwrap().as_ref().unwrap().as_ref();
+        v
+    });
+    assert_eq!(r, 9);
+}
+
+/// A semaphore notifies only its first poller (kernel/poll.c). A waiter that was notified but
+/// is dropped before it takes the semaphore passes the notification on: the next waiter gets
+/// it, at the same tick.
+#[test]
+fn a_dropped_notified_waiter_passes_the_give_on() {
+    let got = sim(|| {
+        let sem: &'static Semaphore = leak(Semaphore::new(0, 1));
+        give_at_200(sem, Giver::TimerIsr);
+        let out = Rc::new(RefCell::new(Vec::new()));
+        let (o1, o2) = (out.clone(), out.clone());
+        let done = Rc::new(Cell::new(false));
+        let d = done.clone();
+        executor().run_until(
+            |s| {
+                spawn(&s, async move {
+                    // Registered first, so notified first; but its sleep ends at the same tick
+                    // and `select` polls the sleep first: the notified take is dropped.
+                    let r = select(
+                        kio::sleep(zephyr::time::Instant::from_ticks(200)),
+                        sem.take_async(Forever),
+                    )
+                    .await;
+                    o1.borrow_mut().push(format!(
+                        "T={} first: {}",
+                        ticks(),
+                        matches!(r, Either::First(()))
+                    ));
+                });
+                spawn(&s, async move {
+                    kio::sleep(Duration::from_ticks(5)).await; // starts waiting second
+                    let r = sem.take_async(Forever).await;
+                    o2.borrow_mut().push(format!("T={} second: {r:?}", ticks()));
+                    d.set(true);
+                });
+            },
+            || done.get(),
+        );
+        out.take()
+    });
+    assert_eq!(got, ["T=200 first: true", "T=200 second: Ok(())"]);
+}
