@@ -209,10 +209,10 @@ fn items_run_in_submission_order_one_at_a_time() {
     );
 }
 
-/// kernel/work.c (`k_work_submit_to_queue` reschedules when it returns > 0) + kernel/sched.c:
-/// a queue thread more urgent than the preemptible submitter runs the handler inside the
-/// call; one of equal priority runs only at the submitter's next reschedule point (k_yield,
-/// here), a less urgent one when the submitter blocks.
+/// kernel/work.c of Zephyr 2.7 (`k_work_submit_to_queue` yields when it returns > 0 and the
+/// caller is preemptible) + kernel/sched.c: a queue thread more urgent than the submitter, or
+/// of equal priority, runs the handler inside the call; a less urgent one when the submitter
+/// blocks.
 #[test]
 fn queue_priority_against_a_preemptible_submitter() {
     let (_, log) = run(5, || {
@@ -237,9 +237,9 @@ fn queue_priority_against_a_preemptible_submitter() {
         [
             "T=0 urgent runs",
             "T=0 submitted to urgent: 1",
+            "T=0 equal runs",
             "T=0 submitted to equal: 1",
             "T=0 submitted to lazy: 1",
-            "T=0 equal runs",
             "T=0 main after k_yield",
             "T=0 lazy runs",
         ]

@@ -38,16 +38,16 @@
 //!
 //! # Rescheduling (and one difference between Zephyr versions)
 //!
-//! `k_work_submit_to_queue` reschedules when it returns 1 or 2 (`z_reschedule` /
-//! `z_reschedule_unlocked` in kernel/work.c): a queue thread more urgent than a preemptible
-//! caller runs its handler inside the call; an equal-priority queue thread, or any thread when
-//! the caller is cooperative, waits for the caller's next reschedule point. Earlier versions of
-//! the same function `k_yield()`ed instead when called from a preemptible thread, which also
-//! let an equal-priority ready thread run inside the call; the simulator follows the current
-//! source. `k_work_schedule[_for_queue]` and `k_work_reschedule[_for_queue]` do not reschedule
-//! at all (kernel/work.c only unlocks), even with `K_NO_WAIT`: the queue thread they wake runs
-//! at the caller's next reschedule point. After each item the queue thread yields if more items
-//! are pending, unless started with `no_yield`.
+//! As in Zephyr 2.7.0 (the version whose real-kernel traces this simulator reproduces, and
+//! what ZEPHYR-SEMANTICS.md describes), `k_work_submit_to_queue` that returns 1 or 2 from a
+//! preemptible thread calls `k_yield()`: the queue's thread runs inside the call if it is more
+//! urgent *or of equal priority*, and so does any other ready thread of the caller's priority.
+//! From a cooperative thread or an ISR it does not reschedule (the ISR's exit does). Newer
+//! kernels call `z_reschedule_unlocked()` instead, which does not run equal-priority threads.
+//! `k_work_schedule[_for_queue]` and `k_work_reschedule[_for_queue]` do not reschedule at all
+//! (kernel/work.c only unlocks), even with `K_NO_WAIT`: the queue thread they wake runs at the
+//! caller's next reschedule point. After each item the queue thread yields if more items are
+//! pending, unless started with `no_yield`.
 //!
 //! # The system work queue
 //!
@@ -595,8 +595,8 @@ pub unsafe extern "C-unwind" fn k_work_init(work: *mut k_work, handler: k_work_h
 /// Submits a work item to `queue` (`k_work_submit_to_queue`, ISR-safe): 0 if already queued,
 /// 1 if queued, 2 if queued again on the queue where it is running; `-EBUSY` while it is
 /// being cancelled, `-EINVAL` for a null queue when it was never submitted, `-ENODEV` for a
-/// queue never started. On success it reschedules: a more urgent queue thread preempts a
-/// preemptible caller inside the call (see the module docs).
+/// queue never started. On success a preemptible caller yields, so a more urgent or
+/// equal-priority queue thread runs inside the call (Zephyr 2.7; see the module docs).
 ///
 /// # Safety
 /// `work` must be an initialised work item; `queue` null or a `k_work_q`.
@@ -609,10 +609,21 @@ pub unsafe extern "C-unwind" fn k_work_submit_to_queue(
         check_work(k, work, "k_work_submit_to_queue");
         submit_locked(k, work, queue, "k_work_submit_to_queue")
     });
-    if ret > 0 {
-        reschedule(false);
-    }
+    yield_after_submit(ret);
     ret
+}
+
+/// What Zephyr 2.7's `k_work_submit_to_queue` does after a submit that changed the queue: a
+/// preemptible caller (`k_is_preempt_thread`) yields.
+fn yield_after_submit(ret: c_int) {
+    let preempt = with(|k| {
+        let t = &k.threads[k.current as usize];
+        k.isr_depth == 0 && k.current != crate::kernel::IDLE && t.prio >= 0 && t.sched_lock == 0
+    });
+    if ret > 0 && preempt {
+        // SAFETY: thread context (checked above).
+        unsafe { k_yield() };
+    }
 }
 
 /// Submits a work item to the system work queue (`k_work_submit`, ISR-safe); see
@@ -627,9 +638,7 @@ pub unsafe extern "C-unwind" fn k_work_submit(work: *mut k_work) -> c_int {
         let queue = sys_work_q(k);
         submit_locked(k, work, queue, "k_work_submit")
     });
-    if ret > 0 {
-        reschedule(false);
-    }
+    yield_after_submit(ret);
     ret
 }
 
