@@ -17,7 +17,6 @@
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
-use std::ffi::c_void;
 use std::future::Future;
 use std::process::Command;
 use std::rc::Rc;
@@ -72,30 +71,8 @@ fn zephyr_ping_pong<M: RawMutex + 'static>(rounds: u64) {
         .expect("simulation");
 }
 
-unsafe extern "C-unwind" fn thread_entry(p1: *mut c_void, _: *mut c_void, _: *mut c_void) {
-    // SAFETY: `p1` is a leaked Box<Box<dyn FnOnce()>> handed over once.
-    let f = unsafe { Box::from_raw(p1 as *mut Box<dyn FnOnce()>) };
-    f()
-}
-
 fn start_thread(prio: i32, f: impl FnOnce() + 'static) {
-    let th: &'static mut k_thread = Box::leak(Box::new(k_thread::new()));
-    let f: Box<Box<dyn FnOnce()>> = Box::new(Box::new(f));
-    // SAFETY: the thread object is leaked; the entry takes the closure.
-    unsafe {
-        k_thread_create(
-            th,
-            std::ptr::null_mut(),
-            0,
-            Some(thread_entry),
-            Box::into_raw(f) as *mut c_void,
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            prio,
-            0,
-            K_NO_WAIT,
-        );
-    }
+    zephyr_sim::spawn_thread("bench", prio, f);
 }
 
 /// A simulated thread (main) and a task on a more urgent executor thread ping-pong: thread ->

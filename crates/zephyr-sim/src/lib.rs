@@ -55,6 +55,7 @@
 //!   that never uses it has no `sysworkq` thread); see [`api::work`].
 
 pub mod api;
+pub mod host;
 pub mod irq;
 mod kernel;
 pub mod readyq;
@@ -71,6 +72,7 @@ use zephyr_sys::{
     CONFIG_MAIN_THREAD_PRIORITY, CONFIG_SYS_CLOCK_HW_CYCLES_PER_SEC, CONFIG_SYS_CLOCK_TICKS_PER_SEC,
 };
 
+pub use host::spawn_thread;
 use kernel::{End, Kernel, MAIN};
 pub use trace::{Trace, TraceEvent, TraceRecord};
 

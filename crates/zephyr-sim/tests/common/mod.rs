@@ -2,7 +2,6 @@
 #![allow(dead_code)]
 
 use std::cell::RefCell;
-use std::ffi::c_void;
 
 use zephyr_sys::*;
 
@@ -49,39 +48,11 @@ pub fn run_err(main: impl FnOnce() + 'static) -> zephyr_sim::SimError {
     }
 }
 
-unsafe extern "C-unwind" fn trampoline(p1: *mut c_void, _: *mut c_void, _: *mut c_void) {
-    // SAFETY: `p1` is the Box made by `spawn`, handed over exactly once.
-    let f = unsafe { Box::from_raw(p1 as *mut Box<dyn FnOnce()>) };
-    f()
-}
-
-/// Creates a thread named `name` running `f` at `prio`, started now (`K_NO_WAIT`) or left for
-/// `k_thread_start` (`K_FOREVER`). Its `k_thread` is leaked so it never moves.
+/// Creates a thread named `name` running `f` at `prio`, started now (`delay` must be
+/// `K_NO_WAIT`; use `k_thread_create` for start delays).
 pub fn spawn(name: &str, prio: i32, delay: k_timeout_t, f: impl FnOnce() + 'static) -> k_tid_t {
-    assert!(delay == K_NO_WAIT || delay == K_FOREVER, "spawn: use k_thread_create for delays");
-    let th: &'static mut k_thread = Box::leak(Box::new(k_thread::new()));
-    let f: Box<Box<dyn FnOnce()>> = Box::new(Box::new(f));
-    let cname = std::ffi::CString::new(name).unwrap();
-    // SAFETY: the thread object is leaked (never moves); the trampoline takes the closure.
-    unsafe {
-        let tid = k_thread_create(
-            th,
-            std::ptr::null_mut(),
-            0,
-            Some(trampoline),
-            Box::into_raw(f) as *mut c_void,
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            prio,
-            0,
-            K_FOREVER,
-        );
-        k_thread_name_set(tid, cname.as_ptr());
-        if delay == K_NO_WAIT {
-            k_thread_start(tid);
-        }
-        tid
-    }
+    assert!(delay == K_NO_WAIT, "spawn: use k_thread_create for start delays");
+    zephyr_sim::spawn_thread(name, prio, f)
 }
 
 /// A leaked, never-moving kernel object.

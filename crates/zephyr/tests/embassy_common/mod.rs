@@ -2,7 +2,6 @@
 //! closures, and running a simulation.
 #![allow(dead_code)]
 
-use std::ffi::c_void;
 use std::future::Future;
 
 use embassy_executor::raw::TaskStorage;
@@ -29,35 +28,9 @@ pub fn executor() -> &'static Executor {
     Box::leak(Box::new(Executor::new()))
 }
 
-unsafe extern "C-unwind" fn trampoline(p1: *mut c_void, _: *mut c_void, _: *mut c_void) {
-    // SAFETY: `p1` is the Box made by `thread`, handed over exactly once.
-    let f = unsafe { Box::from_raw(p1 as *mut Box<dyn FnOnce()>) };
-    f()
-}
-
 /// Creates and starts a Zephyr thread named `name` at `prio` running `f`.
 pub fn thread(name: &str, prio: i32, f: impl FnOnce() + 'static) -> k_tid_t {
-    let th: &'static mut k_thread = Box::leak(Box::new(k_thread::new()));
-    let f: Box<Box<dyn FnOnce()>> = Box::new(Box::new(f));
-    let cname = std::ffi::CString::new(name).unwrap();
-    // SAFETY: the thread object is leaked (never moves); the trampoline takes the closure.
-    unsafe {
-        let tid = k_thread_create(
-            th,
-            std::ptr::null_mut(),
-            0,
-            Some(trampoline),
-            Box::into_raw(f) as *mut c_void,
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            prio,
-            0,
-            K_FOREVER,
-        );
-        k_thread_name_set(tid, cname.as_ptr());
-        k_thread_start(tid);
-        tid
-    }
+    zephyr_sim::spawn_thread(name, prio, f)
 }
 
 /// `k_uptime_ticks()`.
