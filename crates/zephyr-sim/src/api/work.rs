@@ -693,22 +693,28 @@ pub unsafe extern "C-unwind" fn k_work_cancel_sync(
     assert!(!sync.is_null(), "k_work_cancel_sync: sync is NULL");
     let (pending, wait) = with(|k| {
         check_plain(k, work, "k_work_cancel_sync");
-        let pending = busy(work) != 0;
-        let mut wait = false;
-        if pending {
-            cancel_async(k, work);
-            // SAFETY: checked above.
-            wait = unsafe { (*work).flags } & CANCELING != 0;
-            if wait {
-                k.pend_current(Wait::WorkCancel(work), K_FOREVER);
-            }
-        }
-        (pending, wait)
+        cancel_and_pend(k, work)
     });
     if wait {
         swap();
     }
     pending
+}
+
+/// Cancels `work` and, if its handler is still running, pends the caller until it returns
+/// (the kernel half of the `_sync` cancels). Returns (was busy, must wait).
+fn cancel_and_pend(k: &mut Kernel, work: *mut k_work) -> (bool, bool) {
+    let pending = busy(work) != 0;
+    let mut wait = false;
+    if pending {
+        cancel_async(k, work);
+        // SAFETY: checked by the caller.
+        wait = unsafe { (*work).flags } & CANCELING != 0;
+        if wait {
+            k.pend_current(Wait::WorkCancel(work), K_FOREVER);
+        }
+    }
+    (pending, wait)
 }
 
 /// Waits until a work item is neither queued nor running (`k_work_flush`): a flush marker
@@ -879,17 +885,10 @@ pub unsafe extern "C-unwind" fn k_work_cancel_delayable_sync(
     let (pending, wait) = with(|k| {
         let work = check_delayable(k, dwork, "k_work_cancel_delayable_sync");
         let pending = busy(work) != 0;
-        let mut wait = false;
         if pending {
             unschedule(k, dwork);
-            cancel_async(k, work);
-            // SAFETY: checked above.
-            wait = unsafe { (*work).flags } & CANCELING != 0;
-            if wait {
-                k.pend_current(Wait::WorkCancel(work), K_FOREVER);
-            }
         }
-        (pending, wait)
+        (pending, cancel_and_pend(k, work).1)
     });
     if wait {
         swap();
