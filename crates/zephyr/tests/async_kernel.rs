@@ -1,7 +1,9 @@
 //! Async kernel waits under both runtimes (`zephyr::embassy::Executor` and kio), woken by Rust
 //! code, by raw C-level calls from another thread, and by ISRs; exact-tick timeouts; two
-//! runtimes on one semaphore; `join_async` across queues; cancellation. Board: 10 kHz.
+//! runtimes on one semaphore; `join_async` across queues; cancellation. Board: 10 kHz. (Without kio, `async_embassy.rs` covers the Embassy side.)
+#![cfg(not(feature = "no-kio"))]
 
+mod async_common;
 mod embassy_common;
 
 use std::cell::{Cell, RefCell};
@@ -10,110 +12,15 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
+use async_common::*;
 use embassy_common::{executor, spawn, thread, ticks};
 use embassy_futures::select::{select, Either};
 use zephyr::kio;
 use zephyr::sys::sync::Semaphore;
 use zephyr::sys::{MsgQueue, PollSignal};
-use zephyr::thread::ThreadStack;
 use zephyr::time::{Duration, Forever, NoWait};
-use zephyr::work::{QueueRef, WorkQueue};
 use zephyr::Error;
 use zephyr_sys::*;
-
-fn leak<T>(v: T) -> &'static T {
-    Box::leak(Box::new(v))
-}
-
-/// A started work queue at `prio`, leaked.
-fn queue(name: &'static std::ffi::CStr, prio: i32) -> QueueRef {
-    let q: &'static WorkQueue = leak(WorkQueue::new());
-    q.start(leak(ThreadStack::<4096>::new()), prio, name).unwrap();
-    q.handle()
-}
-
-fn sim<R: 'static>(main: impl FnOnce() -> R + 'static) -> R {
-    zephyr_sim::Sim::new()
-        .main_priority(5)
-        .run(main)
-        .unwrap_or_else(|e| panic!("simulation failed: {e}"))
-        .value
-        .expect("main returned")
-}
-
-/// How a test gives the semaphore.
-#[derive(Clone, Copy, Debug)]
-enum Giver {
-    /// `Semaphore::give` from another Zephyr thread.
-    Rust,
-    /// A raw `k_sem_give` (what C code does) from another Zephyr thread.
-    RawC,
-    /// `k_sem_give` in a `k_timer` expiry function (ISR context).
-    TimerIsr,
-}
-
-unsafe extern "C-unwind" fn give_from_isr(timer: *mut k_timer) {
-    // SAFETY: user data is the raw semaphore; k_sem_give is ISR-safe.
-    unsafe { k_sem_give(k_timer_user_data_get(timer) as *mut k_sem) };
-}
-
-/// Arranges for `sem` to be given at tick 200 by `giver`.
-fn give_at_200(sem: &'static Semaphore, giver: Giver) {
-    match giver {
-        Giver::Rust => {
-            thread("giver", 7, move || {
-                zephyr::time::sleep(zephyr::time::Instant::from_ticks(200));
-                sem.give();
-            });
-        }
-        Giver::RawC => {
-            let raw = sem.as_raw() as usize;
-            thread("c-giver", 7, move || {
-                // SAFETY: what a C thread would do with the semaphore's address.
-                unsafe {
-                    k_sleep(K_TIMEOUT_ABS_TICKS(200));
-                    k_sem_give(raw as *mut k_sem);
-                }
-            });
-        }
-        Giver::TimerIsr => {
-            let t: &'static mut k_timer = Box::leak(Box::new(k_timer::new()));
-            // SAFETY: the timer is leaked; its user data is the semaphore's address.
-            unsafe {
-                k_timer_init(t, Some(give_from_isr), None);
-                k_timer_user_data_set(t, sem.as_raw() as *mut c_void);
-                k_timer_start(t, K_TIMEOUT_ABS_TICKS(200), K_NO_WAIT);
-            }
-        }
-    }
-}
-
-/// `take_async` under the Embassy executor: woken at the tick of the give, whoever gives.
-#[test]
-fn take_async_under_embassy_woken_by_rust_c_and_isr() {
-    for giver in [Giver::Rust, Giver::RawC, Giver::TimerIsr] {
-        let got = sim(move || {
-            let sem: &'static Semaphore = leak(Semaphore::new(0, 1));
-            give_at_200(sem, giver);
-            let got = Rc::new(Cell::new((0, Err(Error::EINVAL))));
-            let g = got.clone();
-            let done = Rc::new(Cell::new(false));
-            let d = done.clone();
-            executor().run_until(
-                |s| {
-                    spawn(&s, async move {
-                        let r = sem.take_async(Forever).await;
-                        g.set((ticks(), r));
-                        d.set(true);
-                    })
-                },
-                || done.get(),
-            );
-            got.get()
-        });
-        assert_eq!(got, (200, Ok(())), "given by {giver:?}");
-    }
-}
 
 /// `take_async` under kio: the same three givers.
 #[test]
