@@ -26,8 +26,30 @@ pub fn raise_after_us(us: u64, isr: impl FnOnce() + 'static) {
 }
 
 /// Raises an interrupt when the cycle counter reaches `cycle` (at once if it has).
+///
+/// In seeded mode ([`crate::Sim::seed`]) the arrival varies within what the hardware allows:
+/// an interrupt for a later cycle arrives anywhere in the tick of that cycle (never before
+/// now); one due now, raised from a thread, arrives at one of the thread's next few interrupt
+/// points (kernel calls), or as soon as it blocks.
 pub fn raise_at_cycle(cycle: u64, isr: impl FnOnce() + 'static) {
     let take_now = with(|k| {
+        if let Some(r) = k.random() {
+            if cycle <= k.now && k.may_swap() {
+                let countdown = (r % 8) as u32;
+                if countdown > 0 {
+                    k.deferred_irqs.push_back((countdown, Box::new(isr)));
+                    return false;
+                }
+            }
+        }
+        let cycle = match k.random() {
+            Some(r) if cycle > k.now => {
+                let tick = k.tick_of(cycle);
+                let (start, end) = (k.cycle_of_tick(tick), k.cycle_of_tick(tick + 1));
+                (start + r % (end - start).max(1)).max(k.now)
+            }
+            _ => cycle,
+        };
         k.seq += 1;
         let key = (cycle, k.seq);
         k.irqs.insert(key, Box::new(isr));

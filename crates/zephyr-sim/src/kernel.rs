@@ -214,6 +214,11 @@ pub struct Kernel {
     pub objects: u32,
     /// What the hang watchdog sees.
     pub watch: std::sync::Arc<crate::watchdog::Watch>,
+    /// Seeded exploration (`Sim::seed`): the random state, or None for the default order.
+    pub rng: Option<u64>,
+    /// Seeded mode: interrupts raised for "now" from a thread, waiting for their turn: each
+    /// runs after its count of further interrupt points (see `switch::interrupt_point`).
+    pub deferred_irqs: std::collections::VecDeque<(u32, Box<dyn FnOnce()>)>,
     /// Per-boot instances of statics (`zsim_boot_static_get`): key, memory, layout.
     pub boot_statics: Vec<(usize, *mut u8, std::alloc::Layout)>,
     /// Work queues' pending items, flush/cancel waiters and the system work queue.
@@ -273,6 +278,19 @@ pub fn with<R>(f: impl FnOnce(&mut Kernel) -> R) -> R {
     f(unsafe { &mut *k })
 }
 
+/// Reads the running simulation's kernel, cheaper than [`with`] for hot read-only checks.
+///
+/// # Panics
+/// With no simulation running, or inside a [`with`] borrow.
+pub fn peek<R>(f: impl FnOnce(&Kernel) -> R) -> R {
+    let k = KERNEL.with(|c| c.get());
+    assert!(!k.is_null(), "Zephyr kernel call outside a simulation");
+    debug_assert!(!BORROWED.with(|b| b.get()), "simulator bug: peek inside a kernel borrow");
+    // SAFETY: as in `with`; no `&mut Kernel` is live (no borrow is held), and `f` cannot
+    // start one (it gets a shared reference and runs no user code).
+    f(unsafe { &*k })
+}
+
 impl Kernel {
     /// A kernel with only the idle and main threads (main not started).
     pub fn new(id: u32, ticks_per_sec: u32, cycles_per_sec: u32, main_prio: i32) -> Self {
@@ -304,6 +322,8 @@ impl Kernel {
             boot_statics: Vec::new(),
             work: WorkState::default(),
             poll: PollState::default(),
+            rng: None,
+            deferred_irqs: std::collections::VecDeque::new(),
         };
         for (name, prio) in [("idle", K_IDLE_PRIO), ("main", main_prio)] {
             let mut obj = Box::new(k_thread::new());
@@ -350,6 +370,24 @@ impl Kernel {
         let key = (deadline, self.seq);
         self.timeouts.insert(key, target);
         key
+    }
+
+    /// The next pseudo-random number of the seeded mode (xorshift64*), or None when not seeded.
+    pub fn random(&mut self) -> Option<u64> {
+        let x = self.rng.as_mut()?;
+        *x ^= *x >> 12;
+        *x ^= *x << 25;
+        *x ^= *x >> 27;
+        Some(x.wrapping_mul(0x2545_f491_4f6c_dd1d))
+    }
+
+    /// Moves every deferred interrupt to the interrupt queue, due now (when the thread that
+    /// would have met them blocks: the CPU takes them at once).
+    pub fn release_deferred_irqs(&mut self) {
+        while let Some((_, isr)) = self.deferred_irqs.pop_front() {
+            self.seq += 1;
+            self.irqs.insert((self.now, self.seq), isr);
+        }
     }
 
     /// Time of the next event (timeout or device interrupt), in cycles.

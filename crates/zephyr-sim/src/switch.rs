@@ -198,6 +198,34 @@ fn thread_timeout(k: &mut Kernel, slot: u32) {
     k.clear_state(slot, _THREAD_PRESTART | _THREAD_SLEEPING | _THREAD_SUSPENDED);
 }
 
+/// Where an interrupt may arrive in the middle of a thread's code, in seeded mode: the entry
+/// of a kernel call, before it changes anything (on hardware, at any instruction with
+/// interrupts unlocked). A deferred interrupt whose count runs out runs here, and its exit may
+/// preempt the caller. Costs one read of the kernel when nothing is deferred.
+pub fn interrupt_point() {
+    if kernel::peek(|k| k.deferred_irqs.is_empty()) {
+        return;
+    }
+    let due = with(|k| {
+        if k.deferred_irqs.is_empty() || !k.may_swap() {
+            return false;
+        }
+        let front = k.deferred_irqs.front_mut().expect("not empty");
+        front.0 -= 1;
+        if front.0 > 0 {
+            return false;
+        }
+        let (_, isr) = k.deferred_irqs.pop_front().expect("not empty");
+        k.seq += 1;
+        let key = (k.now, k.seq);
+        k.irqs.insert(key, isr);
+        true
+    });
+    if due && run_due_interrupts() {
+        interrupt_exit();
+    }
+}
+
 /// After interrupts ran on a thread's stack: the interrupt exit, a reschedule point.
 pub fn interrupt_exit() {
     reschedule(false);
@@ -337,7 +365,10 @@ pub fn retire(slot: u32, suspended: bool) {
 /// The idle thread: take due interrupts, or jump virtual time to the next event, or detect
 /// that nothing can ever happen again.
 fn idle() {
-    let next = with(|k| k.next_event());
+    let next = with(|k| {
+        k.release_deferred_irqs();
+        k.next_event()
+    });
     let Some(next) = next else {
         with(|k| {
             let report = deadlock_report(k);

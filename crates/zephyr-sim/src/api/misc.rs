@@ -54,6 +54,7 @@ pub extern "C-unwind" fn k_is_in_isr() -> bool {
 /// The lock belongs to the thread: while it is blocked others run with interrupts enabled.
 #[no_mangle]
 pub extern "C-unwind" fn irq_lock() -> c_uint {
+    crate::switch::interrupt_point();
     with(|k| {
         let count = if k.isr_depth > 0 {
             &mut k.isr_irq_lock

@@ -2,7 +2,7 @@
 //!
 //! Each function checks its arguments as Zephyr does (errno returns), checks what Zephyr only
 //! asserts (blocking from an ISR, objects never initialised or moved: a panic naming the call),
-//! updates the kernel in one [`crate::kernel::with`] borrow, then switches if it must.
+//! updates the kernel in one `kernel::with` borrow, then switches if it must.
 //!
 //! All functions are `unsafe extern "C"`: callers pass raw pointers to kernel objects, which
 //! must be valid, stay in place after initialisation, and outlive every thread using them.

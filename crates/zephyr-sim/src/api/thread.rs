@@ -172,6 +172,7 @@ fn tick_sleep(ticks: k_ticks_t) -> k_ticks_t {
 /// Thread context only.
 #[no_mangle]
 pub unsafe extern "C-unwind" fn k_sleep(timeout: k_timeout_t) -> i32 {
+    crate::switch::interrupt_point();
     no_isr("k_sleep");
     if timeout == K_FOREVER {
         // SAFETY: suspending the current thread is always valid in thread context.
@@ -200,6 +201,7 @@ pub unsafe extern "C-unwind" fn k_usleep(us: i32) -> i32 {
 /// Thread context only.
 #[no_mangle]
 pub unsafe extern "C-unwind" fn k_yield() {
+    crate::switch::interrupt_point();
     no_isr("k_yield");
     with(|k| {
         let cur = k.current;
@@ -242,6 +244,7 @@ pub extern "C-unwind" fn k_current_get() -> k_tid_t {
 /// `thread` must be a thread of this simulation.
 #[no_mangle]
 pub unsafe extern "C-unwind" fn k_thread_suspend(thread: k_tid_t) {
+    crate::switch::interrupt_point();
     let switch_now = with(|k| {
         let slot = k.slot_of(thread, "k_thread_suspend");
         if k.threads[slot as usize].state & _THREAD_DEAD != 0 {
@@ -264,6 +267,7 @@ pub unsafe extern "C-unwind" fn k_thread_suspend(thread: k_tid_t) {
 /// `thread` must be a thread of this simulation.
 #[no_mangle]
 pub unsafe extern "C-unwind" fn k_thread_resume(thread: k_tid_t) {
+    crate::switch::interrupt_point();
     let resumed = with(|k| {
         let slot = k.slot_of(thread, "k_thread_resume");
         if k.threads[slot as usize].state & _THREAD_SUSPENDED == 0 {

@@ -1,7 +1,7 @@
 //! Async waits on kernel objects that work under every executor: `Semaphore::take_async`,
 //! [`PollSignal`], [`MsgQueue`].
 //!
-//! Each waits with [`PollWait`](crate::work::futures::PollWait): triggered work on the system
+//! Each waits with [`PollWait`]: triggered work on the system
 //! work queue wakes the waiting task when the kernel object's poll event fires, so it does not
 //! matter who makes the object ready (Rust or C code, a thread or an ISR) nor which executor
 //! polls the task (`zephyr::embassy::Executor`, `kio`, ...). Timeouts are absolute deadlines
