@@ -55,8 +55,8 @@ unsafe impl critical_section::Impl for ZephyrCriticalSection {
         unsafe {
             irq_unlock(key);
             if arch_irq_unlocked(key)
-                && WOKE_THREAD.get().swap(false, Ordering::Relaxed)
                 && !k_is_in_isr()
+                && WOKE_THREAD.get().swap(false, Ordering::Relaxed)
             {
                 k_sched_lock();
                 k_sched_unlock();
