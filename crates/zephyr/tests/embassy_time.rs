@@ -162,6 +162,7 @@ fn an_empty_queue_leaves_no_timer_running() {
 
 /// A board booted at a tick rate embassy-time was not built for is reported at the driver's
 /// first use (without the `time-driver-convert` feature), naming both rates.
+#[cfg(not(feature = "time-driver-convert"))]
 #[test]
 fn a_board_at_another_tick_rate_is_reported() {
     let err = zephyr_sim::Sim::new()
@@ -172,4 +173,37 @@ fn a_board_at_another_tick_rate_is_reported() {
         .unwrap_err();
     let text = err.to_string();
     assert!(text.contains("the kernel ticks at 100 Hz but embassy-time at 10000 Hz"), "{text}");
+}
+
+/// With `time-driver-convert`, a 100 Hz board runs embassy-time at 10 kHz: `now()` converts
+/// down, deadlines convert up, so a timer never wakes early: 15 ms (150 embassy ticks) is 1.5
+/// kernel ticks, armed for the 2nd kernel tick after the start.
+#[cfg(feature = "time-driver-convert")]
+#[test]
+fn a_100_hz_board_converts_and_never_wakes_early() {
+    let (t0, t1, now) = zephyr_sim::Sim::new()
+        .ticks_per_sec(100)
+        .run(|| {
+            let out = Rc::new(Cell::new((0, 0, 0)));
+            let o = out.clone();
+            let done = Rc::new(Cell::new(false));
+            let d = done.clone();
+            executor().run_until(
+                |s| {
+                    spawn(&s, async move {
+                        let t0 = ticks();
+                        Timer::after_millis(15).await;
+                        o.set((t0, ticks(), Instant::now().as_ticks()));
+                        d.set(true);
+                    })
+                },
+                || done.get(),
+            );
+            out.get()
+        })
+        .unwrap()
+        .value
+        .unwrap();
+    assert_eq!((t0, t1), (0, 2), "kernel ticks");
+    assert_eq!(now, 200, "embassy ticks: 20 ms, not earlier than 15 ms");
 }
