@@ -3,11 +3,8 @@
 mod async_common;
 mod embassy_common;
 
-use std::cell::Cell;
-use std::rc::Rc;
-
 use async_common::*;
-use embassy_common::{executor, spawn, ticks};
+use embassy_common::{run_task, ticks};
 use zephyr::sys::sync::Semaphore;
 use zephyr::time::{Duration, Forever, NoWait};
 use zephyr::Error;
@@ -19,21 +16,10 @@ fn take_async_under_embassy_woken_by_rust_c_and_isr() {
         let got = sim(move || {
             let sem: &'static Semaphore = leak(Semaphore::new(0, 1));
             give_at_200(sem, giver);
-            let got = Rc::new(Cell::new((0, Err(Error::EINVAL))));
-            let g = got.clone();
-            let done = Rc::new(Cell::new(false));
-            let d = done.clone();
-            executor().run_until(
-                |s| {
-                    spawn(&s, async move {
-                        let r = sem.take_async(Forever).await;
-                        g.set((ticks(), r));
-                        d.set(true);
-                    })
-                },
-                || done.get(),
-            );
-            got.get()
+            run_task(async move {
+                let r = sem.take_async(Forever).await;
+                (ticks(), r)
+            })
         });
         assert_eq!(got, (200, Ok(())), "given by {giver:?}");
     }
@@ -45,22 +31,11 @@ fn take_async_under_embassy_woken_by_rust_c_and_isr() {
 fn take_async_timeouts_under_embassy() {
     let got = sim(|| {
         let sem: &'static Semaphore = leak(Semaphore::new(0, 1));
-        let out = Rc::new(Cell::new((Ok(()), Ok(()), 0)));
-        let o = out.clone();
-        let done = Rc::new(Cell::new(false));
-        let d = done.clone();
-        executor().run_until(
-            |s| {
-                spawn(&s, async move {
-                    let busy = sem.take_async(NoWait).await;
-                    let timed = sem.take_async(Duration::from_ticks(7)).await;
-                    o.set((busy, timed, ticks()));
-                    d.set(true);
-                })
-            },
-            || done.get(),
-        );
-        out.get()
+        run_task(async move {
+            let busy = sem.take_async(NoWait).await;
+            let timed = sem.take_async(Duration::from_ticks(7)).await;
+            (busy, timed, ticks())
+        })
     });
     assert_eq!(got, (Err(Error::EBUSY), Err(Error::EAGAIN), 8));
 }

@@ -14,25 +14,15 @@ use embassy_time::{with_timeout, Duration, Instant, Ticker, Timer};
 #[test]
 fn timer_after_wakes_at_the_exact_tick() {
     let woke = run(5, || {
-        let woke = Rc::new(RefCell::new(Vec::new()));
-        let w = woke.clone();
-        let done = Rc::new(Cell::new(false));
-        let d = done.clone();
-        let ex = executor();
-        ex.run_until(
-            |s| {
-                spawn(&s, async move {
-                    for wait in [1u64, 7, 100, 12_345] {
-                        let t0 = ticks();
-                        Timer::after_ticks(wait).await;
-                        w.borrow_mut().push((wait, ticks() - t0, Instant::now().as_ticks()));
-                    }
-                    d.set(true);
-                })
-            },
-            || done.get(),
-        );
-        woke.take()
+        run_task(async {
+            let mut woke = Vec::new();
+            for wait in [1u64, 7, 100, 12_345] {
+                let t0 = ticks();
+                Timer::after_ticks(wait).await;
+                woke.push((wait, ticks() - t0, Instant::now().as_ticks()));
+            }
+            woke
+        })
     });
     assert_eq!(
         woke,
@@ -46,29 +36,18 @@ fn timer_after_wakes_at_the_exact_tick() {
 #[test]
 fn ticker_has_no_drift_over_100000_periods() {
     let late = run(5, || {
-        let late = Rc::new(Cell::new((0u64, 0i64)));
-        let l = late.clone();
-        let done = Rc::new(Cell::new(false));
-        let d = done.clone();
-        executor().run_until(
-            |s| {
-                spawn(&s, async move {
-                    let start = ticks();
-                    let mut ticker = Ticker::every(Duration::from_ticks(3));
-                    let mut off = 0;
-                    for n in 1..=100_000i64 {
-                        ticker.next().await;
-                        if ticks() != start + 3 * n {
-                            off += 1;
-                        }
-                    }
-                    l.set((off, ticks() - start));
-                    d.set(true);
-                })
-            },
-            || done.get(),
-        );
-        late.get()
+        run_task(async {
+            let start = ticks();
+            let mut ticker = Ticker::every(Duration::from_ticks(3));
+            let mut off = 0u64;
+            for n in 1..=100_000i64 {
+                ticker.next().await;
+                if ticks() != start + 3 * n {
+                    off += 1;
+                }
+            }
+            (off, ticks() - start)
+        })
     });
     assert_eq!(late, (0, 300_000), "(periods off schedule, total ticks)");
 }
@@ -184,22 +163,11 @@ fn a_100_hz_board_converts_and_never_wakes_early() {
     let (t0, t1, now) = zephyr_sim::Sim::new()
         .ticks_per_sec(100)
         .run(|| {
-            let out = Rc::new(Cell::new((0, 0, 0)));
-            let o = out.clone();
-            let done = Rc::new(Cell::new(false));
-            let d = done.clone();
-            executor().run_until(
-                |s| {
-                    spawn(&s, async move {
-                        let t0 = ticks();
-                        Timer::after_millis(15).await;
-                        o.set((t0, ticks(), Instant::now().as_ticks()));
-                        d.set(true);
-                    })
-                },
-                || done.get(),
-            );
-            out.get()
+            run_task(async {
+                let t0 = ticks();
+                Timer::after_millis(15).await;
+                (t0, ticks(), Instant::now().as_ticks())
+            })
         })
         .unwrap()
         .value

@@ -49,3 +49,20 @@ pub fn run<R: 'static>(main_prio: i32, main: impl FnOnce() -> R + 'static) -> R 
         .value
         .expect("main returned")
 }
+
+/// Runs `future` as the only task of a new executor on the calling thread, until it
+/// completes; returns its output.
+pub fn run_task<T: 'static>(future: impl Future<Output = T> + 'static) -> T {
+    let out = std::rc::Rc::new(std::cell::Cell::new(None));
+    let o = out.clone();
+    executor().run_until(
+        |s| spawn(&s, async move { o.set(Some(future.await)) }),
+        || {
+            let v = out.take();
+            let done = v.is_some();
+            out.set(v);
+            done
+        },
+    );
+    out.take().expect("the task completed")
+}
