@@ -46,8 +46,8 @@
 //! kernels call `z_reschedule_unlocked()` instead, which does not run equal-priority threads.
 //! `k_work_schedule[_for_queue]` and `k_work_reschedule[_for_queue]` do not reschedule at all
 //! (kernel/work.c only unlocks), even with `K_NO_WAIT`: the queue thread they wake runs at the
-//! caller's next reschedule point. After each item the queue thread yields if more items are
-//! pending, unless started with `no_yield`.
+//! caller's next reschedule point. After each item the queue thread yields, unless started
+//! with `no_yield` (`work_queue_main`).
 //!
 //! # The system work queue
 //!
@@ -402,7 +402,8 @@ fn next_step(k: &mut Kernel, queue: *mut k_work_q) -> Step {
 }
 
 /// After an entry ran: clears RUNNING and completes cancellation, or releases a flusher;
-/// returns whether the thread should yield (more pending, and no `no_yield`).
+/// returns whether the thread should yield (unless `no_yield`, after every item, as
+/// `work_queue_main` does).
 fn finish_entry(k: &mut Kernel, queue: *mut k_work_q, entry: Pending) -> bool {
     match entry {
         Pending::Work(w) => {
@@ -422,11 +423,10 @@ fn finish_entry(k: &mut Kernel, queue: *mut k_work_q, entry: Pending) -> bool {
             }
         }
     }
-    let more = k.work.pending.get(&(queue as usize)).is_some_and(|p| !p.is_empty());
     // SAFETY: the queue outlives its thread.
     unsafe {
         (*queue).flags &= !K_WORK_QUEUE_BUSY;
-        more && (*queue).flags & K_WORK_QUEUE_NO_YIELD == 0
+        (*queue).flags & K_WORK_QUEUE_NO_YIELD == 0
     }
 }
 
