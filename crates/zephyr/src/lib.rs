@@ -19,6 +19,43 @@
 //! | `kio` | async tasks on work queues (not with `no-kio`) |
 //! | `embassy` | the Embassy executor (`executor-zephyr`) and `embassy-time` driver |
 //!
+//! # Quick start
+//!
+//! Embassy tasks on a Zephyr thread of priority 2 (the executor parks the thread whenever no
+//! task is ready, so less urgent threads and the idle thread run):
+//!
+//! ```no_run
+//! # use zephyr_sim as _;
+//! use embassy_time::{Duration, Ticker};
+//! use static_cell::StaticCell;
+//! use zephyr::embassy::Executor;
+//! use zephyr::thread::{Thread, ThreadStack};
+//!
+//! static THREAD: Thread = Thread::named("tasks");
+//! static STACK: ThreadStack<4096> = ThreadStack::new();
+//! static EXECUTOR: StaticCell<Executor> = StaticCell::new();
+//!
+//! #[embassy_executor::task]
+//! async fn heartbeat() {
+//!     let mut ticker = Ticker::every(Duration::from_millis(500));
+//!     loop {
+//!         ticker.next().await;
+//!         zephyr::printkln!("beat");
+//!     }
+//! }
+//!
+//! fn rust_main() {
+//!     THREAD
+//!         .spawn(&STACK, 2, || {
+//!             EXECUTOR.init(Executor::new()).run(|spawner| spawner.spawn(heartbeat().unwrap()))
+//!         })
+//!         .unwrap();
+//! }
+//! ```
+//!
+//! On the host, run the same code on the simulated kernel: `zephyr_sim::Sim::new().run(rust_main)`
+//! (see `examples/` and the tests).
+//!
 //! # Features
 //! * `executor-zephyr`: `embassy::Executor`, Embassy tasks on a Zephyr thread that parks when
 //!   it has no work. Cannot be combined with embassy-executor's own `platform-*` executors.
