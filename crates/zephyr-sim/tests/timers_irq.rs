@@ -297,3 +297,40 @@ fn device_interrupt_preempts_a_busy_wait() {
     assert!(r, "the device interrupt ran in ISR context");
     assert_eq!(log, ["T=2 handler woke 0 at cycle 250", "T=10 main: busy wait over at cycle 1000"]);
 }
+
+/// kernel/sched.c (`z_impl_k_yield` swaps unconditionally; `z_reschedule` only with the
+/// caller's interrupts unlocked): holding `irq_lock`, a give does not switch to the readied
+/// thread, but a `k_yield` does, like a blocking call; the lock is the caller's again when it
+/// resumes.
+#[test]
+fn k_yield_switches_even_under_irq_lock() {
+    let (key_after, log) = run(5, || {
+        let s = sem(0, 1);
+        spawn("high", 3, K_NO_WAIT, move || {
+            // SAFETY: kernel call from a simulated thread on a leaked semaphore.
+            unsafe { k_sem_take(s, K_FOREVER) };
+            log!("high runs");
+        });
+        // SAFETY: as above.
+        unsafe {
+            let key = irq_lock();
+            k_sem_give(s);
+            log!("main after give, irqs locked");
+            k_yield();
+            log!("main after k_yield, irqs still locked");
+            let nested = irq_lock();
+            irq_unlock(nested);
+            irq_unlock(key);
+            nested
+        }
+    });
+    assert_eq!(key_after, 1, "the caller's lock was kept across the switch");
+    assert_eq!(
+        log,
+        [
+            "T=0 main after give, irqs locked",
+            "T=0 high runs",
+            "T=0 main after k_yield, irqs still locked"
+        ]
+    );
+}

@@ -203,11 +203,16 @@ pub unsafe extern "C-unwind" fn k_usleep(us: i32) -> i32 {
 pub unsafe extern "C-unwind" fn k_yield() {
     crate::switch::interrupt_point();
     no_isr("k_yield");
-    with(|k| {
+    // Like a blocking call, a yield switches even while the caller holds `irq_lock` (the lock
+    // belongs to the thread): kernel/sched.c's z_impl_k_yield calls z_swap unconditionally.
+    let switch = with(|k| {
         let cur = k.current;
         k.requeue(cur);
+        k.need_swap(true)
     });
-    reschedule(true);
+    if switch {
+        swap();
+    }
 }
 
 /// Wakes a sleeping thread early (`k_wakeup`); does nothing to a pending thread.
