@@ -341,3 +341,41 @@ fn invalid_priority_is_reported() {
     let text = err.to_string();
     assert!(text.contains("k_thread_create: invalid thread priority 15"), "{text}");
 }
+
+/// kernel/sched.c (`z_impl_k_wakeup`, Zephyr 2.7): a thread that only is suspended, such as
+/// one in `k_sleep(K_FOREVER)` (which suspends the caller), is woken; `k_sleep` then returns
+/// `K_TICKS_FOREVER`. A thread pending on an object is left alone.
+#[test]
+fn wakeup_ends_a_forever_sleep_but_not_a_wait() {
+    let (_, log) = run(5, || {
+        let s = sem(0, 1);
+        let sleeper = spawn("sleeper", 4, K_NO_WAIT, || {
+            // SAFETY: kernel call from a simulated thread.
+            let r = unsafe { k_sleep(K_FOREVER) };
+            log!("sleeper woke, k_sleep returned {r}");
+        });
+        let waiter = spawn("waiter", 4, K_NO_WAIT, move || {
+            // SAFETY: kernel call from a simulated thread on a leaked semaphore.
+            let r = unsafe { k_sem_take(s, K_FOREVER) };
+            log!("waiter got {r}");
+        });
+        // SAFETY: kernel calls from the simulated main thread; the threads are alive.
+        unsafe {
+            k_msleep(1);
+            k_wakeup(waiter);
+            log!("main after waking the waiter");
+            k_wakeup(sleeper);
+            log!("main after waking the sleeper");
+            k_sem_give(s);
+        }
+    });
+    assert_eq!(
+        log,
+        [
+            "T=11 main after waking the waiter",
+            "T=11 sleeper woke, k_sleep returned -1",
+            "T=11 main after waking the sleeper",
+            "T=11 waiter got 0",
+        ]
+    );
+}

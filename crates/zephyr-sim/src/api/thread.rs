@@ -215,7 +215,9 @@ pub unsafe extern "C-unwind" fn k_yield() {
     }
 }
 
-/// Wakes a sleeping thread early (`k_wakeup`); does nothing to a pending thread.
+/// Wakes a sleeping thread early (`k_wakeup`); does nothing to a pending thread. As in
+/// Zephyr 2.7 (`z_impl_k_wakeup`), a thread that is only suspended (for instance by
+/// `k_sleep(K_FOREVER)`, which suspends the caller) is woken too.
 ///
 /// # Safety
 /// `thread` must be a thread of this simulation.
@@ -223,12 +225,20 @@ pub unsafe extern "C-unwind" fn k_yield() {
 pub unsafe extern "C-unwind" fn k_wakeup(thread: k_tid_t) {
     let woke = with(|k| {
         let slot = k.slot_of(thread, "k_wakeup");
-        if k.threads[slot as usize].state & _THREAD_SLEEPING == 0 {
+        let state = k.threads[slot as usize].state;
+        if state & _THREAD_PENDING != 0 {
             return false;
         }
-        k.abort_thread_timeout(slot);
-        k.clear_state(slot, _THREAD_SLEEPING);
-        true
+        if state & _THREAD_SLEEPING != 0 {
+            k.abort_thread_timeout(slot);
+            k.clear_state(slot, _THREAD_SLEEPING);
+            return true;
+        }
+        if state == _THREAD_SUSPENDED {
+            k.clear_state(slot, _THREAD_SUSPENDED);
+            return true;
+        }
+        false
     });
     if woke {
         reschedule(false);
