@@ -115,7 +115,7 @@ pub struct Thread {
     /// Data handed over with the wake-up (`base.swap_data`): the item for `k_queue_get`, the
     /// message buffer of a pending `k_msgq_put` / `k_msgq_get`.
     pub swap_data: *mut c_void,
-    /// `irq_lock` nesting of this thread (the lock belongs to the thread).
+    /// 1 while this thread holds `irq_lock` (the lock belongs to the thread).
     pub irq_lock: u32,
     /// `k_sched_lock` nesting.
     pub sched_lock: u32,
@@ -187,7 +187,7 @@ pub struct Kernel {
     pub cycles_per_sec: u32,
     /// ISR nesting (0 in thread context).
     pub isr_depth: u32,
-    /// `irq_lock` nesting inside ISRs.
+    /// 1 while an ISR holds `irq_lock`.
     pub isr_irq_lock: u32,
     /// While timeout handlers run: the tick being announced (what uptime reads).
     pub announce_tick: Option<i64>,

@@ -334,3 +334,27 @@ fn k_yield_switches_even_under_irq_lock() {
         ]
     );
 }
+
+/// include/zephyr/irq.h on native_posix (`posix_irq_lock` returns the previous state): keys
+/// are 0 (was unlocked) or 1 (was locked); nested locks are released in reverse order and only
+/// the outermost unlock unlocks.
+#[test]
+fn irq_lock_keys_are_the_previous_state() {
+    let (keys, _) = run(5, || {
+        // SAFETY: kernel calls from the simulated main thread.
+        unsafe {
+            let a = irq_lock();
+            let b = irq_lock();
+            let c = irq_lock();
+            irq_unlock(c);
+            irq_unlock(b);
+            let still_locked = !arch_irq_unlocked(irq_lock());
+            irq_unlock(1);
+            irq_unlock(a);
+            let unlocked = arch_irq_unlocked(irq_lock());
+            irq_unlock(0);
+            (a, b, c, still_locked, unlocked)
+        }
+    });
+    assert_eq!(keys, (0, 1, 1, true, true));
+}

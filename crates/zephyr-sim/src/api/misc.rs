@@ -50,20 +50,23 @@ pub extern "C-unwind" fn k_is_in_isr() -> bool {
     with(|k| k.isr_depth > 0)
 }
 
-/// Locks interrupts for the calling thread (`irq_lock`); returns the key for [`irq_unlock`].
+/// Locks interrupts for the calling thread (`irq_lock`); returns the key for [`irq_unlock`]:
+/// 0 if interrupts were unlocked, 1 if already locked (as on native_posix).
 /// The lock belongs to the thread: while it is blocked others run with interrupts enabled.
 #[no_mangle]
 pub extern "C-unwind" fn irq_lock() -> c_uint {
     crate::switch::interrupt_point();
     with(|k| {
-        let count = if k.isr_depth > 0 {
+        let locked = if k.isr_depth > 0 {
             &mut k.isr_irq_lock
         } else {
             let cur = k.current;
             &mut k.threads[cur as usize].irq_lock
         };
-        let key = *count;
-        *count += 1;
+        // The key is the previous state, 0 (unlocked) or 1 (locked), as native_posix's
+        // `posix_irq_lock` returns it: nesting works because each unlock restores its key.
+        let key = (*locked != 0) as c_uint;
+        *locked = 1;
         key
     })
 }
@@ -74,21 +77,22 @@ pub extern "C-unwind" fn irq_lock() -> c_uint {
 #[no_mangle]
 pub extern "C-unwind" fn irq_unlock(key: c_uint) {
     let pending = with(|k| {
+        let locked = (key != 0) as u32;
         if k.isr_depth > 0 {
-            k.isr_irq_lock = key;
+            k.isr_irq_lock = locked;
             return false;
         }
         let cur = k.current;
-        k.threads[cur as usize].irq_lock = key;
-        key == 0 && k.next_event().is_some_and(|t| t <= k.now)
+        k.threads[cur as usize].irq_lock = locked;
+        locked == 0 && k.next_event().is_some_and(|t| t <= k.now)
     });
     if pending && run_due_interrupts() {
         interrupt_exit();
     }
 }
 
-/// Whether `irq_unlock(key)` unlocks interrupts (`arch_irq_unlocked`): on the simulator a key
-/// is the lock depth before the `irq_lock` that returned it.
+/// Whether `irq_unlock(key)` unlocks interrupts (`arch_irq_unlocked`): on the simulator, as
+/// on native_posix, a key is the lock state before the `irq_lock` that returned it.
 #[no_mangle]
 pub extern "C-unwind" fn arch_irq_unlocked(key: c_uint) -> bool {
     key == 0
