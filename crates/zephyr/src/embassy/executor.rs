@@ -24,8 +24,10 @@
 //! not suspended yet (`kernel/sched.c`), which is the race Zephyr's Rust executor once had.
 //!
 //! Exactly one pender clears `PARKED` per park, so the semaphore is given once per take and
-//! its count never exceeds 1. A pend while the executor runs (not `PARKED`) is one atomic
-//! `fetch_or`: no kernel call.
+//! its count never exceeds 1. A pend while the executor runs (not `PARKED`) is an atomic load,
+//! plus one `fetch_or` for the first pend of a poll round: no kernel call. A give from thread
+//! context is noted for the critical-section release ([`crate::critical`] explains why: a wake
+//! inside a critical section cannot switch threads until the section ends).
 
 use core::cell::UnsafeCell;
 use core::marker::PhantomData;
