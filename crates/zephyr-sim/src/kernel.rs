@@ -123,6 +123,8 @@ pub struct Thread {
     pub sleep_until: i64,
     /// The thread's execution context (none for idle; dropped when dead).
     pub co: Option<Box<Co>>,
+    /// How the thread's coroutine suspends itself (set when it first runs).
+    pub yielder: *const corosensei::Yielder<(), crate::switch::Switch>,
 }
 
 impl Thread {
@@ -142,6 +144,7 @@ impl Thread {
             sched_lock: 0,
             sleep_until: 0,
             co: None,
+            yielder: std::ptr::null(),
         }
     }
 

@@ -242,7 +242,6 @@ impl Sim {
                     }
                     t.co = None;
                 }
-                switch::clear_yielders();
                 kernel::install(std::ptr::null_mut());
             }
         }

@@ -54,30 +54,6 @@ pub enum ThreadEnd {
     Panicked(Box<dyn Any + Send>),
 }
 
-thread_local! {
-    static YIELDERS: std::cell::RefCell<Vec<*const Yielder<(), Switch>>> =
-        const { std::cell::RefCell::new(Vec::new()) };
-}
-
-fn set_yielder(slot: u32, y: *const Yielder<(), Switch>) {
-    YIELDERS.with(|v| {
-        let mut v = v.borrow_mut();
-        if v.len() <= slot as usize {
-            v.resize(slot as usize + 1, std::ptr::null());
-        }
-        v[slot as usize] = y;
-    });
-}
-
-fn yielder(slot: u32) -> *const Yielder<(), Switch> {
-    YIELDERS.with(|v| v.borrow()[slot as usize])
-}
-
-/// Clears the yielder table (at the end of a simulation).
-pub fn clear_yielders() {
-    YIELDERS.with(|v| v.borrow_mut().clear());
-}
-
 /// Creates the coroutine that will run `body` as thread `slot`.
 pub fn make_coroutine(k: &mut Kernel, slot: u32, body: Box<dyn FnOnce()>) -> Box<Co> {
     let stack = match k.stacks.pop() {
@@ -85,7 +61,8 @@ pub fn make_coroutine(k: &mut Kernel, slot: u32, body: Box<dyn FnOnce()>) -> Box
         None => DefaultStack::new(k.stack_size).expect("cannot allocate a host stack"),
     };
     Box::new(Coroutine::with_stack(stack, move |y: &Yielder<(), Switch>, ()| {
-        set_yielder(slot, y);
+        let y = y as *const Yielder<(), Switch>;
+        with(|k| k.threads[slot as usize].yielder = y);
         match catch_unwind(AssertUnwindSafe(body)) {
             Ok(()) => ThreadEnd::Returned,
             Err(p) => ThreadEnd::Panicked(p),
@@ -98,8 +75,7 @@ pub fn make_coroutine(k: &mut Kernel, slot: u32, body: Box<dyn FnOnce()>) -> Box
 ///
 /// Must be called from thread context with no kernel borrow held.
 pub fn swap() -> i32 {
-    let cur = with(|k| k.current);
-    let y = yielder(cur);
+    let y = with(|k| k.threads[k.current as usize].yielder);
     // SAFETY: `y` was stored by this thread's coroutine body and lives as long as the
     // coroutine, which is running right now (we are on its stack).
     unsafe { (*y).suspend(Switch::Reschedule) };
@@ -108,12 +84,11 @@ pub fn swap() -> i32 {
 
 /// Ends the calling thread: it never runs again (`k_thread_abort(k_current_get())`).
 pub fn exit_current() -> ! {
-    let cur = with(|k| {
+    let y = with(|k| {
         let cur = k.current;
         k.mark_dead(cur);
-        cur
+        k.threads[cur as usize].yielder
     });
-    let y = yielder(cur);
     // SAFETY: as in `swap`.
     unsafe { (*y).suspend(Switch::Exit) };
     unreachable!("a dead thread was resumed");
@@ -235,7 +210,7 @@ pub fn interrupt_exit() {
 /// to catch up.
 fn time_moved() {
     let pace = with(|k| {
-        k.watch.progress.fetch_add(1, Ordering::Relaxed);
+        k.watch.bump();
         k.realtime.map(|start| (start, k.now, k.cycles_per_sec))
     });
     if let Some((start, now, hz)) = pace {
@@ -309,7 +284,7 @@ pub fn run_scheduler() {
 fn run_thread(slot: u32) {
     let co: *mut Co = with(|k| {
         k.current = slot;
-        k.watch.progress.fetch_add(1, Ordering::Relaxed);
+        k.watch.bump();
         k.watch.running.store(slot, Ordering::Relaxed);
         if k.last_run != slot {
             k.switches += 1;
@@ -378,7 +353,7 @@ fn idle() {
     };
     let pace = with(|k| {
         k.now = k.now.max(next);
-        k.watch.progress.fetch_add(1, Ordering::Relaxed);
+        k.watch.bump();
         k.watch.running.store(IDLE, Ordering::Relaxed);
         k.realtime.map(|start| (start, k.now, k.cycles_per_sec))
     });

@@ -28,6 +28,15 @@ pub struct Watch {
     done: AtomicBool,
 }
 
+impl Watch {
+    /// Records progress. Only the simulation's thread writes the counter, so a plain store
+    /// suffices (no read-modify-write on the hot path of every switch).
+    pub fn bump(&self) {
+        self.progress
+            .store(self.progress.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+    }
+}
+
 /// A running watchdog; stops when dropped.
 pub struct Watchdog {
     watch: Arc<Watch>,
