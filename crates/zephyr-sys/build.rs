@@ -30,8 +30,9 @@ const OPTIONS: &[(&str, &str, &str, &str)] = &[
     (
         "CONFIG_PRIORITY_CEILING",
         "i32",
-        "0",
-        "Highest priority a mutex owner can be raised to by priority inheritance.",
+        "-127",
+        "Highest priority a mutex owner can be raised to by priority inheritance (Zephyr 2.7's \
+         default: no limit in practice).",
     ),
 ];
 

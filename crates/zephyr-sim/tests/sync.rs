@@ -214,3 +214,25 @@ fn condvar_signal_broadcast_timeout() {
         ]
     );
 }
+
+/// kernel/mutex.c + CONFIG_PRIORITY_CEILING (-127 by default since before Zephyr 2.7): a
+/// cooperative waiter raises a preemptible owner to its cooperative priority.
+#[test]
+fn mutex_inheritance_reaches_cooperative_priorities() {
+    let (prio, _) = run(5, || {
+        let m: *mut k_mutex = leak(k_mutex::new());
+        // SAFETY: kernel calls from simulated threads on a leaked mutex.
+        unsafe {
+            k_mutex_init(m);
+            k_mutex_lock(m, K_FOREVER);
+            spawn("coop-waiter", -3, K_NO_WAIT, move || {
+                k_mutex_lock(m, K_FOREVER);
+                k_mutex_unlock(m);
+            });
+            let boosted = k_thread_priority_get(k_current_get());
+            k_mutex_unlock(m);
+            (boosted, k_thread_priority_get(k_current_get()))
+        }
+    });
+    assert_eq!(prio, (-3, 5));
+}
