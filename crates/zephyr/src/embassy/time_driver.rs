@@ -40,29 +40,28 @@ use zephyr_sys::*;
 
 use crate::object::{BootStatic, KObj};
 
+/// The compile error for a tick-rate mismatch, naming the embassy-time feature to pick.
+#[cfg(not(feature = "time-driver-convert"))]
+macro_rules! mismatch {
+    ($hz:literal, $feature:literal) => {
+        concat!(
+            "zephyr time driver: Zephyr ticks at ",
+            $hz,
+            " Hz (CONFIG_SYS_CLOCK_TICKS_PER_SEC) but embassy-time at another rate: enable \
+             embassy-time's feature `",
+            $feature,
+            "`, or zephyr's feature `time-driver-convert`"
+        )
+    };
+}
+
 #[cfg(not(feature = "time-driver-convert"))]
 const _: () = {
     const MESSAGE: &str = match CONFIG_SYS_CLOCK_TICKS_PER_SEC {
-        100 => {
-            "zephyr time driver: Zephyr ticks at 100 Hz (CONFIG_SYS_CLOCK_TICKS_PER_SEC) but \
-             embassy-time at another rate: enable embassy-time's feature `tick-hz-100`, or \
-             zephyr's feature `time-driver-convert`"
-        }
-        1_000 => {
-            "zephyr time driver: Zephyr ticks at 1000 Hz (CONFIG_SYS_CLOCK_TICKS_PER_SEC) but \
-             embassy-time at another rate: enable embassy-time's feature `tick-hz-1_000`, or \
-             zephyr's feature `time-driver-convert`"
-        }
-        10_000 => {
-            "zephyr time driver: Zephyr ticks at 10000 Hz (CONFIG_SYS_CLOCK_TICKS_PER_SEC) but \
-             embassy-time at another rate: enable embassy-time's feature `tick-hz-10_000`, or \
-             zephyr's feature `time-driver-convert`"
-        }
-        32_768 => {
-            "zephyr time driver: Zephyr ticks at 32768 Hz (CONFIG_SYS_CLOCK_TICKS_PER_SEC) but \
-             embassy-time at another rate: enable embassy-time's feature `tick-hz-32_768`, or \
-             zephyr's feature `time-driver-convert`"
-        }
+        100 => mismatch!("100", "tick-hz-100"),
+        1_000 => mismatch!("1000", "tick-hz-1_000"),
+        10_000 => mismatch!("10000", "tick-hz-10_000"),
+        32_768 => mismatch!("32768", "tick-hz-32_768"),
         _ => {
             "zephyr time driver: embassy-time's tick rate differs from Zephyr's \
              CONFIG_SYS_CLOCK_TICKS_PER_SEC: enable the embassy-time feature `tick-hz-N` with N \
