@@ -13,7 +13,7 @@
 use core::cell::UnsafeCell;
 use core::ffi::c_void;
 use core::mem::MaybeUninit;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// A kernel object of type `T` at a fixed address, checked on each use.
 #[repr(C)]
@@ -122,5 +122,22 @@ impl<T: 'static> BootStatic<T> {
         }
         // SAFETY: initialised above (or earlier), never written again.
         unsafe { (*self.value.get()).assume_init_ref() }
+    }
+}
+
+/// A flag that is per boot: `fallback` on real Zephyr; on the simulator, this simulation's own
+/// flag for `key` (false at first). For lazily initialised objects that live in `static`s, so
+/// each simulated boot initialises them again.
+pub(crate) fn boot_flag<'a>(key: *const (), fallback: &'a AtomicBool) -> &'a AtomicBool {
+    // SAFETY: the alignment of AtomicBool is 1, a power of two.
+    let p = unsafe {
+        zephyr_sys::zsim_boot_static(key as *const c_void, 1, core::mem::align_of::<AtomicBool>())
+    };
+    if p.is_null() {
+        fallback
+    } else {
+        // SAFETY: zeroed per-simulation memory is a valid `false` AtomicBool, alive for the
+        // whole simulation (longer than any use of the object it guards).
+        unsafe { &*(p as *const AtomicBool) }
     }
 }

@@ -39,3 +39,17 @@ fn take_async_timeouts_under_embassy() {
     });
     assert_eq!(got, (Err(Error::EBUSY), Err(Error::EAGAIN), 8));
 }
+
+/// A `MsgQueue` in a `static` works in every simulation that uses it (each boot initialises
+/// it again), as on a board that reboots.
+#[test]
+fn a_static_msg_queue_serves_several_simulations() {
+    static QUEUE: zephyr::sys::MsgQueue<u8, 2> = zephyr::sys::MsgQueue::new();
+    for round in 0..3u8 {
+        let got = sim(move || {
+            QUEUE.put(round, NoWait).unwrap();
+            (QUEUE.len(), QUEUE.get(NoWait))
+        });
+        assert_eq!(got, (1, Ok(round)));
+    }
+}

@@ -198,9 +198,11 @@ impl<T: Copy + Send, const N: usize> MsgQueue<T, N> {
 
     /// The kernel object (initialised on first use), for raw calls.
     pub fn as_raw(&self) -> *mut k_msgq {
-        if !self.ready.load(Ordering::Acquire) {
+        // Per boot: a static queue used by several simulations is initialised in each.
+        let ready = crate::object::boot_flag(self as *const Self as *const (), &self.ready);
+        if !ready.load(Ordering::Acquire) {
             critical_section::with(|_| {
-                if !self.ready.load(Ordering::Relaxed) {
+                if !ready.load(Ordering::Relaxed) {
                     // SAFETY: first use; the buffer holds N messages of size_of::<T>() and
                     // lives as long as the queue (which must not move: KObj checks).
                     unsafe {
@@ -211,7 +213,7 @@ impl<T: Copy + Send, const N: usize> MsgQueue<T, N> {
                             N as u32,
                         )
                     };
-                    self.ready.store(true, Ordering::Release);
+                    ready.store(true, Ordering::Release);
                 }
             });
         }
