@@ -128,7 +128,7 @@ impl<T: 'static> BootStatic<T> {
 /// A flag that is per boot: `fallback` on real Zephyr; on the simulator, this simulation's own
 /// flag for `key` (false at first). For lazily initialised objects that live in `static`s, so
 /// each simulated boot initialises them again.
-pub(crate) fn boot_flag<'a>(key: *const (), fallback: &'a AtomicBool) -> &'a AtomicBool {
+pub(crate) fn boot_flag(key: *const (), fallback: &AtomicBool) -> &AtomicBool {
     // SAFETY: the alignment of AtomicBool is 1, a power of two.
     let p = unsafe {
         zephyr_sys::zsim_boot_static(key as *const c_void, 1, core::mem::align_of::<AtomicBool>())
