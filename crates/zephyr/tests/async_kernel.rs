@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use async_common::*;
-use embassy_common::{executor, spawn, thread, ticks};
+use embassy_common::{executor, run_task, spawn, thread, ticks};
 use embassy_futures::select::{select, Either};
 use zephyr::kio;
 use zephyr::sys::sync::Semaphore;
@@ -49,22 +49,12 @@ fn take_async_under_kio_woken_by_rust_c_and_isr() {
 fn take_async_times_out_at_the_exact_tick_under_both_runtimes() {
     let (embassy, kio_result) = sim(|| {
         let sem: &'static Semaphore = leak(Semaphore::new(0, 1));
-        let out = Rc::new(Cell::new((0, 0, Ok(()), Ok(()))));
-        let o = out.clone();
-        let done = Rc::new(Cell::new(false));
-        let d = done.clone();
-        executor().run_until(
-            |s| {
-                spawn(&s, async move {
-                    let t0 = ticks();
-                    let busy = sem.take_async(NoWait).await;
-                    let r = sem.take_async(Duration::from_ticks(100)).await;
-                    o.set((t0, ticks(), busy, r));
-                    d.set(true);
-                })
-            },
-            || done.get(),
-        );
+        let embassy = run_task(async move {
+            let t0 = ticks();
+            let busy = sem.take_async(NoWait).await;
+            let r = sem.take_async(Duration::from_ticks(100)).await;
+            (t0, ticks(), busy, r)
+        });
         let q = queue(c"kio", 3);
         let k = kio::spawn(
             async move {
@@ -75,7 +65,7 @@ fn take_async_times_out_at_the_exact_tick_under_both_runtimes() {
             q,
         )
         .join();
-        (out.get(), k)
+        (embassy, k)
     });
     assert_eq!(embassy, (0, 101, Err(Error::EBUSY), Err(Error::EAGAIN)));
     assert_eq!(kio_result, (101, 202, Err(Error::EAGAIN)));
@@ -163,21 +153,8 @@ fn join_async_across_queues_and_runtimes() {
             },
             slow,
         );
-        let seen = Rc::new(Cell::new((0, 0)));
-        let s2 = seen.clone();
-        let done = Rc::new(Cell::new(false));
-        let d = done.clone();
-        executor().run_until(
-            |s| {
-                spawn(&s, async move {
-                    let v = other.join_async().await;
-                    s2.set((v, ticks()));
-                    d.set(true);
-                })
-            },
-            || done.get(),
-        );
-        (joiner.join(), seen.get())
+        let seen = run_task(async move { (other.join_async().await, ticks()) });
+        (joiner.join(), seen)
     });
     assert_eq!(from_kio, ((50, 7), 50));
     assert_eq!(from_embassy, (42, 100));
@@ -190,38 +167,24 @@ fn dropping_a_waiting_future_leaves_no_registration() {
     let r = sim(|| {
         let sem: &'static Semaphore = leak(Semaphore::new(0, 1));
         let wakes: &'static AtomicU32 = leak(AtomicU32::new(0));
-        let out = Rc::new(RefCell::new(Vec::new()));
-        let o = out.clone();
-        let done = Rc::new(Cell::new(false));
-        let d = done.clone();
         thread("giver", 7, move || {
             zephyr::time::sleep(zephyr::time::Instant::from_ticks(100));
             sem.give();
         });
-        executor().run_until(
-            |s| {
-                spawn(&s, async move {
-                    // Waits, then gives up at tick 50: the take_async future is dropped.
-                    let r =
-                        select(sem.take_async(Forever), kio::sleep(Duration::from_ticks(49))).await;
-                    o.borrow_mut().push(format!(
-                        "T={} select: {}",
-                        ticks(),
-                        matches!(r, Either::Second(()))
-                    ));
-                    // At tick 100 the give finds no registered waiter: the count goes to 1.
-                    kio::sleep(zephyr::time::Instant::from_ticks(150)).await;
-                    o.borrow_mut().push(format!("T={} count after give: {}", ticks(), sem.count()));
-                    // The semaphore works as before.
-                    let r = sem.take_async(Duration::from_ticks(10)).await;
-                    o.borrow_mut().push(format!("T={} take_async: {r:?}", ticks()));
-                    wakes.fetch_add(1, Ordering::Relaxed);
-                    d.set(true);
-                })
-            },
-            || done.get(),
-        );
-        let v = out.take();
+        let v = run_task(async move {
+            let mut out = Vec::new();
+            // Waits, then gives up at tick 50: the take_async future is dropped.
+            let r = select(sem.take_async(Forever), kio::sleep(Duration::from_ticks(49))).await;
+            out.push(format!("T={} select: {}", ticks(), matches!(r, Either::Second(()))));
+            // At tick 100 the give finds no registered waiter: the count goes to 1.
+            kio::sleep(zephyr::time::Instant::from_ticks(150)).await;
+            out.push(format!("T={} count after give: {}", ticks(), sem.count()));
+            // The semaphore works as before.
+            let r = sem.take_async(Duration::from_ticks(10)).await;
+            out.push(format!("T={} take_async: {r:?}", ticks()));
+            wakes.fetch_add(1, Ordering::Relaxed);
+            out
+        });
         (v, wakes.load(Ordering::Relaxed))
     });
     assert_eq!(r.0, ["T=50 select: true", "T=150 count after give: 1", "T=150 take_async: Ok(())"]);
