@@ -5,7 +5,11 @@
 //! needed: this measures the executor), and with `CriticalSectionRawMutex` channels (adds the
 //! platform's critical sections: a global std mutex here, `irq_lock` on Zephyr).
 
+use std::future::Future;
 use std::time::{Duration, Instant};
+
+use embassy_executor::raw::TaskStorage;
+use embassy_executor::Spawner;
 
 use embassy_sync::blocking_mutex::raw::{CriticalSectionRawMutex, NoopRawMutex, RawMutex};
 use embassy_sync::channel::Channel;
@@ -61,4 +65,10 @@ pub fn best_of(samples: usize, mut f: impl FnMut()) -> Duration {
         })
         .min()
         .unwrap()
+}
+
+/// Spawns `f` as a task in its own leaked task storage.
+pub fn spawn<F: Future<Output = ()> + 'static>(s: &Spawner, f: F) {
+    let storage: &'static TaskStorage<F> = Box::leak(Box::new(TaskStorage::new()));
+    s.spawn(storage.spawn(|| f).unwrap());
 }

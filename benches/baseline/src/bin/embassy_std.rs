@@ -1,16 +1,9 @@
 //! Baseline: embassy-executor's own `platform-std` executor (its pender is a Mutex + Condvar).
 
-use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use embassy_executor::raw::TaskStorage;
-use embassy_executor::{Executor, Spawner};
+use embassy_executor::Executor;
 use executor_baselines::*;
-
-fn spawn<F: Future<Output = ()> + 'static>(s: &Spawner, f: F) {
-    let storage: &'static TaskStorage<F> = Box::leak(Box::new(TaskStorage::new()));
-    s.spawn(storage.spawn(|| f).unwrap());
-}
 
 fn measure<M: embassy_sync::blocking_mutex::raw::RawMutex + 'static>(variant: &str) {
     let (rounds, samples) = parameters();

@@ -1,11 +1,9 @@
 //! Floor: embassy-executor's raw executor with a pender that only sets a flag, polled in a
 //! loop: what an executor costs with nothing around it.
 
-use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use embassy_executor::raw::{Executor, TaskStorage};
-use embassy_executor::Spawner;
+use embassy_executor::raw::Executor;
 use executor_baselines::*;
 
 static PENDED: AtomicBool = AtomicBool::new(false);
@@ -13,11 +11,6 @@ static PENDED: AtomicBool = AtomicBool::new(false);
 #[unsafe(export_name = "__pender")]
 fn pender(_context: *mut ()) {
     PENDED.store(true, Ordering::Release);
-}
-
-fn spawn<F: Future<Output = ()> + 'static>(s: &Spawner, f: F) {
-    let storage: &'static TaskStorage<F> = Box::leak(Box::new(TaskStorage::new()));
-    s.spawn(storage.spawn(|| f).unwrap());
 }
 
 fn measure<M: embassy_sync::blocking_mutex::raw::RawMutex + 'static>(variant: &str) {
