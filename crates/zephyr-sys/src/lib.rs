@@ -1,41 +1,94 @@
 //! Raw Zephyr kernel API: the C names, types and signatures of `kernel.h`, for Rust.
 //!
 //! This crate is the seam between everything above it and a kernel. It declares the kernel's
-//! functions as `extern "C"` symbols with Zephyr's exact names and signatures
-//! (`k_sem_take(*mut k_sem, k_timeout_t) -> c_int`), defines the kernel object types, the
-//! `K_*` timeout constructors, errno values and the header-inline helpers of `kernel.h` and
+//! functions with Zephyr's exact names and signatures
+//! (`k_sem_take(*mut k_sem, k_timeout_t) -> c_int`), the kernel object types, the `K_*`
+//! timeout constructors, errno values and the header-inline helpers of `kernel.h` and
 //! `sys_clock.h` (`k_msleep`, `k_uptime_get`, the `k_*_to_*` conversions, ...).
 //!
-//! # Who provides the symbols
+//! # Who provides the kernel
 //!
-//! * On the host, the `zephyr-sim` crate defines every symbol with `#[no_mangle]` (and turns on
-//!   this crate's `simulator` feature). A program links it with `use zephyr_sim as _;`.
-//! * On real Zephyr, the symbols come from the kernel the application is linked with; the
-//!   object layouts then come from the kernel's headers (bindgen), not from [`objects`]. Code
-//!   above this crate only names the types and fields documented here, so it does not change.
+//! Chosen when the crate is built (see `build.rs`):
+//!
+//! * **The simulator** (feature `simulator`, turned on by `zephyr-sim`, which defines every
+//!   symbol with `#[no_mangle]`): a program links it with `use zephyr_sim as _;`. The object
+//!   layouts are the simulator's (`sim_layout`), with a header that catches misuse.
+//! * **Real Zephyr** (built by the Zephyr module's `rust_cargo_application()`, which sets
+//!   `ZEPHYR_RUST_LAYOUT` and `ZEPHYR_DOTCONFIG`): every object type is opaque storage with the
+//!   size and alignment the application's own Zephyr build measured (the layout probe
+//!   `zephyr/src/zr_layout.c`, compiled with the application's compiler and flags); constants
+//!   (errno, `K_POLL_*`, stack reservations) come from its headers and `CONFIG_*` values from its
+//!   `.config`. Each function links to a `zr_<name>` wrapper in `zephyr/src/zr_shim.c`, built
+//!   with the application, so `static inline` syscalls and macros (`k_sem_take`, `irq_lock`)
+//!   have real symbols; each wrapper is one tail call.
+//! * **Neither** (`cargo check`, docs, `no_std` builds without a Zephyr build): the crate
+//!   compiles with the simulator's layouts, but every function links to
+//!   `zephyr_sys_needs_a_zephyr_build__<name>`: linking such a build fails with that name
+//!   rather than running with layouts that are not the kernel's.
+//!
+//! Code above this crate names only the types, constructors, constants and functions that all
+//! providers have (for the few fields Rust reads, accessors such as [`zr_k_mutex_lock_count`]),
+//! so it does not change with the kernel.
 //!
 //! # Extensions
 //!
-//! A few items are not Zephyr API. They carry a `zsim`/`z_sim` prefix and exist so a simulated
-//! board can differ from the compile-time defaults (see [`sys_clock_ticks_per_sec`]).
+//! A few items are not Zephyr API. They carry a `zsim`/`z_sim`/`zr` prefix: so a simulated
+//! board can differ from the compile-time defaults (see [`sys_clock_ticks_per_sec`]), and to
+//! read the fields whose layout differs between providers.
 #![no_std]
 #![allow(non_camel_case_types, non_snake_case, non_upper_case_globals)]
 
 use core::ffi::{c_char, c_int, c_uint, c_void};
 
+/// Declares kernel functions, linked as the provider needs: by their own name on the
+/// simulator (`extern "C-unwind"`, so a panic on a simulated thread reaches the simulator), by
+/// their `zr_*` wrapper on real Zephyr (`extern "C"`: C does not unwind, and a `no_std`
+/// `panic = "abort"` build then needs no unwinding runtime).
+macro_rules! kernel_api {
+    ($($(#[$meta:meta])* pub fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)?;)*) => {
+        #[cfg(not(any(zephyr_real, zephyr_unconfigured)))]
+        extern "C-unwind" {
+            $($(#[$meta])* pub fn $name($($arg: $ty),*) $(-> $ret)?;)*
+        }
+        #[cfg(zephyr_real)]
+        extern "C" {
+            $(
+                $(#[$meta])*
+                #[link_name = concat!("zr_", stringify!($name))]
+                pub fn $name($($arg: $ty),*) $(-> $ret)?;
+            )*
+        }
+        #[cfg(zephyr_unconfigured)]
+        extern "C" {
+            $(
+                $(#[$meta])*
+                #[link_name = concat!("zephyr_sys_needs_a_zephyr_build__", stringify!($name))]
+                pub fn $name($($arg: $ty),*) $(-> $ret)?;
+            )*
+        }
+    };
+}
+
+#[cfg(not(zephyr_real))]
 pub mod errno;
-pub mod objects;
+#[cfg(not(zephyr_real))]
+mod sim_layout;
+#[cfg(not(zephyr_real))]
+pub use sim_layout::*;
+#[cfg(zephyr_real)]
+mod real_layout;
+#[cfg(zephyr_real)]
+pub use real_layout::*;
 pub mod time;
 pub mod work;
 
 pub use errno::*;
-pub use objects::*;
 pub use time::*;
 pub use work::*;
 
-/// Kconfig options, as the build of a Zephyr application would give them.
-///
-/// Each can be overridden at build time by an environment variable of the same name.
+/// Kconfig options, as the build of a Zephyr application gives them: on real Zephyr from its
+/// `.config`; otherwise defaults, each overridable by an environment variable of the same name
+/// at build time.
 pub mod kconfig {
     include!(concat!(env!("OUT_DIR"), "/kconfig.rs"));
 }
@@ -60,7 +113,10 @@ pub type k_timer_expiry_t = Option<unsafe extern "C-unwind" fn(timer: *mut k_tim
 /// Timer stop function: `void (*)(struct k_timer *timer)`.
 pub type k_timer_stop_t = k_timer_expiry_t;
 
-extern "C-unwind" {
+/// A work item's handler: `void (*)(struct k_work *work)`.
+pub type k_work_handler_t = Option<unsafe extern "C-unwind" fn(work: *mut k_work)>;
+
+kernel_api! {
     // ---- threads (kernel/thread.c, kernel/sched.c) ----
     /// Creates a thread; starts it after `delay` (`K_NO_WAIT`: now, `K_FOREVER`: at
     /// [`k_thread_start`]).

@@ -175,7 +175,7 @@ where
         work: k_work::new(),
         queue,
         state: UnsafeCell::new(State::Running(future)),
-        done: KObj::new(Z_SEM_INITIALIZER(0, 1)),
+        done: KObj::sem(0, 1),
         finished: AtomicBool::new(false),
         join_waker: Mutex::new(Cell::new(None)),
     });

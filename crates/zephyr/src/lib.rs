@@ -80,6 +80,9 @@ pub mod work;
 #[cfg(feature = "critical-section-impl")]
 mod critical;
 
+#[cfg(zephyr_real)]
+mod rt;
+
 #[cfg(feature = "log")]
 pub mod logging;
 

@@ -1,9 +1,10 @@
 //! Kernel objects from Rust: fixed addresses, and statics that are per boot.
 //!
 //! A Zephyr kernel object must not move once the kernel knows it (its wait queue points at
-//! itself). [`KObj`] holds one in an `UnsafeCell`, initialised statically (`const`), and checks
-//! on every use that it has not moved since the first: a move is a panic naming the object,
-//! never a corrupted kernel list.
+//! itself). [`KObj`] holds one in an `UnsafeCell`, defined statically (`const`, so it can live
+//! in a `static`), initialises it at its first use where the kernel needs a `k_*_init` call,
+//! and checks on every use that it has not moved since the first: a move is a panic naming the
+//! object, never a corrupted kernel list.
 //!
 //! [`BootStatic`] is a `static` whose value belongs to one boot of the system. On real Zephyr
 //! that is the `static` itself; on the simulator, where many simulated systems run in one
@@ -11,15 +12,90 @@
 //! time driver keeps its state in one.
 
 use core::cell::UnsafeCell;
-use core::ffi::c_void;
+use core::ffi::{c_uint, c_void};
 use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-/// A kernel object of type `T` at a fixed address, checked on each use.
+use zephyr_sys::{
+    k_condvar, k_condvar_init, k_mutex, k_mutex_init, k_poll_signal, k_poll_signal_init, k_sem,
+    k_sem_init, k_timer, k_timer_expiry_t, k_timer_init, k_timer_stop_t, k_work, k_work_delayable,
+    k_work_handler_t, k_work_init, k_work_init_delayable, Z_CONDVAR_INITIALIZER,
+    Z_MUTEX_INITIALIZER, Z_POLL_SIGNAL_INITIALIZER, Z_SEM_INITIALIZER, Z_TIMER_INITIALIZER,
+};
+
+/// How a kernel object in a [`KObj`] gets its `k_*_init` call.
+///
+/// Zephyr defines objects statically with `K_SEM_DEFINE` and friends, whose initialisers have no
+/// `const` form in Rust on real Zephyr (they point into the object itself, or at kernel-private
+/// functions; `zephyr_sys::STATIC_OBJECTS_NEED_INIT`). So a `KObj` made by one of the typed
+/// constructors ([`KObj::sem`], ...) is initialised by the kernel call at its first use, once,
+/// under `irq_lock`; on the simulator the `const` initialiser already did it.
+#[derive(Clone, Copy)]
+enum StaticInit {
+    /// Its owner initialises it with explicit calls (threads, queues, message queues).
+    Explicit,
+    /// `k_sem_init(initial, limit)`.
+    Sem(c_uint, c_uint),
+    /// `k_mutex_init`.
+    Mutex,
+    /// `k_condvar_init`.
+    Condvar,
+    /// `k_timer_init(expiry, stop)`.
+    Timer(k_timer_expiry_t, k_timer_stop_t),
+    /// `k_poll_signal_init`.
+    PollSignal,
+    /// `k_work_init(handler)`: needed on every kernel (work items have no static form).
+    Work(k_work_handler_t),
+    /// `k_work_init_delayable(handler)`: likewise.
+    Delayable(k_work_handler_t),
+}
+
+impl StaticInit {
+    /// Whether the first use must make the init call on this kernel.
+    const fn needed(self) -> bool {
+        match self {
+            StaticInit::Explicit => false,
+            StaticInit::Work(_) | StaticInit::Delayable(_) => true,
+            _ => zephyr_sys::STATIC_OBJECTS_NEED_INIT,
+        }
+    }
+
+    /// Makes the init call on the object at `p`.
+    ///
+    /// # Safety
+    /// `p` points to the (not yet initialised) object of the kind this variant names, at its
+    /// final address, and no other context uses it during the call.
+    unsafe fn run(self, p: *mut c_void) {
+        // SAFETY: caller contract: `p` is an object of the kind named, at its final address.
+        unsafe {
+            match self {
+                StaticInit::Explicit => {}
+                StaticInit::Sem(initial, limit) => {
+                    // The constructor checked what k_sem_init checks.
+                    let _ = k_sem_init(p.cast(), initial, limit);
+                }
+                StaticInit::Mutex => {
+                    k_mutex_init(p.cast());
+                }
+                StaticInit::Condvar => {
+                    k_condvar_init(p.cast());
+                }
+                StaticInit::Timer(expiry, stop) => k_timer_init(p.cast(), expiry, stop),
+                StaticInit::PollSignal => k_poll_signal_init(p.cast()),
+                StaticInit::Work(handler) => k_work_init(p.cast(), handler),
+                StaticInit::Delayable(handler) => k_work_init_delayable(p.cast(), handler),
+            }
+        }
+    }
+}
+
+/// A kernel object of type `T` at a fixed address, checked on each use, and initialised at its
+/// first use where the kernel needs that (see [`KObj::sem`] and the other typed constructors).
 #[repr(C)]
 pub struct KObj<T> {
     value: UnsafeCell<T>,
     addr: AtomicUsize,
+    init: StaticInit,
 }
 
 // SAFETY: the kernel serialises access to its objects; Rust code only passes their address.
@@ -28,26 +104,99 @@ unsafe impl<T> Sync for KObj<T> {}
 unsafe impl<T> Send for KObj<T> {}
 
 impl<T> KObj<T> {
-    /// Wraps a statically initialised object (`Z_SEM_INITIALIZER(..)` and friends).
+    /// Wraps an object that its owner initialises with explicit kernel calls (a thread, a work
+    /// queue, a message queue), before or at its first use.
     pub const fn new(value: T) -> Self {
-        Self { value: UnsafeCell::new(value), addr: AtomicUsize::new(0) }
+        Self::with(value, StaticInit::Explicit)
     }
 
-    /// The object's address, for kernel calls.
+    const fn with(value: T, init: StaticInit) -> Self {
+        Self { value: UnsafeCell::new(value), addr: AtomicUsize::new(0), init }
+    }
+
+    /// The object's address, for kernel calls. The first call initialises the object if it is
+    /// one of the statically defined kinds and the kernel needs that.
     ///
     /// # Panics
     /// If the object moved since its first use.
     #[inline]
     pub fn get(&self) -> *mut T {
         let here = self.value.get() as usize;
-        let first = self.addr.load(Ordering::Relaxed);
+        let first = self.addr.load(Ordering::Acquire);
         if first != here {
-            if first != 0 {
-                moved(core::any::type_name::<T>(), first, here);
-            }
-            self.addr.store(here, Ordering::Relaxed);
+            self.first_use(first, here);
         }
         self.value.get()
+    }
+
+    #[cold]
+    fn first_use(&self, first: usize, here: usize) {
+        if first != 0 {
+            moved(core::any::type_name::<T>(), first, here);
+        }
+        if self.init.needed() {
+            // Two contexts may race to the first use: the lock lets one of them initialise.
+            let _lock = crate::sys::irq::IrqLock::new();
+            if self.addr.load(Ordering::Relaxed) == 0 {
+                // SAFETY: the object is of the kind `init` names (the typed constructors pair
+                // them), at its final address (a move after this panics), never used before,
+                // and interrupts are locked.
+                unsafe { self.init.run(here as *mut c_void) };
+                self.addr.store(here, Ordering::Release);
+            }
+        } else {
+            self.addr.store(here, Ordering::Release);
+        }
+    }
+}
+
+impl KObj<k_sem> {
+    /// A semaphore defined statically (`K_SEM_DEFINE`). The caller checked the arguments as
+    /// `k_sem_init` does.
+    pub const fn sem(initial: c_uint, limit: c_uint) -> Self {
+        Self::with(Z_SEM_INITIALIZER(initial, limit), StaticInit::Sem(initial, limit))
+    }
+}
+
+impl KObj<k_mutex> {
+    /// A mutex defined statically (`K_MUTEX_DEFINE`).
+    pub const fn mutex() -> Self {
+        Self::with(Z_MUTEX_INITIALIZER(), StaticInit::Mutex)
+    }
+}
+
+impl KObj<k_condvar> {
+    /// A condition variable defined statically (`K_CONDVAR_DEFINE`).
+    pub const fn condvar() -> Self {
+        Self::with(Z_CONDVAR_INITIALIZER(), StaticInit::Condvar)
+    }
+}
+
+impl KObj<k_timer> {
+    /// A timer defined statically (`K_TIMER_DEFINE`).
+    pub const fn timer(expiry: k_timer_expiry_t, stop: k_timer_stop_t) -> Self {
+        Self::with(Z_TIMER_INITIALIZER(expiry, stop), StaticInit::Timer(expiry, stop))
+    }
+}
+
+impl KObj<k_poll_signal> {
+    /// A poll signal defined statically (`K_POLL_SIGNAL_INITIALIZER`).
+    pub const fn poll_signal() -> Self {
+        Self::with(Z_POLL_SIGNAL_INITIALIZER(), StaticInit::PollSignal)
+    }
+}
+
+impl KObj<k_work> {
+    /// A work item running `handler`, initialised (`k_work_init`) at its first use.
+    pub const fn work(handler: k_work_handler_t) -> Self {
+        Self::with(k_work::new(), StaticInit::Work(handler))
+    }
+}
+
+impl KObj<k_work_delayable> {
+    /// Delayable work running `handler`, initialised (`k_work_init_delayable`) at its first use.
+    pub const fn delayable(handler: k_work_handler_t) -> Self {
+        Self::with(k_work_delayable::new(), StaticInit::Delayable(handler))
     }
 }
 

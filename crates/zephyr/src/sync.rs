@@ -144,7 +144,7 @@ impl<T: ?Sized> Mutex<T> {
         self.inner.lock(timeout)?;
         // SAFETY: this thread owns the kernel mutex now, and only the owner changes
         // `lock_count`, so the read cannot race.
-        let depth = unsafe { (*self.inner.as_raw()).lock_count };
+        let depth = unsafe { zephyr_sys::zr_k_mutex_lock_count(self.inner.as_raw()) };
         if depth > 1 {
             // Already ours: a guard exists. Undo this level and refuse.
             let undone = self.inner.unlock();

@@ -46,7 +46,7 @@ use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 
 use zephyr_sys::{
     k_timer, k_timer_remaining_ticks, k_timer_start, k_timer_status_get, k_timer_status_sync,
-    k_timer_stop, k_timer_user_data_get, k_timer_user_data_set, Z_TIMER_INITIALIZER,
+    k_timer_stop, k_timer_user_data_get, k_timer_user_data_set,
 };
 
 use crate::object::KObj;
@@ -67,7 +67,7 @@ impl StaticTimer {
     /// function, which runs the callback of [`StoppedTimer::start_callback`] if there is one).
     pub const fn new() -> StaticTimer {
         StaticTimer {
-            item: KObj::new(Z_TIMER_INITIALIZER(Some(expiry), None)),
+            item: KObj::timer(Some(expiry), None),
             taken: AtomicBool::new(false),
             callback: AtomicPtr::new(ptr::null_mut()),
         }

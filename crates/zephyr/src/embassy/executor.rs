@@ -35,7 +35,7 @@ use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
 
 use embassy_executor::{raw, SendSpawner, Spawner};
-use zephyr_sys::{k_sem, k_sem_give, k_sem_take, K_FOREVER, Z_SEM_INITIALIZER};
+use zephyr_sys::{k_sem, k_sem_give, k_sem_take, K_FOREVER};
 
 use crate::object::KObj;
 
@@ -153,7 +153,7 @@ impl Executor {
         Self {
             raw: UnsafeCell::new(MaybeUninit::uninit()),
             ready: AtomicBool::new(false),
-            signal: Signal { flags: AtomicU8::new(0), sem: KObj::new(Z_SEM_INITIALIZER(0, 1)) },
+            signal: Signal { flags: AtomicU8::new(0), sem: KObj::sem(0, 1) },
             polls: AtomicU32::new(0),
             _not_send: PhantomData,
         }

@@ -80,7 +80,7 @@ struct State {
 
 static STATE: BootStatic<State> = BootStatic::new(|| State {
     queue: Mutex::new(RefCell::new(Queue::new())),
-    timer: KObj::new(Z_TIMER_INITIALIZER(Some(alarm_expired), None)),
+    timer: KObj::timer(Some(alarm_expired), None),
 });
 
 /// Zephyr's tick rate, checked against embassy-time's unless converting.

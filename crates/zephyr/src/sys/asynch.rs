@@ -108,7 +108,7 @@ impl Default for PollSignal {
 impl PollSignal {
     /// A signal, not raised.
     pub const fn new() -> Self {
-        Self { signal: KObj::new(Z_POLL_SIGNAL_INITIALIZER()) }
+        Self { signal: KObj::poll_signal() }
     }
 
     /// The kernel object, for raw calls (C code may raise it).

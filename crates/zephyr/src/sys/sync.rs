@@ -35,7 +35,6 @@ use core::fmt;
 use zephyr_sys::{
     k_condvar, k_condvar_broadcast, k_condvar_signal, k_condvar_wait, k_mutex, k_mutex_lock,
     k_mutex_unlock, k_sem, k_sem_count_get, k_sem_give, k_sem_reset, k_sem_take, K_FOREVER,
-    Z_CONDVAR_INITIALIZER, Z_MUTEX_INITIALIZER, Z_SEM_INITIALIZER,
 };
 
 use crate::error::{to_result_void, Error, Result};
@@ -85,7 +84,7 @@ impl Semaphore {
         if limit == 0 || initial > limit {
             return Err(Error::EINVAL);
         }
-        Ok(Semaphore { item: KObj::new(Z_SEM_INITIALIZER(initial as c_uint, limit as c_uint)) })
+        Ok(Semaphore { item: KObj::sem(initial as c_uint, limit as c_uint) })
     }
 
     /// Takes the semaphore, waiting up to `timeout` for it (`k_sem_take`).
@@ -168,7 +167,7 @@ pub struct Mutex {
 impl Mutex {
     /// An unlocked mutex (`K_MUTEX_DEFINE`); usable in a `static`.
     pub const fn new() -> Mutex {
-        Mutex { item: KObj::new(Z_MUTEX_INITIALIZER()) }
+        Mutex { item: KObj::mutex() }
     }
 
     /// Locks the mutex, waiting up to `timeout` (`k_mutex_lock`). The owner locking it again
@@ -234,7 +233,7 @@ pub struct Condvar {
 impl Condvar {
     /// A condition variable (`K_CONDVAR_DEFINE`); usable in a `static`.
     pub const fn new() -> Condvar {
-        Condvar { item: KObj::new(Z_CONDVAR_INITIALIZER()) }
+        Condvar { item: KObj::condvar() }
     }
 
     /// Unlocks `lock`, waits for a notification, and locks `lock` again (`k_condvar_wait` with

@@ -61,6 +61,11 @@ struct Registration {
     /// First: the handler's `*mut k_work` points here.
     work: k_work_poll,
     event: k_poll_event,
+    /// What `event` polls (`K_POLL_TYPE_*`) and on which object, for `k_poll_event_init`.
+    type_: u32,
+    obj: *mut c_void,
+    /// Whether `work` was ever initialised and submitted (so drop has something to cancel).
+    armed: bool,
     shared: UnsafeCell<Shared>,
     queue: QueueRef,
     _pinned: PhantomPinned,
@@ -75,7 +80,8 @@ unsafe extern "C-unwind" fn fired(work: *mut k_work) {
         // SAFETY: `shared` is only touched inside critical sections.
         let shared = unsafe { &mut *reg.shared.get() };
         shared.state = FIRED;
-        shared.result = reg.work.poll_result;
+        // SAFETY: `reg.work` is the triggered work this handler runs for.
+        shared.result = unsafe { zr_k_work_poll_result(&reg.work) };
         shared.waker.take()
     });
     if let Some(waker) = waker {
@@ -127,6 +133,9 @@ impl PollWait {
             reg: Registration {
                 work: k_work_poll::new(),
                 event: k_poll_event::new(type_, obj),
+                type_,
+                obj,
+                armed: false,
                 shared: UnsafeCell::new(Shared { state: IDLE, result: 0, waker: None }),
                 queue,
                 _pinned: PhantomPinned,
@@ -201,7 +210,8 @@ impl Future for PollWait {
             }
             _ => {
                 // SAFETY: the work item is idle or finishing its previous run.
-                if unsafe { k_work_busy_get(&reg.work.work) } != 0 {
+                if reg.armed && unsafe { k_work_busy_get(zr_k_work_poll_work(&mut reg.work)) } != 0
+                {
                     // The previous handler has not returned yet (a preemptible queue thread
                     // was preempted right after waking us): try again shortly.
                     cx.waker().wake_by_ref();
@@ -221,7 +231,7 @@ impl Future for PollWait {
                 // unregisters it); the event's object outlives the future (`new`'s contract).
                 let ret = unsafe {
                     k_work_poll_init(&mut reg.work, Some(fired));
-                    reg.event.state = K_POLL_STATE_NOT_READY;
+                    k_poll_event_init(&mut reg.event, reg.type_, K_POLL_MODE_NOTIFY_ONLY, reg.obj);
                     k_work_poll_submit_to_queue(
                         reg.queue.as_raw(),
                         &mut reg.work,
@@ -231,6 +241,7 @@ impl Future for PollWait {
                     )
                 };
                 assert!(ret == 0, "k_work_poll_submit_to_queue failed: {ret}");
+                reg.armed = true;
                 // The handler may have run already (an event that was ready, on a queue more
                 // urgent than us): report it now rather than wait for the wake.
                 let (state, result) = critical_section::with(|_| {
@@ -258,7 +269,7 @@ impl Drop for PollWait {
         let reg = &mut self.reg;
         // SAFETY: as in `poll`.
         let state = critical_section::with(|_| unsafe { (*reg.shared.get()).state });
-        if state == IDLE && reg.work.work.handler.is_none() {
+        if !reg.armed {
             return; // never armed
         }
         // SAFETY: the registration is valid; cancelling an idle or triggered item is allowed.
@@ -268,7 +279,7 @@ impl Drop for PollWait {
             }
             // Triggered (queued or running) or finished: make sure the handler is done.
             let mut sync = k_work_sync::default();
-            k_work_cancel_sync(&mut reg.work.work, &mut sync);
+            k_work_cancel_sync(zr_k_work_poll_work(&mut reg.work), &mut sync);
         }
     }
 }
@@ -284,6 +295,8 @@ pub struct Sleep {
 struct SleepReg {
     /// First: the handler's `*mut k_work` points here.
     work: k_work_delayable,
+    /// Whether `work` was ever initialised and scheduled (so drop has something to cancel).
+    armed: bool,
     shared: UnsafeCell<Shared>,
     _pinned: PhantomPinned,
 }
@@ -312,6 +325,7 @@ impl Sleep {
         Sleep {
             reg: SleepReg {
                 work: k_work_delayable::new(),
+                armed: false,
                 shared: UnsafeCell::new(Shared { state: IDLE, result: 0, waker: None }),
                 _pinned: PhantomPinned,
             },
@@ -358,6 +372,7 @@ impl Future for Sleep {
                     )
                 };
                 assert!(ret >= 0, "k_work_schedule_for_queue failed: {ret}");
+                reg.armed = true;
                 Poll::Pending
             }
         }
@@ -367,7 +382,7 @@ impl Future for Sleep {
 impl Drop for Sleep {
     fn drop(&mut self) {
         let reg = &mut self.reg;
-        if reg.work.work.handler.is_none() {
+        if !reg.armed {
             return; // never armed
         }
         // SAFETY: the registration is valid; this takes it off its timeout or queue, and waits

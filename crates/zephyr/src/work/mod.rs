@@ -81,7 +81,7 @@ impl WorkQueue {
     ) -> Result<()> {
         let raw_stack =
             stack.claim_for(self as *const Self as *const ()).ok_or(crate::Error::EADDRINUSE)?;
-        let cfg = k_work_queue_config { name: name.as_ptr(), no_yield: false };
+        let cfg = k_work_queue_config::new(name.as_ptr(), false);
         // SAFETY: the queue is 'static and never moves (KObj); the stack is 'static and now
         // belongs to this queue alone; `cfg` is read during the call.
         unsafe {
@@ -154,19 +154,12 @@ unsafe extern "C-unwind" fn run_work(work: *mut k_work) {
 impl Work {
     /// A work item running `handler`.
     pub const fn new(handler: fn()) -> Self {
-        Self { work: KObj::new(k_work::new()), handler }
+        Self { work: KObj::work(Some(run_work)), handler }
     }
 
+    /// The item, initialised (`k_work_init`) at its first use.
     fn init(&'static self) -> *mut k_work {
-        let w = self.work.get();
-        // SAFETY: the item is 'static and never moves; initialising twice is harmless while
-        // idle, and `k_work_busy_get` is 0 for an item never initialised.
-        unsafe {
-            if (*w).handler.is_none() {
-                k_work_init(w, Some(run_work));
-            }
-        }
-        w
+        self.work.get()
     }
 
     /// Submits to the system work queue (`k_work_submit`). ISR-safe.
@@ -228,18 +221,12 @@ unsafe extern "C-unwind" fn run_delayable(work: *mut k_work) {
 impl DelayableWork {
     /// A delayable work item running `handler`.
     pub const fn new(handler: fn()) -> Self {
-        Self { work: KObj::new(k_work_delayable::new()), handler }
+        Self { work: KObj::delayable(Some(run_delayable)), handler }
     }
 
+    /// The item, initialised (`k_work_init_delayable`) at its first use.
     fn init(&'static self) -> *mut k_work_delayable {
-        let w = self.work.get();
-        // SAFETY: as for `Work::init`.
-        unsafe {
-            if (*w).work.handler.is_none() {
-                k_work_init_delayable(w, Some(run_delayable));
-            }
-        }
-        w
+        self.work.get()
     }
 
     /// Submits to `queue` after `delay`, unless already scheduled or queued

@@ -1,20 +1,11 @@
-//! Kernel objects: `k_thread`, `k_sem`, `k_mutex`, `k_condvar`, `k_timer` and their parts.
-//!
-//! The fields Zephyr applications read (`k_sem::count`, `k_mutex::lock_count`,
-//! `k_thread::base.thread_state`, ...) have Zephyr's names. The rest of each layout belongs to
-//! the kernel that provides the symbols: on the simulator, wait queues are lists threaded
-//! through the simulator's thread table, and every object carries a [`z_sim_obj`] header with
-//! which the simulator detects objects that were never initialised, or that moved in memory
-//! after their `k_*_init` (on real Zephyr both corrupt kernel lists silently).
-//!
-//! Kernel objects must not move once initialised: keep them in a `static`, a leaked `Box`,
-//! or a pinned place that outlives every use.
+//! Simulator layouts of `k_thread`, `k_sem`, `k_mutex`, `k_condvar`, `k_timer` and their parts
+//! (see [`super`]).
 
 use core::cell::UnsafeCell;
 use core::ffi::{c_char, c_int, c_uint, c_void};
 use core::mem::MaybeUninit;
 
-use crate::{k_timeout_t, k_timer_expiry_t, k_timer_stop_t, K_NO_WAIT};
+use crate::{k_timeout_t, k_timer_expiry_t, k_timer_stop_t, CONFIG_THREAD_MAX_NAME_LEN, K_NO_WAIT};
 
 /// Header the simulator keeps in every kernel object (not part of Zephyr's layouts).
 #[repr(C)]
@@ -119,9 +110,6 @@ pub struct _thread_base {
     /// `k_sched_lock` nesting depth.
     pub sched_locked: u8,
 }
-
-/// Maximum thread name length, including the NUL (`CONFIG_THREAD_MAX_NAME_LEN`).
-pub const CONFIG_THREAD_MAX_NAME_LEN: usize = 32;
 
 /// A thread (`struct k_thread`).
 #[repr(C)]

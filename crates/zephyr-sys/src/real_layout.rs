@@ -1,0 +1,194 @@
+//! Object layouts of real Zephyr: the application's own build measured them.
+//!
+//! `build.rs` generates, from the layout probe (`zephyr/src/zr_layout.c`) compiled for the
+//! application, one opaque type per kernel object with its real size and alignment, the offsets
+//! of the fields Rust reads, and constants from the headers. This file adds what every provider
+//! offers on top: constructors, the statically-initialised forms, accessors and stacks.
+
+use core::cell::UnsafeCell;
+use core::ffi::{c_char, c_int, c_uint, c_void};
+use core::mem::MaybeUninit;
+
+use crate::{k_timer_expiry_t, k_timer_stop_t};
+
+include!(concat!(env!("OUT_DIR"), "/layout.rs"));
+
+/// Whether a statically defined kernel object needs its `k_*_init` call at run time before its
+/// first use: `true` on real Zephyr, whose static initialisers (`Z_SEM_INITIALIZER`, ...) point
+/// into the object itself or at kernel-private functions and have no `const` form in Rust.
+pub const STATIC_OBJECTS_NEED_INIT: bool = true;
+
+/// A `k_fifo` data-available poll type (same as [`K_POLL_TYPE_DATA_AVAILABLE`]).
+pub const K_POLL_TYPE_FIFO_DATA_AVAILABLE: u32 = K_POLL_TYPE_DATA_AVAILABLE;
+/// A `k_fifo` data-available poll state (same as [`K_POLL_STATE_DATA_AVAILABLE`]).
+pub const K_POLL_STATE_FIFO_DATA_AVAILABLE: u32 = K_POLL_STATE_DATA_AVAILABLE;
+
+/// Storage for a semaphore defined statically (`K_SEM_DEFINE`): zeroed here; the count and
+/// limit are given to `k_sem_init` at first use (see [`STATIC_OBJECTS_NEED_INIT`]).
+pub const fn Z_SEM_INITIALIZER(_initial_count: c_uint, _count_limit: c_uint) -> k_sem {
+    k_sem::new()
+}
+
+/// Storage for a mutex defined statically (`K_MUTEX_DEFINE`): `k_mutex_init` it at first use.
+pub const fn Z_MUTEX_INITIALIZER() -> k_mutex {
+    k_mutex::new()
+}
+
+/// Storage for a condition variable defined statically: `k_condvar_init` it at first use.
+pub const fn Z_CONDVAR_INITIALIZER() -> k_condvar {
+    k_condvar::new()
+}
+
+/// Storage for a timer defined statically (`K_TIMER_DEFINE`): the functions are given to
+/// `k_timer_init` at first use.
+pub const fn Z_TIMER_INITIALIZER(
+    _expiry_fn: k_timer_expiry_t,
+    _stop_fn: k_timer_stop_t,
+) -> k_timer {
+    k_timer::new()
+}
+
+/// Storage for a poll signal defined statically: `k_poll_signal_init` it at first use.
+pub const fn Z_POLL_SIGNAL_INITIALIZER() -> k_poll_signal {
+    k_poll_signal::new()
+}
+
+impl k_poll_event {
+    /// Storage for a poll event on `obj` for `type_`: zeroed here; `k_poll_event_init` it
+    /// (with the same type and object) before handing it to the kernel.
+    pub const fn new(_type_: u32, _obj: *mut c_void) -> Self {
+        Self::zeroed()
+    }
+}
+
+impl k_work_queue_config {
+    /// Start options: the thread's name (NUL-terminated, or null) and whether the queue's
+    /// thread skips yielding between items. Fields a newer kernel added stay zero (their
+    /// defaults).
+    pub fn new(name: *const c_char, no_yield: bool) -> Self {
+        let mut cfg = Self::zeroed();
+        let base = &mut cfg as *mut Self as *mut u8;
+        // SAFETY: the offsets and sizes are those of this build's `struct k_work_queue_config`
+        // (`const char *name; bool no_yield;`), measured by the layout probe.
+        unsafe {
+            base.add(ZR_OFFSET_k_work_queue_config__name)
+                .cast::<*const c_char>()
+                .write_unaligned(name);
+            base.add(ZR_OFFSET_k_work_queue_config__no_yield).cast::<bool>().write(no_yield);
+        }
+        cfg
+    }
+}
+
+/// How many times the owner has locked `mutex` (`mutex->lock_count`).
+///
+/// # Safety
+/// `mutex` must point to an initialised `k_mutex`.
+#[inline]
+pub unsafe fn zr_k_mutex_lock_count(mutex: *const k_mutex) -> u32 {
+    // SAFETY: caller contract; the offset is this build's `offsetof(struct k_mutex, lock_count)`
+    // (a `uint32_t`).
+    unsafe { (mutex as *const u8).add(ZR_OFFSET_k_mutex__lock_count).cast::<u32>().read() }
+}
+
+/// The result triggered work was submitted with (`work->poll_result`): 0 when an event fired,
+/// `-EAGAIN` on timeout. Read it in the handler.
+///
+/// # Safety
+/// `work` must point to a `k_work_poll`.
+#[inline]
+pub unsafe fn zr_k_work_poll_result(work: *const k_work_poll) -> c_int {
+    // SAFETY: caller contract; the offset is this build's `offsetof(struct k_work_poll,
+    // poll_result)` (an `int`).
+    unsafe { (work as *const u8).add(ZR_OFFSET_k_work_poll__poll_result).cast::<c_int>().read() }
+}
+
+/// The work item inside triggered work (`&work->work`, its first field: build.rs checks).
+///
+/// # Safety
+/// `work` must point to a `k_work_poll`.
+#[inline]
+pub unsafe fn zr_k_work_poll_work(work: *mut k_work_poll) -> *mut k_work {
+    work.cast()
+}
+
+/// The work item inside delayable work (`&dwork->work`, its first field: build.rs checks).
+///
+/// # Safety
+/// `dwork` must point to a `k_work_delayable`.
+#[inline]
+pub unsafe fn zr_k_work_delayable_work(dwork: *mut k_work_delayable) -> *mut k_work {
+    dwork.cast()
+}
+
+/// The delayable work containing `work` (`k_work_delayable_from_work`).
+///
+/// # Safety
+/// `work` must be the `work` field of a `k_work_delayable`.
+pub unsafe fn k_work_delayable_from_work(work: *mut k_work) -> *mut k_work_delayable {
+    work.cast()
+}
+
+/// One element of a thread stack (`k_thread_stack_t`).
+#[repr(C)]
+pub struct k_thread_stack_t {
+    _data: u8,
+}
+
+/// Stack memory for one kernel thread of `N` bytes, laid out as `K_KERNEL_STACK_DEFINE(name, N)`
+/// lays it out in this build: aligned to `Z_KERNEL_STACK_OBJ_ALIGN`, with
+/// `K_KERNEL_STACK_RESERVED` bytes (an MPU guard, if any) below the `N` usable ones, and room
+/// for the kernel to round `N` up to `ARCH_STACK_PTR_ALIGN`.
+#[repr(C)]
+pub struct z_thread_stack<const N: usize> {
+    _align: [z_stack_obj_align; 0],
+    _reserved: UnsafeCell<[MaybeUninit<u8>; K_KERNEL_STACK_RESERVED]>,
+    data: UnsafeCell<[MaybeUninit<u8>; N]>,
+    _round_up: UnsafeCell<[MaybeUninit<u8>; ARCH_STACK_PTR_ALIGN]>,
+}
+
+// SAFETY: the buffer is only handed to the kernel as raw memory; Rust code never reads it.
+unsafe impl<const N: usize> Sync for z_thread_stack<N> {}
+
+impl<const N: usize> z_thread_stack<N> {
+    /// Uninitialised stack memory.
+    pub const fn new() -> Self {
+        Self {
+            _align: [],
+            _reserved: UnsafeCell::new([MaybeUninit::uninit(); K_KERNEL_STACK_RESERVED]),
+            data: UnsafeCell::new([MaybeUninit::uninit(); N]),
+            _round_up: UnsafeCell::new([MaybeUninit::uninit(); ARCH_STACK_PTR_ALIGN]),
+        }
+    }
+    /// The pointer to pass to `k_thread_create` (the stack object, reserved area included).
+    pub const fn as_ptr(&self) -> *mut k_thread_stack_t {
+        self as *const Self as *mut k_thread_stack_t
+    }
+    /// The size to pass to `k_thread_create` (`K_KERNEL_STACK_SIZEOF`).
+    pub const fn size(&self) -> usize {
+        N
+    }
+}
+
+impl<const N: usize> Default for z_thread_stack<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+kernel_api! {
+    /// Sets a timer's user data (`k_timer_user_data_set`).
+    pub fn k_timer_user_data_set(timer: *mut k_timer, user_data: *mut c_void);
+    /// A timer's user data (`k_timer_user_data_get`).
+    pub fn k_timer_user_data_get(timer: *const k_timer) -> *mut c_void;
+}
+
+kernel_api! {
+    /// Ends the system with a fatal error (`k_panic`): what a Rust panic on real Zephyr does.
+    pub fn k_panic() -> !;
+    /// Allocates `size` bytes aligned to `align` from the kernel heap (`k_aligned_alloc`;
+    /// needs `CONFIG_HEAP_MEM_POOL_SIZE` > 0). Null when out of memory.
+    pub fn k_aligned_alloc(align: usize, size: usize) -> *mut c_void;
+    /// Frees kernel-heap memory (`k_free`).
+    pub fn k_free(ptr: *mut c_void);
+}

@@ -1,0 +1,69 @@
+//! Object layouts of the simulated kernel (and of builds with no Zephyr build to read).
+//!
+//! The fields Zephyr applications read (`k_sem::count`, `k_mutex::lock_count`,
+//! `k_thread::base.thread_state`, ...) have Zephyr's names. The rest of each layout belongs to
+//! the simulator: wait queues are lists threaded through its thread table, and every object
+//! carries a [`z_sim_obj`] header with which the simulator detects objects that were never
+//! initialised, or that moved in memory after their `k_*_init` (on real Zephyr both corrupt
+//! kernel lists silently). Statically initialised objects (`Z_SEM_INITIALIZER`, ...) are
+//! `const` here; on real Zephyr they are not (see `STATIC_OBJECTS_NEED_INIT`).
+
+mod objects;
+mod work;
+
+pub use objects::*;
+pub use work::*;
+
+/// Whether a statically defined kernel object needs its `k_*_init` call at run time before its
+/// first use. `false` on the simulator, whose `Z_*_INITIALIZER`s are `const`; `true` on real
+/// Zephyr, where they point into the object itself or at kernel-private functions.
+pub const STATIC_OBJECTS_NEED_INIT: bool = false;
+
+/// How many times the owner has locked `mutex` (`mutex->lock_count`).
+///
+/// # Safety
+/// `mutex` must point to an initialised `k_mutex`.
+#[inline]
+pub unsafe fn zr_k_mutex_lock_count(mutex: *const k_mutex) -> u32 {
+    // SAFETY: caller contract.
+    unsafe { (*mutex).lock_count }
+}
+
+/// The result triggered work was submitted with (`work->poll_result`): 0 when an event fired,
+/// `-EAGAIN` on timeout. Read it in the handler.
+///
+/// # Safety
+/// `work` must point to a `k_work_poll`.
+#[inline]
+pub unsafe fn zr_k_work_poll_result(work: *const k_work_poll) -> core::ffi::c_int {
+    // SAFETY: caller contract.
+    unsafe { (*work).poll_result }
+}
+
+/// The work item inside triggered work (`&work->work`).
+///
+/// # Safety
+/// `work` must point to a `k_work_poll`.
+#[inline]
+pub unsafe fn zr_k_work_poll_work(work: *mut k_work_poll) -> *mut k_work {
+    // SAFETY: caller contract; no reference is created.
+    unsafe { core::ptr::addr_of_mut!((*work).work) }
+}
+
+/// The work item inside delayable work (`&dwork->work`).
+///
+/// # Safety
+/// `dwork` must point to a `k_work_delayable`.
+#[inline]
+pub unsafe fn zr_k_work_delayable_work(dwork: *mut k_work_delayable) -> *mut k_work {
+    // SAFETY: caller contract; no reference is created.
+    unsafe { core::ptr::addr_of_mut!((*dwork).work) }
+}
+
+impl k_work_queue_config {
+    /// Start options: the thread's name (NUL-terminated, or null) and whether the queue's
+    /// thread skips yielding between items.
+    pub fn new(name: *const core::ffi::c_char, no_yield: bool) -> Self {
+        Self { name, no_yield }
+    }
+}

@@ -1,0 +1,221 @@
+/*
+ * Real symbols for the kernel API that `zephyr-sys` declares.
+ *
+ * Much of Zephyr's API is `static inline` (every syscall when CONFIG_USERSPACE is off, and
+ * helpers such as k_cycle_get_32) or a macro (irq_lock), so it has no symbol Rust could link
+ * to. On real Zephyr, zephyr-sys links each function `name` to `zr_name` here, built with the
+ * application's own headers and flags: each wrapper is the inline body or a tail call into the
+ * kernel. Keep this list and zephyr-sys's `kernel_api!` declarations in step (a test in
+ * crates/zephyr-sys checks the names and arity).
+ */
+#if defined(__has_include)
+#if __has_include(<zephyr/kernel.h>)
+#include <zephyr/kernel.h>
+#include <zephyr/irq.h>
+#include <zephyr/sys/printk.h>
+#include <zephyr/version.h>
+#define ZR_HAVE_ZEPHYR_PREFIX 1
+#endif
+#endif
+#ifndef ZR_HAVE_ZEPHYR_PREFIX
+#include <kernel.h>
+#include <irq.h>
+#include <sys/printk.h>
+#include <version.h>
+#endif
+
+/* A wrapper returning a value: `ret zr_name(params) { return name(args); }`. */
+#define ZR_FN(ret, name, params, args)                                                        \
+	ret zr_##name params;                                                                  \
+	ret zr_##name params                                                                   \
+	{                                                                                      \
+		return name args;                                                              \
+	}
+/* A wrapper returning nothing. */
+#define ZR_VOID(name, params, args)                                                           \
+	void zr_##name params;                                                                 \
+	void zr_##name params                                                                  \
+	{                                                                                      \
+		name args;                                                                     \
+	}
+
+/* Threads (kernel/thread.c, kernel/sched.c). */
+ZR_FN(k_tid_t, k_thread_create,
+      (struct k_thread * t, k_thread_stack_t *stack, size_t size, k_thread_entry_t entry,
+       void *p1, void *p2, void *p3, int prio, uint32_t options, k_timeout_t delay),
+      (t, stack, size, entry, p1, p2, p3, prio, options, delay))
+ZR_VOID(k_thread_start, (k_tid_t t), (t))
+ZR_FN(int, k_thread_join, (struct k_thread * t, k_timeout_t timeout), (t, timeout))
+ZR_VOID(k_thread_abort, (k_tid_t t), (t))
+ZR_FN(int32_t, k_sleep, (k_timeout_t timeout), (timeout))
+ZR_FN(int32_t, k_usleep, (int32_t us), (us))
+ZR_VOID(k_busy_wait, (uint32_t us), (us))
+ZR_VOID(k_yield, (void), ())
+ZR_VOID(k_wakeup, (k_tid_t t), (t))
+ZR_FN(k_tid_t, k_current_get, (void), ())
+ZR_VOID(k_thread_suspend, (k_tid_t t), (t))
+ZR_VOID(k_thread_resume, (k_tid_t t), (t))
+ZR_FN(int, k_thread_priority_get, (k_tid_t t), (t))
+ZR_VOID(k_thread_priority_set, (k_tid_t t, int prio), (t, prio))
+ZR_FN(int, k_thread_name_set, (k_tid_t t, const char *name), (t, name))
+ZR_FN(const char *, k_thread_name_get, (k_tid_t t), (t))
+ZR_FN(bool, k_is_in_isr, (void), ())
+ZR_VOID(k_sched_lock, (void), ())
+ZR_VOID(k_sched_unlock, (void), ())
+
+/* Semaphores (kernel/sem.c). */
+ZR_FN(int, k_sem_init, (struct k_sem * sem, unsigned int initial, unsigned int limit),
+      (sem, initial, limit))
+ZR_FN(int, k_sem_take, (struct k_sem * sem, k_timeout_t timeout), (sem, timeout))
+ZR_VOID(k_sem_give, (struct k_sem * sem), (sem))
+ZR_VOID(k_sem_reset, (struct k_sem * sem), (sem))
+ZR_FN(unsigned int, k_sem_count_get, (struct k_sem * sem), (sem))
+
+/* Mutexes and condition variables (kernel/mutex.c, kernel/condvar.c). */
+ZR_FN(int, k_mutex_init, (struct k_mutex * m), (m))
+ZR_FN(int, k_mutex_lock, (struct k_mutex * m, k_timeout_t timeout), (m, timeout))
+ZR_FN(int, k_mutex_unlock, (struct k_mutex * m), (m))
+ZR_FN(int, k_condvar_init, (struct k_condvar * c), (c))
+ZR_FN(int, k_condvar_signal, (struct k_condvar * c), (c))
+ZR_FN(int, k_condvar_broadcast, (struct k_condvar * c), (c))
+ZR_FN(int, k_condvar_wait, (struct k_condvar * c, struct k_mutex *m, k_timeout_t timeout),
+      (c, m, timeout))
+
+/* Timers (kernel/timer.c). */
+ZR_VOID(k_timer_init, (struct k_timer * t, k_timer_expiry_t expiry, k_timer_stop_t stop),
+	(t, expiry, stop))
+ZR_VOID(k_timer_start, (struct k_timer * t, k_timeout_t duration, k_timeout_t period),
+	(t, duration, period))
+ZR_VOID(k_timer_stop, (struct k_timer * t), (t))
+ZR_FN(uint32_t, k_timer_status_get, (struct k_timer * t), (t))
+ZR_FN(uint32_t, k_timer_status_sync, (struct k_timer * t), (t))
+ZR_FN(k_ticks_t, k_timer_remaining_ticks, (const struct k_timer *t), (t))
+ZR_FN(k_ticks_t, k_timer_expires_ticks, (const struct k_timer *t), (t))
+ZR_VOID(k_timer_user_data_set, (struct k_timer * t, void *data), (t, data))
+ZR_FN(void *, k_timer_user_data_get, (const struct k_timer *t), (t))
+
+/* Time. */
+ZR_FN(int64_t, k_uptime_ticks, (void), ())
+ZR_FN(uint32_t, k_cycle_get_32, (void), ())
+ZR_FN(int, sys_clock_hw_cycles_per_sec, (void), ())
+
+uint64_t zr_k_cycle_get_64(void);
+uint64_t zr_k_cycle_get_64(void)
+{
+#if defined(CONFIG_TIMER_HAS_64BIT_CYCLE_COUNTER) && KERNEL_VERSION_NUMBER >= 0x030100
+	return k_cycle_get_64();
+#else
+	/*
+	 * Zephyr before 3.1 has no k_cycle_get_64: extend the 32-bit counter, counting its
+	 * wraps. Correct while it is read at least once per wrap period (2^32 cycles: 358 s at
+	 * 12 MHz).
+	 */
+	static uint32_t last, high;
+	unsigned int key = irq_lock();
+	uint32_t now = k_cycle_get_32();
+
+	if (now < last) {
+		high++;
+	}
+	last = now;
+	uint64_t value = ((uint64_t)high << 32) | now;
+
+	irq_unlock(key);
+	return value;
+#endif
+}
+
+/* Interrupts: macros and inline functions (include/irq.h, arch headers). */
+unsigned int zr_irq_lock(void);
+unsigned int zr_irq_lock(void)
+{
+	return irq_lock();
+}
+void zr_irq_unlock(unsigned int key);
+void zr_irq_unlock(unsigned int key)
+{
+	irq_unlock(key);
+}
+ZR_FN(bool, arch_irq_unlocked, (unsigned int key), (key))
+
+/* Console: what printk ends in. */
+void zr_k_str_out(char *c, size_t n);
+void zr_k_str_out(char *c, size_t n)
+{
+	printk("%.*s", (int)n, c);
+}
+
+/* Work queues (kernel/work.c). */
+ZR_VOID(k_work_queue_init, (struct k_work_q * q), (q))
+ZR_VOID(k_work_queue_start,
+	(struct k_work_q * q, k_thread_stack_t *stack, size_t size, int prio,
+	 const struct k_work_queue_config *cfg),
+	(q, stack, size, prio, cfg))
+ZR_FN(k_tid_t, k_work_queue_thread_get, (struct k_work_q * q), (q))
+ZR_VOID(k_work_init, (struct k_work * w, k_work_handler_t handler), (w, handler))
+ZR_FN(int, k_work_submit_to_queue, (struct k_work_q * q, struct k_work *w), (q, w))
+ZR_FN(int, k_work_submit, (struct k_work * w), (w))
+ZR_FN(int, k_work_busy_get, (const struct k_work *w), (w))
+ZR_FN(int, k_work_cancel, (struct k_work * w), (w))
+ZR_FN(bool, k_work_cancel_sync, (struct k_work * w, struct k_work_sync *s), (w, s))
+ZR_FN(bool, k_work_flush, (struct k_work * w, struct k_work_sync *s), (w, s))
+ZR_VOID(k_work_init_delayable, (struct k_work_delayable * w, k_work_handler_t handler),
+	(w, handler))
+ZR_FN(int, k_work_schedule_for_queue,
+      (struct k_work_q * q, struct k_work_delayable *w, k_timeout_t delay), (q, w, delay))
+ZR_FN(int, k_work_schedule, (struct k_work_delayable * w, k_timeout_t delay), (w, delay))
+ZR_FN(int, k_work_reschedule_for_queue,
+      (struct k_work_q * q, struct k_work_delayable *w, k_timeout_t delay), (q, w, delay))
+ZR_FN(int, k_work_reschedule, (struct k_work_delayable * w, k_timeout_t delay), (w, delay))
+ZR_FN(int, k_work_cancel_delayable, (struct k_work_delayable * w), (w))
+ZR_FN(bool, k_work_cancel_delayable_sync, (struct k_work_delayable * w, struct k_work_sync *s),
+      (w, s))
+
+/* Polling (kernel/poll.c). */
+ZR_VOID(k_poll_event_init, (struct k_poll_event * e, uint32_t type, int mode, void *obj),
+	(e, type, mode, obj))
+ZR_FN(int, k_poll, (struct k_poll_event * e, int n, k_timeout_t timeout), (e, n, timeout))
+ZR_VOID(k_poll_signal_init, (struct k_poll_signal * s), (s))
+ZR_VOID(k_poll_signal_reset, (struct k_poll_signal * s), (s))
+ZR_VOID(k_poll_signal_check, (struct k_poll_signal * s, unsigned int *signaled, int *result),
+	(s, signaled, result))
+ZR_FN(int, k_poll_signal_raise, (struct k_poll_signal * s, int result), (s, result))
+ZR_VOID(k_work_poll_init, (struct k_work_poll * w, k_work_handler_t handler), (w, handler))
+ZR_FN(int, k_work_poll_submit_to_queue,
+      (struct k_work_q * q, struct k_work_poll *w, struct k_poll_event *e, int n,
+       k_timeout_t timeout),
+      (q, w, e, n, timeout))
+ZR_FN(int, k_work_poll_submit,
+      (struct k_work_poll * w, struct k_poll_event *e, int n, k_timeout_t timeout),
+      (w, e, n, timeout))
+ZR_FN(int, k_work_poll_cancel, (struct k_work_poll * w), (w))
+
+/* Queues and message queues (kernel/queue.c, kernel/msg_q.c). */
+ZR_VOID(k_queue_init, (struct k_queue * q), (q))
+ZR_VOID(k_queue_append, (struct k_queue * q, void *data), (q, data))
+ZR_VOID(k_queue_prepend, (struct k_queue * q, void *data), (q, data))
+ZR_FN(void *, k_queue_get, (struct k_queue * q, k_timeout_t timeout), (q, timeout))
+ZR_FN(int, k_queue_is_empty, (struct k_queue * q), (q))
+ZR_FN(void *, k_queue_peek_head, (struct k_queue * q), (q))
+ZR_VOID(k_queue_cancel_wait, (struct k_queue * q), (q))
+ZR_VOID(k_msgq_init, (struct k_msgq * q, char *buffer, size_t msg_size, uint32_t max_msgs),
+	(q, buffer, msg_size, max_msgs))
+ZR_FN(int, k_msgq_put, (struct k_msgq * q, const void *data, k_timeout_t timeout),
+      (q, data, timeout))
+ZR_FN(int, k_msgq_get, (struct k_msgq * q, void *data, k_timeout_t timeout), (q, data, timeout))
+ZR_FN(uint32_t, k_msgq_num_used_get, (struct k_msgq * q), (q))
+ZR_FN(uint32_t, k_msgq_num_free_get, (struct k_msgq * q), (q))
+ZR_VOID(k_msgq_purge, (struct k_msgq * q), (q))
+
+/* The Rust runtime on Zephyr: fatal errors and the kernel heap. */
+void zr_k_panic(void);
+void zr_k_panic(void)
+{
+	k_panic();
+	CODE_UNREACHABLE;
+}
+
+#if defined(CONFIG_HEAP_MEM_POOL_SIZE) && CONFIG_HEAP_MEM_POOL_SIZE > 0
+ZR_FN(void *, k_aligned_alloc, (size_t align, size_t size), (align, size))
+ZR_VOID(k_free, (void *p), (p))
+#endif
