@@ -348,7 +348,10 @@ fn real_layout(path: &PathBuf) -> String {
         out.push_str(&format!(
             "/// `{name}` of the application's headers.\npub const {name}: {ty} = "
         ));
-        if ty.contains("uint") || ty.starts_with('u') {
+        if ty.contains("uint") || *ty == "u32" {
+            // A 32-bit C value: the assembler may have widened it to the address width.
+            out.push_str(&format!("{};\n", p.unsigned(&format!("ZR_CONST__{name}")) as u32));
+        } else if *ty == "usize" {
             out.push_str(&format!("{};\n", p.unsigned(&format!("ZR_CONST__{name}"))));
         } else {
             out.push_str(&format!("{};\n", p.signed(&format!("ZR_CONST__{name}"))));
