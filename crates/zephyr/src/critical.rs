@@ -26,16 +26,32 @@ use zephyr_sys::{
     arch_irq_unlocked, irq_lock, irq_unlock, k_is_in_isr, k_sched_lock, k_sched_unlock,
 };
 
-use crate::object::BootStatic;
+/// Set when a thread readied a thread (an executor's) while it may have held `irq_lock`: per
+/// simulation on the simulator, a plain static on a real kernel (read at every critical-section
+/// exit, so it must cost one load).
+#[cfg(zephyr_sim)]
+static WOKE_THREAD: crate::object::BootStatic<AtomicBool> =
+    crate::object::BootStatic::new(|| AtomicBool::new(false));
+#[cfg(not(zephyr_sim))]
+static WOKE_THREAD: AtomicBool = AtomicBool::new(false);
 
-/// Set when a thread readied a thread (an executor's) while it may have held `irq_lock`.
-static WOKE_THREAD: BootStatic<AtomicBool> = BootStatic::new(|| AtomicBool::new(false));
+#[inline(always)]
+fn woke_thread() -> &'static AtomicBool {
+    #[cfg(zephyr_sim)]
+    {
+        WOKE_THREAD.get()
+    }
+    #[cfg(not(zephyr_sim))]
+    {
+        &WOKE_THREAD
+    }
+}
 
 /// Notes that the caller, in thread context, just readied another thread and may be inside a
 /// critical section: the end of the outermost one will be a reschedule point.
 #[cfg_attr(not(feature = "executor-zephyr"), allow(dead_code))]
 pub(crate) fn note_wake() {
-    WOKE_THREAD.get().store(true, Ordering::Relaxed);
+    woke_thread().store(true, Ordering::Relaxed);
 }
 
 struct ZephyrCriticalSection;
@@ -54,9 +70,12 @@ unsafe impl critical_section::Impl for ZephyrCriticalSection {
         // in thread context (it is not allowed in an ISR, whose exit reschedules anyway).
         unsafe {
             irq_unlock(key);
-            if arch_irq_unlocked(key)
+            // The flag first: most exits find it clear and end here, after one load.
+            let woke = woke_thread();
+            if woke.load(Ordering::Relaxed)
+                && arch_irq_unlocked(key)
                 && !k_is_in_isr()
-                && WOKE_THREAD.get().swap(false, Ordering::Relaxed)
+                && woke.swap(false, Ordering::Relaxed)
             {
                 k_sched_lock();
                 k_sched_unlock();

@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# Builds and runs the samples on real Zephyr, on native_posix_64 and on qemu_cortex_m3, checks
+# their output, and ends with one summary line:
+#
+#   real zephyr: native_posix_64 ok, qemu_cortex_m3 ok, instructions per round trip: thread=N ...
+#
+# Needs a Zephyr tree (tested: 2.7.0) named by ZEPHYR_BASE; without one it prints
+# `real zephyr: skipped (no ZEPHYR_BASE)` and exits 0. Defaults follow a west workspace:
+# ZEPHYR_BASE=~/zephyrproject/zephyr if that exists, and ZEPHYR_MODULES=<workspace>/modules/hal/cmsis
+# (the cmsis module, needed on Arm) if that exists. Host tools: cmake, ninja, dtc, gcc-multilib
+# (native_posix_64), gcc-arm-none-eabi + libnewlib-arm-none-eabi, qemu-system-arm, and the
+# Python packages Zephyr's build needs (pyelftools, PyYAML, pykwalify, packaging).
+#
+# Instructions are counted exactly: qemu runs with `-icount shift=0`, one instruction per
+# nanosecond of virtual time, so a cycle of the board's 12 MHz SysTick is 1e9/12e6 instructions.
+# Each scenario's count is averaged over the sample's round trips (see samples/bench).
+#
+# Environment: ZEPHYR_TEST_BUILD (build directory; default target/zephyr-test), ZEPHYR_TEST_LIMITS=0
+# to report the instruction-count limits without failing on them.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+
+if [[ -z "${ZEPHYR_BASE:-}" && -f "$HOME/zephyrproject/zephyr/VERSION" ]]; then
+    ZEPHYR_BASE=$HOME/zephyrproject/zephyr
+fi
+if [[ -z "${ZEPHYR_BASE:-}" || ! -f "${ZEPHYR_BASE}/VERSION" ]]; then
+    echo "real zephyr: skipped (no ZEPHYR_BASE)"
+    exit 0
+fi
+export ZEPHYR_BASE
+workspace=$(dirname "$ZEPHYR_BASE")
+if [[ -z "${ZEPHYR_MODULES:-}" && -d "$workspace/modules/hal/cmsis" ]]; then
+    ZEPHYR_MODULES=$workspace/modules/hal/cmsis
+fi
+version=$(awk -F' = ' '/^VERSION_MAJOR/{a=$2} /^VERSION_MINOR/{b=$2} /^PATCHLEVEL/{c=$2} END{print a"."b"."c}' \
+    "$ZEPHYR_BASE/VERSION")
+echo "== real Zephyr $version at $ZEPHYR_BASE"
+
+build=${ZEPHYR_TEST_BUILD:-$root/target/zephyr-test}
+mkdir -p "$build"
+# One cargo target directory for every build: dependencies compile once per Rust target.
+export CARGO_TARGET_DIR=$build/cargo
+if command -v rustup >/dev/null; then
+    rustup target add thumbv7m-none-eabi >/dev/null 2>&1 || true
+fi
+
+fail() {
+    echo "real zephyr: FAILED: $*"
+    exit 1
+}
+
+# build SAMPLE BOARD: configures and builds samples/SAMPLE for BOARD into $build/SAMPLE-BOARD.
+build() {
+    local sample=$1 board=$2 dir=$build/$1-$2
+    # This repository is a Zephyr module. Without west, Zephyr 2.7 reads ZEPHYR_EXTRA_MODULES only
+    # together with ZEPHYR_MODULES, so it goes in the list itself.
+    local modules=$root
+    local -a env=()
+    case $board in
+    native_posix_64) env=(ZEPHYR_TOOLCHAIN_VARIANT=host) ;;
+    qemu_cortex_m3)
+        env=(ZEPHYR_TOOLCHAIN_VARIANT=gnuarmemb GNUARMEMB_TOOLCHAIN_PATH=${GNUARMEMB_TOOLCHAIN_PATH:-/usr})
+        [[ -n "${ZEPHYR_MODULES:-}" ]] && modules="$ZEPHYR_MODULES;$root"
+        ;;
+    esac
+    echo "== build $sample for $board"
+    if ! env "${env[@]}" cmake -GNinja -S "$root/samples/$sample" -B "$dir" -DBOARD="$board" \
+        "-DZEPHYR_MODULES=$modules" >"$dir.configure.log" 2>&1; then
+        tail -n 30 "$dir.configure.log"
+        fail "configuring $sample for $board (log: $dir.configure.log)"
+    fi
+    if ! ninja -C "$dir" >"$dir.build.log" 2>&1; then
+        grep -E "error|Error|undefined" -A5 "$dir.build.log" | head -n 40
+        fail "building $sample for $board (log: $dir.build.log)"
+    fi
+}
+
+# run SAMPLE BOARD END: runs the built image until a line matching END (or 120 s of wall time),
+# into $build/SAMPLE-BOARD.out.
+run() {
+    local sample=$1 board=$2 end=$3 dir=$build/$1-$2 out=$build/$1-$2.out pid
+    case $board in
+    native_posix_64) "$dir/zephyr/zephyr.exe" --stop_at=30 >"$out" 2>&1 &
+        pid=$! ;;
+    qemu_cortex_m3) qemu-system-arm -machine lm3s6965evb -icount shift=0 -nographic -monitor none \
+        -serial stdio -kernel "$dir/zephyr/zephyr.elf" </dev/null >"$out" 2>&1 &
+        pid=$! ;;
+    esac
+    for _ in $(seq 1200); do
+        grep -q -- "$end" "$out" 2>/dev/null && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    grep -q -- "$end" "$out" || { cat "$out"; fail "$sample on $board did not print '$end'"; }
+}
+
+# The demo's lines as the simulator prints them (its golden output), without the simulator's
+# closing summary; `strip` drops the time stamps for boards whose timer is not exact.
+golden=$root/examples/tests/golden/embassy-demo.txt
+demo_lines() { grep -E '^\[' "$1" | tr -d '\r'; }
+strip() { sed -E 's/^\[ *[0-9]+\.[0-9]+ ms\] //'; }
+
+check_demo() {
+    local board=$1 out=$build/embassy-demo-$1.out
+    if [[ $board == native_posix_64 ]]; then
+        # native_posix's timer is exact: the same lines at the same virtual times as the simulator.
+        if ! diff <(grep -E '^\[' "$golden") <(demo_lines "$out") >"$out.diff"; then
+            cat "$out.diff"
+            fail "embassy-demo on $board differs from the simulator's output"
+        fi
+    else
+        # On qemu_cortex_m3, time passes while code runs: same lines in the same order.
+        if ! diff <(grep -E '^\[' "$golden" | strip) <(demo_lines "$out" | strip) >"$out.diff"; then
+            cat "$out.diff"
+            fail "embassy-demo on $board: its lines differ from the simulator's"
+        fi
+    fi
+    echo "   embassy-demo on $board: matches the simulator"
+}
+
+for board in native_posix_64 qemu_cortex_m3; do
+    build embassy-demo "$board"
+    run embassy-demo "$board" "main      done"
+    check_demo "$board"
+    build bench "$board"
+    run bench "$board" "bench done"
+done
+
+# Instructions per round trip on qemu_cortex_m3: cycles * (1e9 / hw_cycles_per_sec) / round_trips.
+bench_out=$build/bench-qemu_cortex_m3.out
+hz=$(sed -nE 's/^bench hw_cycles_per_sec=([0-9]+).*/\1/p' "$bench_out" | tr -d '\r')
+[[ -n "$hz" ]] || fail "bench printed no hw_cycles_per_sec"
+summary=""
+declare -A ipr
+for name in thread thread-same-prio cs noop thread-task; do
+    line=$(grep -E "^bench $name round_trips=" "$bench_out" | tr -d '\r') ||
+        fail "bench printed no '$name' line"
+    n=$(sed -nE 's/.*round_trips=([0-9]+).*/\1/p' <<<"$line")
+    c=$(sed -nE 's/.*cycles=([0-9]+).*/\1/p' <<<"$line")
+    ipr[$name]=$(awk -v c="$c" -v n="$n" -v hz="$hz" 'BEGIN { printf "%.0f", c * 1e9 / hz / n }')
+    summary+=" $name=${ipr[$name]}"
+done
+grep -E "^bench " "$build/bench-native_posix_64.out" | grep -q "bench done" ||
+    fail "bench on native_posix_64 did not finish"
+
+# The limits (issue 7): the seed's promise is that a task switch costs less than a thread switch.
+limits_ok=1
+check_limit() { # NAME REFERENCE FACTOR
+    local ratio
+    ratio=$(awk -v a="${ipr[$1]}" -v b="${ipr[$2]}" 'BEGIN { printf "%.2f", a / b }')
+    if awk -v r="$ratio" -v f="$3" 'BEGIN { exit !(r <= f) }'; then
+        echo "   $1 = ${ratio}x $2 (limit ${3}x): ok"
+    else
+        echo "   $1 = ${ratio}x $2 (limit ${3}x): OVER"
+        limits_ok=0
+    fi
+}
+echo "== instructions per round trip on qemu_cortex_m3 (-icount shift=0):$summary"
+check_limit cs thread 1.2
+check_limit noop thread 1.0
+check_limit thread-task thread-same-prio 1.3
+if [[ $limits_ok == 0 && ${ZEPHYR_TEST_LIMITS:-1} != 0 ]]; then
+    fail "instruction counts over their limits:$summary"
+fi
+echo "real zephyr: native_posix_64 ok, qemu_cortex_m3 ok, instructions per round trip:$summary"
