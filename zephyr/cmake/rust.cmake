@@ -16,8 +16,8 @@
 #     into zephyr-layout.txt: sizes, alignments and offsets of the kernel objects, constants;
 #  2. runs `cargo rustc --crate-type staticlib --release` for the target, with
 #     ZEPHYR_RUST_LAYOUT and ZEPHYR_DOTCONFIG pointing at that file and at the build's .config
-#     (zephyr-sys's build.rs reads both); panic = "abort", and opt-level from Zephyr's
-#     optimisation choice (-Os: "s", -O2: 2, debug: 1), LTO on;
+#     (zephyr-sys's build.rs reads both); panic = "abort", opt-level CONFIG_RUST_OPT_LEVEL (by
+#     default Zephyr's own choice: -Os: "s", -O2: 2, debug: 1), LTO on;
 #  3. adds zr_shim.c (real symbols for inline and macro API) and zr_main.c (main() calling
 #     rust_main(), unless CONFIG_RUST_MAIN=n) to the app library, and links the Rust library.
 #
@@ -113,12 +113,11 @@ function(rust_cargo_application)
     COMMAND_EXPAND_LISTS)
 
   # 2. cargo. It decides itself what is stale, so the target always runs.
-  if(CONFIG_SPEED_OPTIMIZATIONS)
-    set(opt 2)
-  elseif(CONFIG_DEBUG_OPTIMIZATIONS OR CONFIG_NO_OPTIMIZATIONS)
-    set(opt 1)
+  # CONFIG_RUST_OPT_LEVEL: "s"/"z" are TOML strings, digits are integers.
+  if(CONFIG_RUST_OPT_LEVEL MATCHES "^[0-9]$")
+    set(opt ${CONFIG_RUST_OPT_LEVEL})
   else()
-    set(opt "'s'")
+    set(opt "'${CONFIG_RUST_OPT_LEVEL}'")
   endif()
   set(features)
   if(RUST_FEATURES)
