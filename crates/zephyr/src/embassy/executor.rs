@@ -32,10 +32,12 @@
 use core::cell::UnsafeCell;
 use core::marker::PhantomData;
 use core::mem::MaybeUninit;
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU8, Ordering};
 
 use embassy_executor::{raw, SendSpawner, Spawner};
-use zephyr_sys::{k_sem, k_sem_give, k_sem_take, K_FOREVER};
+use zephyr_sys::{
+    k_current_get, k_sem, k_sem_give, k_sem_take, k_thread, k_thread_priority_get, K_FOREVER,
+};
 
 use crate::object::KObj;
 
@@ -62,6 +64,9 @@ const PARKED: u8 = 2;
 struct Signal {
     flags: AtomicU8,
     sem: KObj<k_sem>,
+    /// The thread running the executor (null until `run`), to tell whether a wake may preempt
+    /// the waking thread.
+    thread: AtomicPtr<k_thread>,
 }
 
 impl Signal {
@@ -77,11 +82,29 @@ impl Signal {
             // SAFETY: the semaphore is statically initialised and never moves (checked by
             // KObj); k_sem_give is ISR-safe.
             unsafe { k_sem_give(self.sem.get()) };
-            // Inside a critical section the give cannot switch yet: its end will.
+            // Inside a critical section the give cannot switch yet: its end will, when the
+            // executor's thread is one that would preempt the caller.
             // SAFETY: k_is_in_isr has no preconditions.
-            if !unsafe { zephyr_sys::k_is_in_isr() } {
+            if self.may_preempt_caller() && !unsafe { zephyr_sys::k_is_in_isr() } {
                 crate::critical::note_wake();
             }
+        }
+    }
+
+    /// Whether the executor's thread, just readied by the calling thread, would preempt it:
+    /// more urgent, and the caller preemptible (Zephyr's rule in `z_reschedule`). If not, the
+    /// reschedule point at the end of the caller's critical section would not switch, and is
+    /// skipped (it costs more than these two priority reads).
+    fn may_preempt_caller(&self) -> bool {
+        let executor = self.thread.load(Ordering::Relaxed);
+        if executor.is_null() {
+            return true;
+        }
+        // SAFETY: both are live threads (the executor's thread is blocked in, or running,
+        // `run`; the caller is running); reading a priority has no other precondition.
+        unsafe {
+            let caller = k_thread_priority_get(k_current_get());
+            caller >= 0 && k_thread_priority_get(executor) < caller
         }
     }
 
@@ -153,7 +176,11 @@ impl Executor {
         Self {
             raw: UnsafeCell::new(MaybeUninit::uninit()),
             ready: AtomicBool::new(false),
-            signal: Signal { flags: AtomicU8::new(0), sem: KObj::sem(0, 1) },
+            signal: Signal {
+                flags: AtomicU8::new(0),
+                sem: KObj::sem(0, 1),
+                thread: AtomicPtr::new(core::ptr::null_mut()),
+            },
             polls: AtomicU32::new(0),
             _not_send: PhantomData,
         }
@@ -209,9 +236,13 @@ impl Executor {
     /// In an ISR (the executor blocks its thread).
     pub fn run_until(&'static self, init: impl FnOnce(Spawner), mut done: impl FnMut() -> bool) {
         let raw = self.raw();
+        // SAFETY: k_current_get has no preconditions.
+        self.signal.thread.store(unsafe { k_current_get() }, Ordering::Relaxed);
         init(raw.spawner());
         loop {
-            self.signal.flags.fetch_and(!PENDED, Ordering::AcqRel);
+            // PARKED is clear here (`park` returns only once a pend cleared it, or without
+            // setting it), so clearing PENDED is a store, not a read-modify-write.
+            self.signal.flags.store(0, Ordering::Release);
             // Only this thread writes the count: no read-modify-write needed.
             self.polls.store(self.polls.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
             // SAFETY: poll runs only here, on the executor's thread, never re-entrantly (the
