@@ -71,6 +71,17 @@ void zr_layout_probe(void)
 #else
 	GEN_ABSOLUTE_SYM(ZR_CONST__ZR_STACK_POW2, 0);
 #endif
+	/*
+	 * irq_lock() is arch_irq_lock() on a uniprocessor; on ARMv7-M/ARMv8-M Mainline that is a
+	 * BASEPRI raise to _EXC_IRQ_DEFAULT_PRIO (include/arch/arm/aarch32/asm_inline_gcc.h),
+	 * which zephyr-sys then does inline instead of calling zr_irq_lock.
+	 */
+#if defined(CONFIG_ARMV7_M_ARMV8_M_MAINLINE) && !defined(CONFIG_SMP)
+	GEN_ABSOLUTE_SYM(ZR_CONST__ZR_IRQ_BASEPRI, 1);
+	GEN_ABSOLUTE_SYM(ZR_CONST___EXC_IRQ_DEFAULT_PRIO, _EXC_IRQ_DEFAULT_PRIO);
+#else
+	GEN_ABSOLUTE_SYM(ZR_CONST__ZR_IRQ_BASEPRI, 0);
+#endif
 #ifdef CONFIG_USERSPACE
 	GEN_ABSOLUTE_SYM(ZR_CONST__ZR_USERSPACE, 1);
 #else

@@ -229,16 +229,6 @@ kernel_api! {
     /// Hardware cycle counter rate, in Hz.
     pub fn sys_clock_hw_cycles_per_sec() -> c_int;
 
-    // ---- interrupts (include/zephyr/irq.h) ----
-    /// Locks interrupts; returns the key to hand back to [`irq_unlock`]. Nests.
-    pub fn irq_lock() -> c_uint;
-    /// Releases the lock taken by the [`irq_lock`] call that returned `key`.
-    pub fn irq_unlock(key: c_uint);
-    /// Whether `key` says interrupts were unlocked before the `irq_lock` that returned it, i.e.
-    /// whether `irq_unlock(key)` unlocks them (`arch_irq_unlocked`; inline in Zephyr, so a real
-    /// provider supplies it as a shim).
-    pub fn arch_irq_unlocked(key: c_uint) -> bool;
-
     // ---- console ----
     /// Writes `n` bytes to the console (what `printk` ends in).
     pub fn k_str_out(c: *mut c_char, n: usize);
@@ -276,6 +266,21 @@ pub unsafe fn zsim_boot_static(key: *const c_void, size: usize, align: usize) ->
         let _ = (key, size, align);
         core::ptr::null_mut()
     }
+}
+
+// Interrupt locking (include/irq.h). On real Zephyr with a BASEPRI-based `irq_lock` (ARMv7-M,
+// ARMv8-M Mainline, uniprocessor), `real_layout` does it inline instead: it runs on every
+// critical section.
+#[cfg(not(all(zephyr_irq_basepri, target_arch = "arm")))]
+kernel_api! {
+    /// Locks interrupts; returns the key to hand back to [`irq_unlock`]. Nests.
+    pub fn irq_lock() -> c_uint;
+    /// Releases the lock taken by the [`irq_lock`] call that returned `key`.
+    pub fn irq_unlock(key: c_uint);
+    /// Whether `key` says interrupts were unlocked before the `irq_lock` that returned it, i.e.
+    /// whether `irq_unlock(key)` unlocks them (`arch_irq_unlocked`; inline in Zephyr, so a real
+    /// provider supplies it as a shim).
+    pub fn arch_irq_unlocked(key: c_uint) -> bool;
 }
 
 /// Ticks per second of the running kernel.

@@ -192,3 +192,60 @@ kernel_api! {
     /// Frees kernel-heap memory (`k_free`).
     pub fn k_free(ptr: *mut c_void);
 }
+
+/// Locks interrupts (`irq_lock`): raises BASEPRI to `_EXC_IRQ_DEFAULT_PRIO`, keeping a higher
+/// value already there, and returns the previous BASEPRI as the key. The same instructions as
+/// `arch_irq_lock` in `include/arch/arm/aarch32/asm_inline_gcc.h`, inline, since every critical
+/// section runs them.
+///
+/// # Safety
+/// Hand the key back to [`irq_unlock`], in nesting order.
+#[cfg(all(zephyr_irq_basepri, target_arch = "arm"))]
+#[inline(always)]
+pub unsafe fn irq_lock() -> c_uint {
+    let key: u32;
+    // SAFETY: reading BASEPRI and raising it with BASEPRI_MAX only masks interrupts; the `isb`
+    // makes the new mask take effect before the next instruction. Not `nomem`: the lock orders
+    // memory accesses (a compiler barrier, as the C version's "memory" clobber).
+    unsafe {
+        core::arch::asm!(
+            "mrs {key}, basepri",
+            "msr basepri_max, {prio}",
+            "isb",
+            key = out(reg) key,
+            prio = in(reg) ZR_EXC_IRQ_DEFAULT_PRIO,
+            options(nostack, preserves_flags),
+        );
+    }
+    key
+}
+
+/// Releases the lock taken by the [`irq_lock`] call that returned `key` (`irq_unlock`: restores
+/// BASEPRI).
+///
+/// # Safety
+/// `key` must come from the matching [`irq_lock`].
+#[cfg(all(zephyr_irq_basepri, target_arch = "arm"))]
+#[inline(always)]
+pub unsafe fn irq_unlock(key: c_uint) {
+    // SAFETY: restores the mask the matching irq_lock found (caller contract).
+    unsafe {
+        core::arch::asm!(
+            "msr basepri, {key}",
+            "isb",
+            key = in(reg) key,
+            options(nostack, preserves_flags),
+        );
+    }
+}
+
+/// Whether `key` says interrupts were unlocked before the `irq_lock` that returned it
+/// (`arch_irq_unlocked`: a BASEPRI of 0 masks nothing).
+///
+/// # Safety
+/// None; `unsafe` as the other providers' declaration is.
+#[cfg(all(zephyr_irq_basepri, target_arch = "arm"))]
+#[inline(always)]
+pub unsafe fn arch_irq_unlocked(key: c_uint) -> bool {
+    key == 0
+}
