@@ -98,6 +98,13 @@ function(rust_cargo_application)
   endif()
   set(rust_lib ${target_dir}/${RUST_TARGET}/release/lib${RUST_LIB_NAME}.a)
 
+  # Zephyr 2.7 names its Python PYTHON_EXECUTABLE; newer releases also Python3_EXECUTABLE.
+  if(PYTHON_EXECUTABLE)
+    set(python ${PYTHON_EXECUTABLE})
+  else()
+    set(python ${Python3_EXECUTABLE})
+  endif()
+
   # 1. The layout probe, compiled exactly as the application's C code is.
   add_library(zephyr_rust_layout OBJECT ${ZEPHYR_RUST_MODULE_DIR}/zephyr/src/zr_layout.c)
   target_link_libraries(zephyr_rust_layout PRIVATE zephyr_interface)
@@ -105,7 +112,7 @@ function(rust_cargo_application)
   set(layout ${rust_dir}/zephyr-layout.txt)
   add_custom_command(
     OUTPUT ${layout}
-    COMMAND ${PYTHON_EXECUTABLE} ${ZEPHYR_RUST_MODULE_DIR}/zephyr/scripts/gen_rust_layout.py
+    COMMAND ${python} ${ZEPHYR_RUST_MODULE_DIR}/zephyr/scripts/gen_rust_layout.py
             $<TARGET_OBJECTS:zephyr_rust_layout> ${layout}
     DEPENDS zephyr_rust_layout $<TARGET_OBJECTS:zephyr_rust_layout>
             ${ZEPHYR_RUST_MODULE_DIR}/zephyr/scripts/gen_rust_layout.py

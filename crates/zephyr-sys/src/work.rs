@@ -21,7 +21,7 @@ extern "C" {
 #[cfg(feature = "simulator")]
 extern "C-unwind" {
     /// Simulator extension: this simulation's system work queue. The simulator starts it
-    /// (thread `sysworkq` at [`CONFIG_SYSTEM_WORKQUEUE_PRIORITY`]) the first time it is used,
+    /// (thread `sysworkq` at [`CONFIG_SYSTEM_WORKQUEUE_PRIORITY`](crate::CONFIG_SYSTEM_WORKQUEUE_PRIORITY)) the first time it is used,
     /// already waiting for work as if started at boot; a simulation that never uses it has no
     /// such thread.
     pub fn zsim_sys_work_q() -> *mut k_work_q;

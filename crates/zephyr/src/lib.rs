@@ -56,6 +56,14 @@
 //! On the host, run the same code on the simulated kernel: `zephyr_sim::Sim::new().run(rust_main)`
 //! (see `examples/` and the tests).
 //!
+//! # On real Zephyr
+//!
+//! Built by the repository's Zephyr module (`rust_cargo_application()` in the application's
+//! `CMakeLists.txt`), `zephyr-sys` takes its layouts and constants from the application's own
+//! build and this crate also provides the program's panic handler (the message through `printk`,
+//! then `k_panic()`) and a global allocator on the kernel heap (`CONFIG_HEAP_MEM_POOL_SIZE`).
+//! Kernel objects in `static`s are initialised at their first use there (see [`object`]).
+//!
 //! # Features
 //! * `executor-zephyr`: `embassy::Executor`, Embassy tasks on a Zephyr thread that parks when
 //!   it has no work. Cannot be combined with embassy-executor's own `platform-*` executors.
