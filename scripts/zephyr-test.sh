@@ -124,6 +124,9 @@ for board in native_posix_64 qemu_cortex_m3; do
     # seen in plain C too), which shifts a time stamp and makes a k_timer expire late.
     run embassy-demo "$board" "main      done" 1
     check_demo "$board"
+    build objects "$board"
+    run objects "$board" "objects: all ok"
+    echo "   objects on $board: every static kernel object kind and async wait ok"
     build bench "$board"
     run bench "$board" "bench done"
 done
