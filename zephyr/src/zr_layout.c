@@ -11,17 +11,7 @@
  * Symbol names: ZR_SIZE__<type>, ZR_ALIGN__<type>, ZR_OFFSET__<type>__<field>,
  * ZR_CONST__<name>. Add an entry here and build.rs generates the Rust item.
  */
-#if defined(__has_include)
-#if __has_include(<zephyr/kernel.h>)
-#include <zephyr/kernel.h>
-#include <zephyr/toolchain.h>
-#define ZR_HAVE_ZEPHYR_PREFIX 1
-#endif
-#endif
-#ifndef ZR_HAVE_ZEPHYR_PREFIX
-#include <kernel.h>
-#include <toolchain.h>
-#endif
+#include "zr_kernel.h"
 #include <errno.h>
 #include <stddef.h>
 

@@ -3,15 +3,7 @@
  * thread (CONFIG_MAIN_THREAD_PRIORITY, CONFIG_MAIN_STACK_SIZE). Leave it out with
  * CONFIG_RUST_MAIN=n to write main() in C.
  */
-#if defined(__has_include)
-#if __has_include(<zephyr/version.h>)
-#include <zephyr/version.h>
-#else
-#include <version.h>
-#endif
-#else
-#include <version.h>
-#endif
+#include "zr_kernel.h"
 
 extern void rust_main(void);
 

@@ -8,21 +8,7 @@
  * kernel. Keep this list and zephyr-sys's `kernel_api!` declarations in step (a test in
  * crates/zephyr-sys checks the names and arity).
  */
-#if defined(__has_include)
-#if __has_include(<zephyr/kernel.h>)
-#include <zephyr/kernel.h>
-#include <zephyr/irq.h>
-#include <zephyr/sys/printk.h>
-#include <zephyr/version.h>
-#define ZR_HAVE_ZEPHYR_PREFIX 1
-#endif
-#endif
-#ifndef ZR_HAVE_ZEPHYR_PREFIX
-#include <kernel.h>
-#include <irq.h>
-#include <sys/printk.h>
-#include <version.h>
-#endif
+#include "zr_kernel.h"
 
 /* A wrapper returning a value: `ret zr_name(params) { return name(args); }`. */
 #define ZR_FN(ret, name, params, args)                                                        \
