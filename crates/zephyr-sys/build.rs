@@ -290,6 +290,11 @@ fn real_layout(path: &PathBuf) -> String {
         "MPU stack guards that need power-of-two stack alignment are not supported yet"
     );
     assert_eq!(
+        p.signed("ZR_CONST__ZR_SMP"),
+        0,
+        "CONFIG_SMP is not supported yet (critical sections are irq_lock, one CPU's lock)"
+    );
+    assert_eq!(
         p.signed("ZR_CONST__ZR_USERSPACE"),
         0,
         "CONFIG_USERSPACE is not supported yet (Rust threads are kernel threads)"

@@ -72,6 +72,11 @@ void zr_layout_probe(void)
 #else
 	GEN_ABSOLUTE_SYM(ZR_CONST__ZR_IRQ_BASEPRI, 0);
 #endif
+#ifdef CONFIG_SMP
+	GEN_ABSOLUTE_SYM(ZR_CONST__ZR_SMP, 1);
+#else
+	GEN_ABSOLUTE_SYM(ZR_CONST__ZR_SMP, 0);
+#endif
 #ifdef CONFIG_USERSPACE
 	GEN_ABSOLUTE_SYM(ZR_CONST__ZR_USERSPACE, 1);
 #else
