@@ -8,11 +8,11 @@
 //! ```text
 //!   run loop (executor thread)                 pender (any thread, any ISR, inside poll)
 //!   ───────────────────────────                ──────────────────────────────────────────
-//!   clear PENDED                                prev = fetch_or(PENDED)
-//!   poll every ready task                       if prev has PARKED and this pender is the
-//!   CAS flags 0 -> PARKED  ──fails──┐             one that clears PARKED (fetch_and):
-//!        │ ok                       │               k_sem_give(sem)
-//!   k_sem_take(sem, K_FOREVER)      │
+//!   clear PENDED (store 0)                      prev = fetch_or(PENDED)
+//!   poll every ready task                       if prev == PARKED (this pender alone saw
+//!   CAS flags 0 -> PARKED  ──fails──┐             PARKED without PENDED):
+//!        │ ok                       │               store PENDED (ends PARKED)
+//!   k_sem_take(sem, K_FOREVER)      │               k_sem_give(sem)
 //!        └──────────── loop ◄───────┘
 //! ```
 //!
@@ -23,9 +23,10 @@
 //! `k_thread_resume` loses that wake-up: Zephyr does not remember a resume of a thread that is
 //! not suspended yet (`kernel/sched.c`), which is the race Zephyr's Rust executor once had.
 //!
-//! Exactly one pender clears `PARKED` per park, so the semaphore is given once per take and
-//! its count never exceeds 1. A pend while the executor runs (not `PARKED`) is an atomic load,
-//! plus one `fetch_or` for the first pend of a poll round: no kernel call. A give from thread
+//! Exactly one pender per park finds `PARKED` without `PENDED` and ends `PARKED`, so the
+//! semaphore is given once per take and its count never exceeds 1. A pend while the executor
+//! runs (not `PARKED`) is an atomic load, plus one `fetch_or` for the first pend of a poll
+//! round: no kernel call. A give from thread
 //! context is noted for the critical-section release ([`crate::critical`] explains why: a wake
 //! inside a critical section cannot switch threads until the section ends).
 
@@ -77,8 +78,14 @@ impl Signal {
         if self.flags.load(Ordering::Acquire) == PENDED {
             return;
         }
+        // 0 -> PENDED (running: no kernel call), or PARKED -> PARKED | PENDED: then this pender
+        // is the only one that saw PARKED without PENDED, and it unparks.
         let prev = self.flags.fetch_or(PENDED, Ordering::AcqRel);
-        if prev & PARKED != 0 && self.flags.fetch_and(!PARKED, Ordering::AcqRel) & PARKED != 0 {
+        if prev == PARKED {
+            // The executor thread, once PARKED, touches the flags again only after its take
+            // returns, which needs the give below; other penders only set PENDED again. So a
+            // store ends PARKED.
+            self.flags.store(PENDED, Ordering::Release);
             // SAFETY: the semaphore is statically initialised and never moves (checked by
             // KObj); k_sem_give is ISR-safe.
             unsafe { k_sem_give(self.sem.get()) };
