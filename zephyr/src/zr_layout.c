@@ -42,6 +42,7 @@ void zr_layout_probe(void)
 
 	/* The fields Rust code reads or writes. */
 	ZR_OFFSET(k_mutex, lock_count);
+	GEN_ABSOLUTE_SYM(ZR_OFFSET__k_thread__base_prio, offsetof(struct k_thread, base.prio));
 	ZR_OFFSET(k_work_poll, work);
 	ZR_OFFSET(k_work_poll, poll_result);
 	ZR_OFFSET(k_work_delayable, work);
@@ -71,6 +72,12 @@ void zr_layout_probe(void)
 	GEN_ABSOLUTE_SYM(ZR_CONST___EXC_IRQ_DEFAULT_PRIO, _EXC_IRQ_DEFAULT_PRIO);
 #else
 	GEN_ABSOLUTE_SYM(ZR_CONST__ZR_IRQ_BASEPRI, 0);
+#endif
+	/* k_is_in_isr() is arch_is_in_isr(): on Cortex-M, IPSR != 0 (handler mode). */
+#ifdef CONFIG_CPU_CORTEX_M
+	GEN_ABSOLUTE_SYM(ZR_CONST__ZR_CORTEX_M, 1);
+#else
+	GEN_ABSOLUTE_SYM(ZR_CONST__ZR_CORTEX_M, 0);
 #endif
 #ifdef CONFIG_SMP
 	GEN_ABSOLUTE_SYM(ZR_CONST__ZR_SMP, 1);

@@ -162,8 +162,6 @@ kernel_api! {
     pub fn k_thread_name_set(thread: k_tid_t, str_: *const c_char) -> c_int;
     /// A thread's name (NUL-terminated), or null.
     pub fn k_thread_name_get(thread: k_tid_t) -> *const c_char;
-    /// True when called from an interrupt service routine.
-    pub fn k_is_in_isr() -> bool;
     /// Prevents the scheduler from preempting the caller (nests).
     pub fn k_sched_lock();
     /// Undoes one [`k_sched_lock`].
@@ -281,6 +279,14 @@ kernel_api! {
     /// whether `irq_unlock(key)` unlocks them (`arch_irq_unlocked`; inline in Zephyr, so a real
     /// provider supplies it as a shim).
     pub fn arch_irq_unlocked(key: c_uint) -> bool;
+}
+
+// `k_is_in_isr` (kernel/thread.c: `arch_is_in_isr()`). On Cortex-M it is a read of IPSR, which
+// `real_layout` does inline: the executor's pender and every blocking wrapper ask it.
+#[cfg(not(all(zephyr_cortex_m, target_arch = "arm")))]
+kernel_api! {
+    /// True when called from an interrupt service routine.
+    pub fn k_is_in_isr() -> bool;
 }
 
 /// Ticks per second of the running kernel.

@@ -103,6 +103,21 @@ pub unsafe fn zr_k_work_poll_result(work: *const k_work_poll) -> c_int {
     unsafe { (work as *const u8).add(ZR_OFFSET_k_work_poll__poll_result).cast::<c_int>().read() }
 }
 
+/// A thread's priority: `thread->base.prio`, what `k_thread_priority_get` returns, read in
+/// place (the offset is this build's).
+///
+/// # Safety
+/// `thread` must be a live thread.
+#[inline]
+pub unsafe fn zr_k_thread_priority(thread: crate::k_tid_t) -> c_int {
+    // SAFETY: caller contract; `base.prio` is an `int8_t` at the offset the probe measured. A
+    // racing priority change makes the read old or new, either a value the thread had.
+    unsafe {
+        (thread as *const u8).add(ZR_OFFSET_k_thread__base_prio).cast::<i8>().read_volatile()
+            as c_int
+    }
+}
+
 /// The work item inside triggered work (`&work->work`, its first field: build.rs checks).
 ///
 /// # Safety
@@ -248,4 +263,21 @@ pub unsafe fn irq_unlock(key: c_uint) {
 #[inline(always)]
 pub unsafe fn arch_irq_unlocked(key: c_uint) -> bool {
     key == 0
+}
+
+/// True when called from an interrupt service routine (`k_is_in_isr`: on Cortex-M,
+/// `arch_is_in_isr()` is "IPSR is not 0", i.e. handler mode; `arch/arm/include/aarch32/
+/// cortex_m/exc.h`), inline.
+///
+/// # Safety
+/// None; `unsafe` as the other providers' declaration is.
+#[cfg(all(zephyr_cortex_m, target_arch = "arm"))]
+#[inline(always)]
+pub unsafe fn k_is_in_isr() -> bool {
+    let ipsr: u32;
+    // SAFETY: reading IPSR has no side effect.
+    unsafe {
+        core::arch::asm!("mrs {}, ipsr", out(reg) ipsr, options(nomem, nostack, preserves_flags));
+    }
+    ipsr != 0
 }

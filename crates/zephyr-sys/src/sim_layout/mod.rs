@@ -67,3 +67,13 @@ impl k_work_queue_config {
         Self { name, no_yield }
     }
 }
+
+/// A thread's priority (`k_thread_priority_get`; on real Zephyr a read of `base.prio`).
+///
+/// # Safety
+/// `thread` must be a live thread.
+#[inline]
+pub unsafe fn zr_k_thread_priority(thread: crate::k_tid_t) -> core::ffi::c_int {
+    // SAFETY: caller contract.
+    unsafe { crate::k_thread_priority_get(thread) }
+}

@@ -37,7 +37,7 @@ use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU8, Ordering};
 
 use embassy_executor::{raw, SendSpawner, Spawner};
 use zephyr_sys::{
-    k_current_get, k_sem, k_sem_give, k_sem_take, k_thread, k_thread_priority_get, K_FOREVER,
+    k_current_get, k_sem, k_sem_give, k_sem_take, k_thread, zr_k_thread_priority, K_FOREVER,
 };
 
 use crate::object::KObj;
@@ -110,8 +110,8 @@ impl Signal {
         // SAFETY: both are live threads (the executor's thread is blocked in, or running,
         // `run`; the caller is running); reading a priority has no other precondition.
         unsafe {
-            let caller = k_thread_priority_get(k_current_get());
-            caller >= 0 && k_thread_priority_get(executor) < caller
+            let caller = zr_k_thread_priority(k_current_get());
+            caller >= 0 && zr_k_thread_priority(executor) < caller
         }
     }
 
