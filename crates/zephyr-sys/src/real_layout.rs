@@ -281,3 +281,52 @@ pub unsafe fn k_is_in_isr() -> bool {
     }
     ipsr != 0
 }
+
+/// Whether [`zr_request_reschedule`] makes the end of the current `irq_lock` section a
+/// reschedule point by itself: on ARMv7-M/ARMv8-M Mainline, yes (it pends PendSV, which
+/// BASEPRI holds back until the outermost `irq_unlock`).
+#[cfg(all(zephyr_irq_basepri, target_arch = "arm"))]
+pub const ZR_RESCHEDULE_AT_IRQ_UNLOCK: bool = true;
+
+/// Asks for a reschedule when the calling thread's `irq_lock` section ends, after it readied a
+/// thread inside that section (where `z_reschedule` cannot switch).
+///
+/// On Cortex-M, Zephyr switches threads in the PendSV exception, to the thread in
+/// `_kernel.ready_q.cache`, which the readying call already updated. Pending PendSV is what
+/// Zephyr's own interrupt exit does after an ISR readied a thread (`z_arm_int_exit`), and what
+/// `arch_swap` does; BASEPRI holds it back until the outermost `irq_unlock`, where it runs and
+/// switches if a more urgent thread is ready (otherwise it returns to the caller). Outside an
+/// `irq_lock` section (BASEPRI 0) the readying call has already rescheduled: nothing to do.
+///
+/// # Safety
+/// Thread context only.
+#[cfg(all(zephyr_irq_basepri, target_arch = "arm"))]
+#[inline]
+pub unsafe fn zr_request_reschedule() {
+    /// `SCB->ICSR`, and its `PENDSVSET` bit (ARMv7-M Architecture Reference Manual, B3.2.4).
+    const SCB_ICSR: *mut u32 = 0xE000_ED04 as *mut u32;
+    const ICSR_PENDSVSET: u32 = 1 << 28;
+    let basepri: u32;
+    // SAFETY: reading BASEPRI has no side effect.
+    unsafe {
+        core::arch::asm!("mrs {}, basepri", out(reg) basepri, options(nomem, nostack, preserves_flags));
+    }
+    if basepri != 0 {
+        // SAFETY: ICSR's set bits are write-one-to-set and its other fields ignore writes of
+        // zero; pending PendSV from thread mode is what arch_swap does.
+        unsafe { SCB_ICSR.write_volatile(ICSR_PENDSVSET) };
+    }
+}
+
+/// Without a PendSV-style deferred switch, the caller makes the end of its critical section a
+/// reschedule point itself.
+#[cfg(not(all(zephyr_irq_basepri, target_arch = "arm")))]
+pub const ZR_RESCHEDULE_AT_IRQ_UNLOCK: bool = false;
+
+/// Does nothing here (see [`ZR_RESCHEDULE_AT_IRQ_UNLOCK`]).
+///
+/// # Safety
+/// Thread context only.
+#[cfg(not(all(zephyr_irq_basepri, target_arch = "arm")))]
+#[inline]
+pub unsafe fn zr_request_reschedule() {}

@@ -19,6 +19,12 @@
 //! urgent* ready thread. A more urgent executor then runs as soon as the critical section that
 //! woke it ends, as it would had the wake been a plain `k_sem_give`. Critical sections with no
 //! such wake cost one flag test more than `irq_unlock`.
+//!
+//! On real Zephyr on ARMv7-M/ARMv8-M Mainline there is no flag: the pender pends PendSV
+//! (`zephyr_sys::zr_request_reschedule`), the exception in which Zephyr switches threads, as its
+//! interrupt exit does after an ISR readied a thread. BASEPRI holds it back until the outermost
+//! `irq_unlock`, which is then the reschedule point, and a critical-section exit is just
+//! `irq_unlock`.
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
@@ -51,7 +57,12 @@ fn woke_thread() -> &'static AtomicBool {
 /// critical section: the end of the outermost one will be a reschedule point.
 #[cfg_attr(not(feature = "executor-zephyr"), allow(dead_code))]
 pub(crate) fn note_wake() {
-    woke_thread().store(true, Ordering::Relaxed);
+    if zephyr_sys::ZR_RESCHEDULE_AT_IRQ_UNLOCK {
+        // SAFETY: the pender calls this in thread context only.
+        unsafe { zephyr_sys::zr_request_reschedule() };
+    } else {
+        woke_thread().store(true, Ordering::Relaxed);
+    }
 }
 
 struct ZephyrCriticalSection;
@@ -70,6 +81,9 @@ unsafe impl critical_section::Impl for ZephyrCriticalSection {
         // in thread context (it is not allowed in an ISR, whose exit reschedules anyway).
         unsafe {
             irq_unlock(key);
+            if zephyr_sys::ZR_RESCHEDULE_AT_IRQ_UNLOCK {
+                return; // the unlock itself was the reschedule point (PendSV)
+            }
             // The flag first: most exits find it clear and end here, after one load.
             let woke = woke_thread();
             if woke.load(Ordering::Relaxed)

@@ -77,3 +77,15 @@ pub unsafe fn zr_k_thread_priority(thread: crate::k_tid_t) -> core::ffi::c_int {
     // SAFETY: caller contract.
     unsafe { crate::k_thread_priority_get(thread) }
 }
+
+/// Whether [`zr_request_reschedule`] makes the end of the current `irq_lock` section a
+/// reschedule point by itself (real Zephyr on Cortex-M: it pends PendSV). Not here: the
+/// caller makes the end of its critical section a reschedule point itself.
+pub const ZR_RESCHEDULE_AT_IRQ_UNLOCK: bool = false;
+
+/// Does nothing here (see [`ZR_RESCHEDULE_AT_IRQ_UNLOCK`]).
+///
+/// # Safety
+/// Thread context only.
+#[inline]
+pub unsafe fn zr_request_reschedule() {}
