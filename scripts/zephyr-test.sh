@@ -17,10 +17,10 @@
 # the host's clock, so the board's timing is deterministic too.
 # Each scenario's count is averaged over the sample's round trips (see samples/bench).
 #
-# Environment: ZEPHYR_TEST_BUILD (build directory; default target/zephyr-test);
-# ZEPHYR_TEST_LIMITS=1 makes the instruction-count limits of issue 7 (cs <= 1.2x thread,
-# noop <= 1.0x thread, thread-task <= 1.3x thread-same-prio) fail the run; by default each is
-# reported as ok or OVER.
+# Environment: ZEPHYR_TEST_BUILD (build directory; default target/zephyr-test). The run fails
+# when an instruction count is over its limit (cs <= 1.2x thread, noop <= 1.0x thread,
+# thread-task <= 1.3x thread-same-prio: a task switch must not cost more than a thread switch);
+# ZEPHYR_TEST_LIMITS=0 only reports them (for trying other Zephyr versions or toolchains).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -178,7 +178,7 @@ echo "== instructions per round trip on qemu_cortex_m3 (-icount shift=0,sleep=of
 check_limit cs thread 1.2
 check_limit noop thread 1.0
 check_limit thread-task thread-same-prio 1.3
-if [[ $limits_ok == 0 && ${ZEPHYR_TEST_LIMITS:-0} == 1 ]]; then
+if [[ $limits_ok == 0 && ${ZEPHYR_TEST_LIMITS:-1} != 0 ]]; then
     fail "instruction counts over their limits:$summary"
 fi
 echo "real zephyr: native_posix_64 ok, qemu_cortex_m3 ok, instructions per round trip:$summary"
