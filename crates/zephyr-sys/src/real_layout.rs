@@ -65,6 +65,9 @@ impl k_work_queue_config {
     /// Start options: the thread's name (NUL-terminated, or null) and whether the queue's
     /// thread skips yielding between items. Fields a newer kernel added stay zero (their
     /// defaults).
+    // `name` is stored, never dereferenced here (clippy cannot tell a pointer written into the
+    // struct from one read through).
+    #[allow(clippy::not_unsafe_ptr_arg_deref)]
     pub fn new(name: *const c_char, no_yield: bool) -> Self {
         let mut cfg = Self::zeroed();
         let base = &mut cfg as *mut Self as *mut u8;

@@ -472,6 +472,9 @@ unsafe extern "C-unwind" fn trampoline<F: FnOnce() + Send + 'static, const CAP: 
 
 /// Converts a name to a NUL-terminated C string of at most `CONFIG_THREAD_MAX_NAME_LEN - 1`
 /// bytes, truncated at a character boundary.
+// Without CONFIG_THREAD_NAME a real build has CONFIG_THREAD_MAX_NAME_LEN = 1: the bounds are
+// then constants clippy finds trivial, and the code stays right.
+#[allow(clippy::unnecessary_min_or_max)]
 fn c_name(name: &str) -> Result<[c_char; CONFIG_THREAD_MAX_NAME_LEN]> {
     if name.as_bytes().contains(&0) {
         return Err(Error::EINVAL);
@@ -574,6 +577,8 @@ impl ThreadId {
     }
 
     /// The thread's name (`k_thread_name_get`), copied out; empty if it has none.
+    // As for `c_name`: without CONFIG_THREAD_NAME the loop bound is 0.
+    #[allow(clippy::absurd_extreme_comparisons)]
     pub fn name(self) -> ThreadName {
         let mut out = ThreadName { buf: [0; CONFIG_THREAD_MAX_NAME_LEN], len: 0 };
         // A rename cannot change it halfway through the copy.
