@@ -131,6 +131,20 @@ for board in native_posix_64 qemu_cortex_m3; do
     run bench "$board" "bench done"
 done
 
+# The code only real-Zephyr builds compile (zephyr-sys's real layouts and inline Cortex-M
+# primitives, the zephyr crate's runtime) linted as `cargo clippy` lints the rest, against each
+# board's measured layout.
+echo "== clippy on the real-Zephyr builds"
+for board in native_posix_64:x86_64-unknown-linux-gnu qemu_cortex_m3:thumbv7m-none-eabi; do
+    dir=$build/objects-${board%%:*}
+    if ! ZEPHYR_RUST_LAYOUT=$dir/rust/zephyr-layout.txt ZEPHYR_DOTCONFIG=$dir/zephyr/.config \
+        CARGO_TARGET_DIR=$build/clippy cargo clippy --manifest-path "$root/Cargo.toml" -q \
+        -p zephyr --target "${board##*:}" --features executor-zephyr,time-driver-convert,log \
+        -- -D warnings; then
+        fail "clippy on the ${board%%:*} build"
+    fi
+done
+
 # Flash and RAM of the executor and time driver on thumbv7m: the footprint sample linked with and
 # without them. Flash is text + data, RAM data + bss (`size`'s Berkeley columns) of zephyr.elf.
 build footprint qemu_cortex_m3 footprint-base
