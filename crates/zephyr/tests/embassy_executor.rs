@@ -412,3 +412,21 @@ fn the_exploration_finds_the_suspend_resume_race() {
     });
     assert!(lost.count() > 0, "some seed delivers the resume just before the suspend");
 }
+
+/// Misuse is a clear panic at the call, naming the executor: `Executor::run` in an ISR (it
+/// would run tasks in interrupt context and only fail when it first parked, in `k_sem_take`).
+#[test]
+fn executor_run_in_an_isr_panics_at_entry() {
+    let err = zephyr_sim::Sim::new()
+        .run(|| {
+            zephyr_sim::irq::raise_after_us(10, || {
+                let ex: &'static Executor = Box::leak(Box::new(Executor::new()));
+                ex.run_until(|_| {}, || true);
+            });
+            // SAFETY: a plain sleep on the main thread, long enough for the interrupt.
+            unsafe { k_msleep(1) };
+        })
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("Executor::run") && text.contains("ISR cannot block"), "{text}");
+}

@@ -242,6 +242,10 @@ impl Executor {
     /// # Panics
     /// In an ISR (the executor blocks its thread).
     pub fn run_until(&'static self, init: impl FnOnce(Spawner), mut done: impl FnMut() -> bool) {
+        crate::thread::assert_thread_context(
+            "Executor::run: an executor runs on a thread it parks when idle (an ISR cannot \
+             block)",
+        );
         let raw = self.raw();
         // SAFETY: k_current_get has no preconditions.
         self.signal.thread.store(unsafe { k_current_get() }, Ordering::Relaxed);
