@@ -151,17 +151,25 @@ fn thread_round_trips(rounds: u64) {
 /// Builds and runs the baselines of `benches/baseline`; returns ns per round trip by variant.
 fn baselines() -> BTreeMap<String, f64> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/baseline");
+    // Its own target directory, named explicitly so the binaries are found wherever cargo puts
+    // targets (under CARGO_TARGET_DIR when that is set).
+    let target_dir = match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(d) => std::path::PathBuf::from(d).join("baseline"),
+        None => std::path::PathBuf::from(dir).join("target"),
+    };
     let mut results = BTreeMap::new();
     for (feature, bin) in
         [("std-executor", "embassy-std"), ("raw", "raw-flag"), ("tokio", "tokio-current-thread")]
     {
         let status = Command::new(env!("CARGO"))
             .args(["build", "--release", "--quiet", "--features", feature, "--bin", bin])
+            .arg("--target-dir")
+            .arg(&target_dir)
             .current_dir(dir)
             .status()
             .expect("cargo");
         assert!(status.success(), "building baseline {bin}");
-        let out = Command::new(format!("{dir}/target/release/{bin}"))
+        let out = Command::new(target_dir.join("release").join(bin))
             .args([ROUNDS.to_string(), SAMPLES.to_string()])
             .output()
             .expect("baseline runs");
