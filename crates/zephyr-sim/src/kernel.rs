@@ -345,9 +345,20 @@ impl Kernel {
         (cycles as u128 * self.ticks_per_sec as u128 / self.cycles_per_sec as u128) as i64
     }
 
-    /// The first cycle of tick `t`.
+    /// The first cycle of tick `t` (`u64::MAX` past the cycle counter's range).
     pub fn cycle_of_tick(&self, t: i64) -> u64 {
-        (t.max(0) as u128 * self.cycles_per_sec as u128).div_ceil(self.ticks_per_sec as u128) as u64
+        let c =
+            (t.max(0) as u128 * self.cycles_per_sec as u128).div_ceil(self.ticks_per_sec as u128);
+        c.min(u64::MAX as u128) as u64
+    }
+
+    /// The last tick a timeout may end at: half the 64-bit cycle counter's range (tens of
+    /// thousands of years at 1 MHz). A deadline beyond it cannot be represented, and means
+    /// "never", as `K_FOREVER` does.
+    pub fn horizon_tick(&self) -> i64 {
+        let ticks =
+            (u64::MAX / 2) as u128 * self.ticks_per_sec as u128 / self.cycles_per_sec as u128;
+        ticks.min(i64::MAX as u128 / 2) as i64
     }
 
     /// `k_uptime_ticks`: the current tick; in a timeout handler, the tick being announced.
@@ -357,14 +368,21 @@ impl Kernel {
 
     /// Absolute deadline of a timeout given now (`z_add_timeout`): a relative timeout of N
     /// ticks ends N + 1 ticks after the current tick; an absolute one at its tick, or at the
-    /// next tick if that has passed. None for `K_FOREVER`.
+    /// next tick if that has passed. None for `K_FOREVER`, and for a deadline past
+    /// [`horizon_tick`](Self::horizon_tick), which cannot be represented and so means never
+    /// (Zephyr's own arithmetic would overflow there).
     pub fn deadline(&self, timeout: k_timeout_t) -> Option<i64> {
         if timeout == K_FOREVER {
             return None;
         }
         let now = self.uptime_ticks();
         let abs = Z_TICK_ABS(timeout.ticks);
-        Some(if abs >= 0 { abs.max(now + 1) } else { now + timeout.ticks.max(0) + 1 })
+        let deadline = if abs >= 0 {
+            Some(abs.max(now + 1))
+        } else {
+            now.checked_add(timeout.ticks.max(0)).and_then(|d| d.checked_add(1))
+        };
+        deadline.filter(|&d| d <= self.horizon_tick())
     }
 
     /// Adds a timeout at an absolute deadline; returns its key.

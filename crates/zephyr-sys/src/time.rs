@@ -34,9 +34,12 @@ pub const fn K_TIMEOUT_EQ(a: k_timeout_t, b: k_timeout_t) -> bool {
 }
 
 /// Maps an absolute tick to its encoding and back (`Z_TICK_ABS`); `< 0` means "not absolute".
+///
+/// Wrapping, where C would overflow: a relative timeout near `i64::MAX` ticks then reads as an
+/// absolute tick near `i64::MAX`, which is as far away.
 #[inline]
 pub const fn Z_TICK_ABS(t: k_ticks_t) -> k_ticks_t {
-    K_TICKS_FOREVER - 1 - t
+    (K_TICKS_FOREVER - 1).wrapping_sub(t)
 }
 
 /// A timeout of `t` ticks (`K_TICKS`).

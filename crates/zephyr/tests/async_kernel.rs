@@ -408,3 +408,34 @@ fn a_dropped_notified_waiter_passes_the_give_on() {
     });
     assert_eq!(got, ["T=200 first: true", "T=200 second: Ok(())"]);
 }
+
+/// Async waits at the extremes mean "never", not an overflow: a `take_async` and a
+/// `kio::sleep` of `Duration::MAX` just wait, and lose a select against a 10 ms sleep.
+#[test]
+fn async_waits_past_the_horizon_wait_forever() {
+    let r = zephyr_sim::Sim::new()
+        .run(|| {
+            let never: &'static Semaphore = Box::leak(Box::new(Semaphore::new(0, 1)));
+            let max = zephyr::time::Duration::MAX;
+            let ten_ms = zephyr::time::Duration::from_millis(10);
+            let queue = zephyr::work::WorkQueue::system();
+            let a = kio::block_on(
+                async move {
+                    matches!(
+                        select(never.take_async(max), kio::sleep(ten_ms)).await,
+                        Either::Second(_)
+                    )
+                },
+                queue,
+            );
+            let b = kio::block_on(
+                async move {
+                    matches!(select(kio::sleep(max), kio::sleep(ten_ms)).await, Either::Second(_))
+                },
+                queue,
+            );
+            (a, b)
+        })
+        .unwrap_or_else(|e| panic!("simulation failed: {e}"));
+    assert_eq!(r.value, Some((true, true)), "(take_async(MAX) lost, sleep(MAX) lost)");
+}

@@ -175,3 +175,34 @@ fn a_100_hz_board_converts_and_never_wakes_early() {
     assert_eq!((t0, t1), (0, 2), "kernel ticks");
     assert_eq!(now, 200, "embassy ticks: 20 ms, not earlier than 15 ms");
 }
+
+/// A deadline past what a kernel timeout can hold (`Instant::from_ticks(1 << 63)`,
+/// `Instant::MAX` minus one tick) means never: the driver's `k_timer` stays stopped instead of
+/// expiring every tick (the cast to `k_ticks_t` went negative and `K_TIMEOUT_ABS_TICKS` clamped
+/// it to tick 0), and the task simply never wakes.
+#[test]
+fn deadlines_past_the_horizon_never_expire() {
+    for at in [1u64 << 63, u64::MAX - 1] {
+        let outcome = zephyr_sim::Sim::new()
+            .trace(true)
+            .run(move || {
+                thread("tasks", 2, move || {
+                    executor().run(|s| {
+                        spawn(&s, async move {
+                            Timer::at(Instant::from_ticks(at)).await;
+                            panic!("a timer past the horizon expired");
+                        })
+                    })
+                });
+                // SAFETY: a plain sleep on the main thread.
+                unsafe { zephyr_sys::k_msleep(100) };
+            })
+            .unwrap_or_else(|e| panic!("simulation failed: {e}"));
+        let expiries = outcome
+            .trace
+            .iter()
+            .filter(|r| matches!(r.event, zephyr_sim::TraceEvent::TimerExpiry { .. }))
+            .count();
+        assert_eq!(expiries, 0, "timer expiries in 100 ms with only a deadline at tick {at}");
+    }
+}

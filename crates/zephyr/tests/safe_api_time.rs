@@ -188,3 +188,39 @@ fn sleep_in_isr_panics() {
     });
     assert!(msg.contains("sleep: blocking call from an interrupt handler"), "{msg}");
 }
+
+/// Timeouts at the extremes mean "never", not an overflow or a hang: a `Duration::MAX` take, a
+/// sleep until tick 2^62, a `k_timer` and a raw sleep of `i64::MAX` ticks all simply wait
+/// while the rest of the program runs and ends.
+#[test]
+fn timeouts_past_the_horizon_wait_forever_without_overflow() {
+    use zephyr::sys::sync::Semaphore;
+    static NEVER: Semaphore = Semaphore::new(0, 1);
+    let outcome = zephyr_sim::Sim::new()
+        .run(|| {
+            zephyr_sim::spawn_thread("take", 3, || {
+                let _ = NEVER.take(Duration::MAX);
+                panic!("a Duration::MAX take returned");
+            });
+            zephyr_sim::spawn_thread("sleep", 3, || {
+                zephyr::time::sleep(Instant::from_ticks(1 << 62));
+                panic!("a sleep until tick 2^62 returned");
+            });
+            zephyr_sim::spawn_thread("raw", 3, || {
+                // SAFETY: a raw sleep on a simulated thread.
+                unsafe { zephyr_sys::k_sleep(K_TICKS(i64::MAX)) };
+                panic!("a sleep of i64::MAX ticks returned");
+            });
+            let timer: *mut zephyr_sys::k_timer = Box::leak(Box::new(zephyr_sys::k_timer::new()));
+            // SAFETY: a leaked timer, initialised before use, never moved.
+            unsafe {
+                zephyr_sys::k_timer_init(timer, None, None);
+                zephyr_sys::k_timer_start(timer, K_TICKS(i64::MAX), K_TICKS(i64::MAX));
+                zephyr_sys::k_msleep(50);
+                assert_eq!(zephyr_sys::k_timer_status_get(timer), 0, "the timer expired");
+            }
+            7
+        })
+        .unwrap_or_else(|e| panic!("simulation failed: {e}"));
+    assert_eq!(outcome.value, Some(7));
+}

@@ -156,7 +156,8 @@ fn tick_sleep(ticks: k_ticks_t) -> k_ticks_t {
         let cur = k.current;
         let now = k.uptime_ticks();
         let abs = Z_TICK_ABS(ticks);
-        k.threads[cur as usize].sleep_until = if abs >= 0 { abs } else { now + ticks };
+        k.threads[cur as usize].sleep_until =
+            if abs >= 0 { abs } else { now.saturating_add(ticks) };
         k.set_state(cur, _THREAD_SLEEPING);
         k.add_thread_timeout(cur, K_TICKS(ticks));
         cur

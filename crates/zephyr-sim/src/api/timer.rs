@@ -34,7 +34,8 @@ fn abort_timeout(k: &mut Kernel, timer: *mut k_timer) -> bool {
 }
 
 fn arm(k: &mut Kernel, timer: *mut k_timer, duration: k_timeout_t) {
-    let deadline = k.deadline(duration).expect("finite duration");
+    // Past the horizon (see `Kernel::deadline`), the timer never expires: leave it stopped.
+    let Some(deadline) = k.deadline(duration) else { return };
     let (deadline, seq) = k.add_timeout(deadline, Target::Timer(timer));
     // SAFETY: checked by the caller.
     unsafe { (*timer).timeout = _timeout { deadline, seq } };

@@ -131,13 +131,15 @@ fn zephyr_now() -> u64 {
 /// must dequeue again. `u64::MAX` (nothing queued) stops the timer.
 fn set_alarm(state: &State, next: u64) -> bool {
     let timer = state.timer.get();
-    if next == u64::MAX {
+    let at = to_zephyr(next, zephyr_hz());
+    // Nothing queued (u64::MAX), or a deadline past what a kernel timeout encodes
+    // (`K_TIMEOUT_ABS_TICKS` holds ticks up to 2^63 - 2): never, so no timer.
+    if next == u64::MAX || at > (i64::MAX - 2) as u64 {
         // SAFETY: the timer is statically initialised and never moves (KObj checks);
         // k_timer_stop is ISR-safe.
         unsafe { k_timer_stop(timer) };
         return true;
     }
-    let at = to_zephyr(next, zephyr_hz());
     if at <= zephyr_now() {
         return false;
     }

@@ -183,7 +183,7 @@ pub fn absolute_deadline(timeout: Timeout) -> Option<k_ticks_t> {
         return Some(abs);
     }
     // SAFETY: k_uptime_ticks has no preconditions.
-    Some(unsafe { k_uptime_ticks() } + t.ticks.max(0) + 1)
+    Some(unsafe { k_uptime_ticks() }.saturating_add(t.ticks.max(0)).saturating_add(1))
 }
 
 impl Future for PollWait {
