@@ -230,8 +230,19 @@ pub struct Kernel {
     pub poll: PollState,
 }
 
+/// The simulations running now, on any host thread (by id): a static kernel object last used
+/// by one of them must not be adopted by another.
+static LIVE: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+
+fn live_simulations() -> std::sync::MutexGuard<'static, Vec<u32>> {
+    // A panic while the lock is held cannot leave the list inconsistent (push/retain).
+    LIVE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 impl Drop for Kernel {
     fn drop(&mut self) {
+        let id = self.id;
+        live_simulations().retain(|&s| s != id);
         for &(_, p, layout) in &self.boot_statics {
             // SAFETY: allocated in `zsim_boot_static_get` with this layout; the simulation is
             // over, so nothing uses it any more.
@@ -297,6 +308,7 @@ pub fn peek<R>(f: impl FnOnce(&Kernel) -> R) -> R {
 impl Kernel {
     /// A kernel with only the idle and main threads (main not started).
     pub fn new(id: u32, ticks_per_sec: u32, cycles_per_sec: u32, main_prio: i32) -> Self {
+        live_simulations().push(id);
         let mut k = Kernel {
             id,
             threads: Vec::new(),
@@ -821,6 +833,14 @@ impl Kernel {
             return;
         }
         if h.sim != self.id {
+            if h.flags & STATIC != 0 && live_simulations().contains(&h.sim) {
+                panic!(
+                    "{call}: the static {kind_name} at {addr:#x} is in use by another simulation \
+                     running at the same time (on another host thread): a static kernel object \
+                     belongs to one simulation at a time; give each simulation its own (a \
+                     per-test static, or a leaked Box)"
+                );
+            }
             if h.flags & STATIC != 0 {
                 // A static object first used by an earlier simulation: adopt it, as a reboot
                 // would (its waiters belonged to the other simulation).

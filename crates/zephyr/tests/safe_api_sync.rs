@@ -376,3 +376,35 @@ fn raw_condvar_timeout_and_notify_all() {
     assert_eq!(r, (Err(Error::EAGAIN), 10));
     assert_eq!(log, ["T=30 waiter 0 woke", "T=30 waiter 1 woke"]);
 }
+
+/// A static kernel object used by two simulations running at the same time (tests on two host
+/// threads) is a clear error naming the object, not a silent race: the second simulation's
+/// first use panics. (One simulation after another adopts it, as a reboot would.)
+#[test]
+fn a_static_semaphore_in_two_simulations_at_once_is_an_error() {
+    use std::sync::mpsc;
+    use std::time::Duration as Wall;
+    static SHARED: zephyr::sys::sync::Semaphore = zephyr::sys::sync::Semaphore::new(0, 1);
+
+    let (first_used_tx, first_used) = mpsc::channel();
+    let (second_done, second_done_rx) = mpsc::channel::<()>();
+    let first = std::thread::spawn(move || {
+        zephyr_sim::Sim::new()
+            .run(move || {
+                SHARED.give();
+                first_used_tx.send(()).unwrap();
+                // Stay alive until the second simulation has tried (bounded, in case it hangs).
+                let _ = second_done_rx.recv_timeout(Wall::from_secs(30));
+            })
+            .map(|_| ())
+    });
+    first_used.recv().unwrap();
+    let second = zephyr_sim::Sim::new().run(|| SHARED.give());
+    second_done.send(()).unwrap();
+    first.join().unwrap().expect("the first simulation is unaffected");
+    let err = second.expect_err("the second simulation must fail").to_string();
+    assert!(err.contains("k_sem_give") && err.contains("in use by another simulation"), "{err}");
+
+    // Once the first has ended, a new simulation may use it (a reboot).
+    zephyr_sim::Sim::new().run(|| SHARED.give()).expect("reuse after the first ended");
+}
