@@ -164,6 +164,10 @@ pub enum End {
     Panic { context: String, message: String },
     /// Every thread is blocked for good.
     Deadlock(String),
+    /// Every thread waits for an event only an interrupt or a device could bring, none is
+    /// pending, and the simulation was told that this is a normal end
+    /// ([`crate::Sim::idle_ends_run`]).
+    Idle,
 }
 
 /// The state of one simulated system.
@@ -196,6 +200,8 @@ pub struct Kernel {
     pub announce_tick: Option<i64>,
     /// Set when the simulation is over.
     pub ended: Option<End>,
+    /// Whether "idle forever" (no thread waits on another) ends the run normally.
+    pub idle_ends_run: bool,
     /// Console capture (None: write to stdout).
     pub console: Option<Vec<u8>>,
     /// Event trace, when enabled.
@@ -324,6 +330,7 @@ impl Kernel {
             isr_irq_lock: 0,
             announce_tick: None,
             ended: None,
+            idle_ends_run: false,
             console: None,
             trace: None,
             stacks: Vec::new(),
@@ -990,6 +997,20 @@ fn on_queue(k: &Kernel, w: *mut k_work) -> String {
 }
 
 /// Describes what a blocked thread waits on, for deadlock reports.
+/// Whether the thread in `slot` waits on another thread: for a mutex a thread owns, to join a
+/// thread, or for a work item to finish on a work queue's thread. When every thread is blocked
+/// and one of these waits exists, the threads wait on each other (a deadlock); when none does,
+/// every thread waits for an event (a give, a message, a signal) that an interrupt or a device
+/// could still bring: the system is idle, as firmware often ends.
+pub fn waits_on_thread(k: &Kernel, slot: u32) -> bool {
+    match k.threads[slot as usize].wait {
+        // SAFETY: the object is valid while the thread pends on it.
+        Some(Wait::Mutex(p)) => !unsafe { (*p).owner }.is_null(),
+        Some(Wait::Join(_)) | Some(Wait::WorkFlush(_)) | Some(Wait::WorkCancel(_)) => true,
+        _ => false,
+    }
+}
+
 pub fn describe_wait(k: &Kernel, slot: u32) -> String {
     let t = &k.threads[slot as usize];
     let until = match t.timeout {

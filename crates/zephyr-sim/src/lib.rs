@@ -87,6 +87,7 @@ pub struct Sim {
     trace: bool,
     capture_console: bool,
     realtime: bool,
+    idle_ends_run: bool,
     stack_size: usize,
     watchdog: Option<std::time::Duration>,
     seed: Option<u64>,
@@ -109,6 +110,7 @@ impl Sim {
             trace: false,
             capture_console: false,
             realtime: false,
+            idle_ends_run: false,
             stack_size: 256 * 1024,
             watchdog: Some(std::time::Duration::from_secs(10)),
             seed: None,
@@ -154,6 +156,18 @@ impl Sim {
     /// simulation waits until real time catches up before the next event. Off by default.
     pub fn realtime(mut self, on: bool) -> Self {
         self.realtime = on;
+        self
+    }
+
+    /// Makes "idle forever" a normal end of the run: when every thread waits for an event that
+    /// only an interrupt or a device could bring (a semaphore give, a message, a signal, a
+    /// resume), no thread waits on another, and nothing is pending, the run ends with
+    /// `Ok(Outcome)` (its `value` is `None` if `main` had not returned) instead of
+    /// [`SimError::Deadlock`]. Firmware often ends that way. Threads that wait on each other
+    /// (a mutex owned by a blocked thread, a join, a work flush) are still a deadlock. Off by
+    /// default.
+    pub fn idle_ends_run(mut self, on: bool) -> Self {
+        self.idle_ends_run = on;
         self
     }
 
@@ -212,6 +226,7 @@ impl Sim {
         if self.capture_console {
             k.console = Some(Vec::new());
         }
+        k.idle_ends_run = self.idle_ends_run;
         if self.realtime {
             k.realtime = Some(std::time::Instant::now());
         }
@@ -276,6 +291,7 @@ impl Sim {
                 Err(SimError::Panic { context, message, uptime_ticks, console })
             }
             Some(End::Deadlock(report)) => Err(SimError::Deadlock { report, console }),
+            Some(End::Idle) => Ok(finished(value, None, &mut k)),
             None => unreachable!("the scheduler stops only when the simulation ended"),
         }
     }

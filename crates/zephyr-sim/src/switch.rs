@@ -346,8 +346,15 @@ fn idle() {
     });
     let Some(next) = next else {
         with(|k| {
-            let report = deadlock_report(k);
-            k.ended.get_or_insert(End::Deadlock(report));
+            let on_each_other = (1..k.threads.len() as u32).any(|s| {
+                k.threads[s as usize].state & _THREAD_DEAD == 0 && kernel::waits_on_thread(k, s)
+            });
+            let end = if !on_each_other && k.idle_ends_run {
+                End::Idle
+            } else {
+                End::Deadlock(deadlock_report(k, on_each_other))
+            };
+            k.ended.get_or_insert(end);
         });
         return;
     };
@@ -376,9 +383,16 @@ fn idle() {
     }
 }
 
-fn deadlock_report(k: &Kernel) -> String {
+fn deadlock_report(k: &Kernel, on_each_other: bool) -> String {
+    let why = if on_each_other {
+        "threads wait on each other"
+    } else {
+        "idle forever: every thread waits for an event only an interrupt or a device could \
+         bring (Sim::idle_ends_run makes this a normal end)"
+    };
     let mut s = format!(
-        "deadlock at tick {}: every thread is blocked and no timeout or interrupt is pending\n",
+        "deadlock at tick {}: every thread is blocked and no timeout or interrupt is pending; \
+         {why}\n",
         k.uptime_ticks()
     );
     for slot in 1..k.threads.len() as u32 {

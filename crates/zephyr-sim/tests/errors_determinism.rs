@@ -33,6 +33,8 @@ fn deadlock_is_reported_with_every_thread() {
     });
     let SimError::Deadlock { report, .. } = &err else { panic!("expected a deadlock: {err}") };
     assert!(report.starts_with("deadlock at tick 11:"), "{report}");
+    // `locker` waits for a mutex `main` owns: the threads wait on each other.
+    assert!(report.lines().next().unwrap().ends_with("threads wait on each other"), "{report}");
     let lines: Vec<&str> = report.lines().skip(1).map(str::trim).collect();
     assert_eq!(lines.len(), 3, "{report}");
     assert!(lines[0].starts_with("main (prio 0): pending in k_sem_take on k_sem@0x"), "{report}");
@@ -43,6 +45,46 @@ fn deadlock_is_reported_with_every_thread() {
         "{report}"
     );
     assert_eq!(lines[2], "parked (prio 4): suspended");
+}
+
+/// Idle is not a deadlock: when every thread waits for an event only an interrupt or a device
+/// could bring (a semaphore, a resume) and none waits on another thread, the report says so,
+/// and `Sim::idle_ends_run` makes it a normal end. Threads that wait on each other stay a
+/// deadlock even then.
+#[test]
+fn idle_forever_is_told_apart_from_a_deadlock() {
+    let idle = || {
+        let s = sem(0, 1);
+        spawn("parked", 4, K_NO_WAIT, || {
+            // SAFETY: suspending oneself in thread context.
+            unsafe { k_thread_suspend(k_current_get()) };
+        });
+        // SAFETY: a blocking take on the main thread.
+        unsafe { k_sem_take(s, K_FOREVER) };
+    };
+    let err = run_err(idle);
+    let SimError::Deadlock { report, .. } = &err else { panic!("expected a deadlock: {err}") };
+    assert!(report.lines().next().unwrap().contains("idle forever"), "{report}");
+
+    let outcome = Sim::new().idle_ends_run(true).run(idle).expect("idle ends the run");
+    assert_eq!((outcome.value, outcome.exit_code), (None, None), "main never returned");
+
+    let err = Sim::new()
+        .idle_ends_run(true)
+        .run(|| {
+            let m: *mut k_mutex = leak(k_mutex::new());
+            // SAFETY: kernel calls from simulated threads on a leaked mutex.
+            unsafe {
+                k_mutex_init(m);
+                k_mutex_lock(m, K_FOREVER);
+                spawn("locker", 3, K_NO_WAIT, move || {
+                    k_mutex_lock(m, K_FOREVER);
+                });
+                k_thread_suspend(k_current_get());
+            }
+        })
+        .unwrap_err();
+    assert!(err.to_string().contains("threads wait on each other"), "{err}");
 }
 
 unsafe extern "C-unwind" fn take_in_isr(t: *mut k_timer) {
