@@ -840,17 +840,17 @@ impl Kernel {
             return;
         }
         if h.sim != self.id {
-            if h.flags & STATIC != 0 && live_simulations().contains(&h.sim) {
-                panic!(
-                    "{call}: the static {kind_name} at {addr:#x} is in use by another simulation \
-                     running at the same time (on another host thread): a static kernel object \
-                     belongs to one simulation at a time; give each simulation its own (a \
-                     per-test static, or a leaked Box)"
-                );
-            }
             if h.flags & STATIC != 0 {
-                // A static object first used by an earlier simulation: adopt it, as a reboot
-                // would (its waiters belonged to the other simulation).
+                if live_simulations().contains(&h.sim) {
+                    panic!(
+                        "{call}: the static {kind_name} at {addr:#x} is in use by another \
+                         simulation running at the same time (on another host thread): a static \
+                         kernel object belongs to one simulation at a time; give each \
+                         simulation its own (a per-test static, or a leaked Box)"
+                    );
+                }
+                // A static object first used by an earlier simulation that has ended: adopt it,
+                // as a reboot would (its waiters belonged to the other simulation).
                 h.sim = self.id;
                 h.addr = addr;
                 // SAFETY: `addr` is the object's address and its magic says it is a `kind`.
