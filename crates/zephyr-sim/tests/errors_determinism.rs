@@ -16,17 +16,10 @@ use zephyr_sys::*;
 fn deadlock_is_reported_with_every_thread() {
     let err = run_err(|| {
         let s = sem(0, 1);
-        let m: *mut k_mutex = leak(k_mutex::new());
-        // SAFETY: kernel calls from simulated threads on leaked objects.
+        lock_a_mutex_a_locker_waits_for();
+        spawn_parked();
+        // SAFETY: kernel calls from the simulated main thread on a leaked semaphore.
         unsafe {
-            k_mutex_init(m);
-            k_mutex_lock(m, K_FOREVER);
-            spawn("locker", 3, K_NO_WAIT, move || {
-                k_mutex_lock(m, K_FOREVER);
-            });
-            spawn("parked", 4, K_NO_WAIT, || {
-                k_thread_suspend(k_current_get());
-            });
             k_sleep(K_TICKS(10));
             k_sem_take(s, K_FOREVER);
         }
@@ -47,6 +40,27 @@ fn deadlock_is_reported_with_every_thread() {
     assert_eq!(lines[2], "parked (prio 4): suspended");
 }
 
+/// The calling thread locks a mutex and starts `locker` (prio 3), which waits for it forever.
+fn lock_a_mutex_a_locker_waits_for() {
+    let m: *mut k_mutex = leak(k_mutex::new());
+    // SAFETY: kernel calls from simulated threads on a leaked mutex.
+    unsafe {
+        k_mutex_init(m);
+        k_mutex_lock(m, K_FOREVER);
+        spawn("locker", 3, K_NO_WAIT, move || {
+            k_mutex_lock(m, K_FOREVER);
+        });
+    }
+}
+
+/// Starts `parked` (prio 4), which suspends itself.
+fn spawn_parked() {
+    spawn("parked", 4, K_NO_WAIT, || {
+        // SAFETY: suspending oneself in thread context.
+        unsafe { k_thread_suspend(k_current_get()) };
+    });
+}
+
 /// Idle is not a deadlock: when every thread waits for an event only an interrupt or a device
 /// could bring (a semaphore, a resume) and none waits on another thread, the report says so,
 /// and `Sim::idle_ends_run` makes it a normal end. Threads that wait on each other stay a
@@ -55,10 +69,7 @@ fn deadlock_is_reported_with_every_thread() {
 fn idle_forever_is_told_apart_from_a_deadlock() {
     let idle = || {
         let s = sem(0, 1);
-        spawn("parked", 4, K_NO_WAIT, || {
-            // SAFETY: suspending oneself in thread context.
-            unsafe { k_thread_suspend(k_current_get()) };
-        });
+        spawn_parked();
         // SAFETY: a blocking take on the main thread.
         unsafe { k_sem_take(s, K_FOREVER) };
     };
@@ -72,16 +83,9 @@ fn idle_forever_is_told_apart_from_a_deadlock() {
     let err = Sim::new()
         .idle_ends_run(true)
         .run(|| {
-            let m: *mut k_mutex = leak(k_mutex::new());
-            // SAFETY: kernel calls from simulated threads on a leaked mutex.
-            unsafe {
-                k_mutex_init(m);
-                k_mutex_lock(m, K_FOREVER);
-                spawn("locker", 3, K_NO_WAIT, move || {
-                    k_mutex_lock(m, K_FOREVER);
-                });
-                k_thread_suspend(k_current_get());
-            }
+            lock_a_mutex_a_locker_waits_for();
+            // SAFETY: suspending oneself in thread context.
+            unsafe { k_thread_suspend(k_current_get()) };
         })
         .unwrap_err();
     assert!(err.to_string().contains("threads wait on each other"), "{err}");
