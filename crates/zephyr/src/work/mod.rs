@@ -140,6 +140,7 @@ impl QueueRef {
 /// A work item that runs `handler` on the queue it is submitted to (`k_work`).
 #[repr(C)]
 pub struct Work {
+    /// Initialised (`k_work_init` with `run_work`) by `KObj` at its first use.
     work: KObj<k_work>,
     handler: fn(),
 }
@@ -157,11 +158,6 @@ impl Work {
         Self { work: KObj::work(Some(run_work)), handler }
     }
 
-    /// The item, initialised (`k_work_init`) at its first use.
-    fn init(&'static self) -> *mut k_work {
-        self.work.get()
-    }
-
     /// Submits to the system work queue (`k_work_submit`). ISR-safe.
     pub fn submit(&'static self) -> Result<Submitted> {
         self.submit_to(WorkQueue::system())
@@ -172,7 +168,7 @@ impl Work {
     /// # Errors
     /// `EBUSY` while the item is being cancelled; `ENODEV` if the queue was never started.
     pub fn submit_to(&'static self, queue: QueueRef) -> Result<Submitted> {
-        let w = self.init();
+        let w = self.work.get();
         // SAFETY: a valid item and queue.
         submitted(unsafe { k_work_submit_to_queue(queue.as_raw(), w) })
     }
@@ -180,7 +176,7 @@ impl Work {
     /// Takes the item off its queue if it is queued (`k_work_cancel`); true if it is still
     /// running afterwards.
     pub fn cancel(&'static self) -> bool {
-        let w = self.init();
+        let w = self.work.get();
         // SAFETY: a valid item.
         unsafe { k_work_cancel(w) != 0 }
     }
@@ -190,7 +186,7 @@ impl Work {
     /// # Panics
     /// In an ISR.
     pub fn flush(&'static self) {
-        let w = self.init();
+        let w = self.work.get();
         let mut sync = k_work_sync::default();
         // SAFETY: a valid item; blocking is checked by the kernel.
         unsafe { k_work_flush(w, &mut sync) };
@@ -198,7 +194,7 @@ impl Work {
 
     /// Whether it is queued or running (`k_work_busy_get` != 0).
     pub fn is_busy(&'static self) -> bool {
-        let w = self.init();
+        let w = self.work.get();
         // SAFETY: a valid item.
         unsafe { k_work_busy_get(w) != 0 }
     }
@@ -207,6 +203,7 @@ impl Work {
 /// A work item submitted after a delay (`k_work_delayable`).
 #[repr(C)]
 pub struct DelayableWork {
+    /// Initialised (`k_work_init_delayable` with `run_delayable`) by `KObj` at its first use.
     work: KObj<k_work_delayable>,
     handler: fn(),
 }
@@ -224,11 +221,6 @@ impl DelayableWork {
         Self { work: KObj::delayable(Some(run_delayable)), handler }
     }
 
-    /// The item, initialised (`k_work_init_delayable`) at its first use.
-    fn init(&'static self) -> *mut k_work_delayable {
-        self.work.get()
-    }
-
     /// Submits to `queue` after `delay`, unless already scheduled or queued
     /// (`k_work_schedule_for_queue`).
     pub fn schedule(
@@ -236,7 +228,7 @@ impl DelayableWork {
         queue: QueueRef,
         delay: impl Into<Timeout>,
     ) -> Result<Submitted> {
-        let w = self.init();
+        let w = self.work.get();
         // SAFETY: a valid item and queue.
         submitted(unsafe { k_work_schedule_for_queue(queue.as_raw(), w, delay.into().0) })
     }
@@ -248,7 +240,7 @@ impl DelayableWork {
         queue: QueueRef,
         delay: impl Into<Timeout>,
     ) -> Result<Submitted> {
-        let w = self.init();
+        let w = self.work.get();
         // SAFETY: a valid item and queue.
         submitted(unsafe { k_work_reschedule_for_queue(queue.as_raw(), w, delay.into().0) })
     }
@@ -256,7 +248,7 @@ impl DelayableWork {
     /// Cancels a pending delay or a queued submission (`k_work_cancel_delayable`); true if it
     /// is still running afterwards.
     pub fn cancel(&'static self) -> bool {
-        let w = self.init();
+        let w = self.work.get();
         // SAFETY: a valid item.
         unsafe { k_work_cancel_delayable(w) != 0 }
     }
