@@ -38,10 +38,10 @@ impl Semaphore {
     /// Waiters are served in the order they started waiting.
     pub fn take_async(&self, timeout: impl Into<Timeout>) -> TakeAsync<'_> {
         let sem = self.as_raw();
-        TakeAsync {
-            sem: self,
-            wait: PollWait::new(K_POLL_TYPE_SEM_AVAILABLE, sem as *mut c_void, timeout),
-        }
+        let wait = PollWait::new(K_POLL_TYPE_SEM_AVAILABLE, sem as *mut c_void, timeout);
+        // SAFETY: the semaphore outlives the future (borrowed by it).
+        let wait = unsafe { wait.hand_on(sem_hand_on, sem as *const c_void) };
+        TakeAsync { sem: self, wait }
     }
 }
 
@@ -77,19 +77,18 @@ impl Future for TakeAsync<'_> {
     }
 }
 
-impl Drop for TakeAsync<'_> {
-    fn drop(&mut self) {
-        if self.wait.notified_unreported() {
-            // This waiter was told the semaphore is available but goes away without taking
-            // it. The kernel told no one else: take and give it back, which notifies the next
-            // waiter (kernel/sem.c: give with no pending thread signals the first poller).
-            let sem = self.sem.as_raw();
-            // SAFETY: a valid semaphore; neither call blocks.
-            unsafe {
-                if k_sem_take(sem, K_NO_WAIT) == 0 {
-                    k_sem_give(sem);
-                }
-            }
+/// A waiter was told the semaphore at `sem` is available but goes away without taking it.
+/// The kernel told no one else: take and give it back, which notifies the next waiter
+/// (`kernel/sem.c`: a give with no thread pending signals the first poller).
+///
+/// # Safety
+/// `sem` must be a valid semaphore.
+unsafe fn sem_hand_on(sem: *const c_void) {
+    let sem = sem as *mut k_sem;
+    // SAFETY: the caller's contract; neither call blocks.
+    unsafe {
+        if k_sem_take(sem, K_NO_WAIT) == 0 {
+            k_sem_give(sem);
         }
     }
 }
@@ -140,14 +139,15 @@ impl PollSignal {
     /// Waits asynchronously until the signal is raised (or already is), up to `timeout`;
     /// returns its result, leaving it raised. `Err(EAGAIN)` on timeout.
     ///
-    /// A raise notifies the first waiter only (`kernel/poll.c`); other waiters see the signal
-    /// when they next check. Works under any executor, raised from anywhere.
+    /// Every waiter sees a raise. The kernel notifies only the first poller of a signal
+    /// (`kernel/poll.c`), so a waiter it notified raises the signal again with the same
+    /// result when it returns, or when it is dropped before, which notifies the next one.
+    /// Works under any executor, raised from anywhere.
     pub async fn wait_async(&self, timeout: impl Into<Timeout>) -> Result<i32> {
-        let mut wait = core::pin::pin!(PollWait::new(
-            K_POLL_TYPE_SIGNAL,
-            self.as_raw() as *mut c_void,
-            timeout
-        ));
+        let sig = self.as_raw() as *mut c_void;
+        let wait = PollWait::new(K_POLL_TYPE_SIGNAL, sig, timeout);
+        // SAFETY: the signal outlives the future (borrowed by it).
+        let mut wait = core::pin::pin!(unsafe { wait.hand_on(signal_hand_on, sig) });
         loop {
             if let Some(result) = self.check() {
                 return Ok(result);
@@ -158,8 +158,35 @@ impl PollSignal {
             if wait.as_mut().await == PollResult::TimedOut {
                 return self.check().ok_or(Error::EAGAIN);
             }
+            // Notified: the next waiter must hear of this raise too.
+            // SAFETY: a valid signal.
+            unsafe { signal_hand_on(self.as_raw() as *const c_void) };
         }
     }
+}
+
+/// Raises the signal at `sig` again with its result if it is still raised, which notifies
+/// the next poller. Atomic, so a reset in between is not undone.
+///
+/// # Safety
+/// `sig` must be a valid poll signal.
+unsafe fn signal_hand_on(sig: *const c_void) {
+    let sig = sig as *mut k_poll_signal;
+    critical_section::with(|_| {
+        let (mut signaled, mut result) = (0, 0);
+        // SAFETY: the caller's contract.
+        unsafe {
+            k_poll_signal_check(sig, &mut signaled, &mut result);
+            if signaled != 0 {
+                k_poll_signal_raise(sig, result);
+                // The raise may have readied a work queue thread: inside this critical section
+                // it cannot switch yet, its end can.
+                if !k_is_in_isr() {
+                    crate::critical::note_wake();
+                }
+            }
+        }
+    });
 }
 
 /// A message queue of up to `N` values of `T`, copied in and out (`k_msgq`).
@@ -168,10 +195,16 @@ impl PollSignal {
 /// is woken by any put. [`put_async`](Self::put_async) is woken by gets through this type: the
 /// kernel has no poll event for free space, so a get by C code does not wake it (it then waits
 /// until the next get through this type, or its timeout).
+///
+/// A put notifies one async getter (the kernel's rule). One that goes away without taking the
+/// message (dropped by a `select`, a timeout, ...) raises the queue's hand-on signal, which
+/// notifies the next; so does a getter that was woken and finds more messages queued after its
+/// own. No message waits while an async getter sleeps.
 pub struct MsgQueue<T: Copy + Send, const N: usize> {
     msgq: KObj<k_msgq>,
     buffer: UnsafeCell<[MaybeUninit<T>; N]>,
     space: PollSignal,
+    hand_on: PollSignal,
     ready: AtomicBool,
 }
 
@@ -192,6 +225,7 @@ impl<T: Copy + Send, const N: usize> MsgQueue<T, N> {
             msgq: KObj::new(k_msgq::new()),
             buffer: UnsafeCell::new([const { MaybeUninit::uninit() }; N]),
             space: PollSignal::new(),
+            hand_on: PollSignal::new(),
             ready: AtomicBool::new(false),
         }
     }
@@ -262,14 +296,28 @@ impl<T: Copy + Send, const N: usize> MsgQueue<T, N> {
     /// thread or ISR). `Err(EAGAIN)` on timeout.
     pub async fn get_async(&self, timeout: impl Into<Timeout>) -> Result<T> {
         let raw = self.as_raw();
-        let mut wait = core::pin::pin!(PollWait::new(
-            K_POLL_TYPE_MSGQ_DATA_AVAILABLE,
-            raw as *mut c_void,
-            timeout
-        ));
+        let wait = PollWait::new(K_POLL_TYPE_MSGQ_DATA_AVAILABLE, raw as *mut c_void, timeout)
+            .or(K_POLL_TYPE_SIGNAL, self.hand_on.as_raw() as *mut c_void);
+        // SAFETY: the queue outlives the future (borrowed by it); it is `Sync`.
+        let mut wait = core::pin::pin!(unsafe {
+            wait.hand_on(msgq_hand_on::<T, N>, self as *const Self as *const c_void)
+        });
+        let mut woken = false;
         loop {
+            // Cleared before looking: a hand-on raised after this either notifies this
+            // waiter or is seen when it arms, so none is lost, and an old one cannot make
+            // every later wait return at once.
+            self.hand_on.reset();
             match self.get(crate::time::NoWait) {
-                Ok(v) => return Ok(v),
+                Ok(v) => {
+                    if woken && !self.is_empty() {
+                        // Woken for one message, more are queued: the put that notified the
+                        // next waiter may have been spent on this one (or on a registration
+                        // the kernel had not cleared yet): wake the next.
+                        self.hand_on.raise(0);
+                    }
+                    return Ok(v);
+                }
                 Err(e) if e != Error::ENOMSG => return Err(e),
                 Err(_) => {}
             }
@@ -279,17 +327,18 @@ impl<T: Copy + Send, const N: usize> MsgQueue<T, N> {
             if wait.as_mut().await == PollResult::TimedOut {
                 return self.get(crate::time::NoWait).map_err(|_| Error::EAGAIN);
             }
+            woken = true;
         }
     }
 
     /// Copies `value` in, waiting asynchronously up to `timeout` for space; woken by gets
     /// through this type (see the type's docs). `Err(EAGAIN)` on timeout.
     pub async fn put_async(&self, value: T, timeout: impl Into<Timeout>) -> Result<()> {
-        let mut wait = core::pin::pin!(PollWait::new(
-            K_POLL_TYPE_SIGNAL,
-            self.space.as_raw() as *mut c_void,
-            timeout
-        ));
+        let wait = PollWait::new(K_POLL_TYPE_SIGNAL, self.space.as_raw() as *mut c_void, timeout);
+        // SAFETY: the queue outlives the future (borrowed by it); it is `Sync`.
+        let mut wait = core::pin::pin!(unsafe {
+            wait.hand_on(space_hand_on::<T, N>, self as *const Self as *const c_void)
+        });
         loop {
             match self.put(value, crate::time::NoWait) {
                 Ok(()) => return Ok(()),
@@ -308,5 +357,31 @@ impl<T: Copy + Send, const N: usize> MsgQueue<T, N> {
                 return self.put(value, crate::time::NoWait).map_err(|_| Error::EAGAIN);
             }
         }
+    }
+}
+
+/// An async getter of the queue at `q` was notified but goes away without a message: if one
+/// is queued, raise the hand-on signal, which notifies the next getter.
+///
+/// # Safety
+/// `q` must point to a live `MsgQueue<T, N>`.
+unsafe fn msgq_hand_on<T: Copy + Send, const N: usize>(q: *const c_void) {
+    // SAFETY: the caller's contract.
+    let q = unsafe { &*(q as *const MsgQueue<T, N>) };
+    if !q.is_empty() {
+        q.hand_on.raise(0);
+    }
+}
+
+/// An async putter of the queue at `q` was told of free space but goes away without using
+/// it: if there is space, raise the space signal again, which notifies the next putter.
+///
+/// # Safety
+/// `q` must point to a live `MsgQueue<T, N>`.
+unsafe fn space_hand_on<T: Copy + Send, const N: usize>(q: *const c_void) {
+    // SAFETY: the caller's contract.
+    let q = unsafe { &*(q as *const MsgQueue<T, N>) };
+    if q.len() < N {
+        q.space.raise(0);
     }
 }

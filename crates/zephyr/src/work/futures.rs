@@ -20,17 +20,23 @@
 //!    └──────── poll again (re-arm) ─────────┴──────────────────────────────────────┘
 //! ```
 //!
-//! Dropping a future that waits cancels its registration (`k_work_poll_cancel`); if the event
-//! already triggered, the work item may be queued or running, so drop takes it off its queue or
-//! waits for its handler to return (`k_work_cancel_sync`) before the memory goes: no kernel
-//! list ever points into freed memory, and no stale wake arrives later.
+//! Dropping a future that waits cancels its registration ([`PollWait::cancel`]): if it still
+//! waits, `k_work_poll_cancel` unregisters it. If the event already triggered, the work item
+//! may be queued or running (`k_work_poll_cancel` then returns `-EINVAL`, `kernel/poll.c`), so
+//! it is taken off its queue or its handler is waited for (`k_work_cancel_sync`) before the
+//! memory goes: no kernel list ever points into freed memory, and no stale wake arrives later.
 //!
-//! # Notification order
+//! # Notification order, and passing a notification on
 //!
-//! A kernel object notifies only its *first* registered poller (`kernel/poll.c`). A future
-//! that was notified but is dropped before it takes what it was told about must pass the
-//! notification on; the callers here do (for a semaphore: take it and give it back, which
-//! notifies the next poller).
+//! A kernel object notifies only its *first* registered poller (`z_handle_obj_poll_events`
+//! in `kernel/poll.c` takes one event off the object's list). A future that was notified but
+//! is dropped before it takes what it was told about must pass the notification on, or the
+//! next waiter sleeps while the object is ready. [`PollWait::cancel`] says whether that
+//! happened, whether the handler had run or not: when the queued work item is discarded, the
+//! result the kernel stored when it triggered (`poll_result`: 0 for an event, `-EAGAIN` for the
+//! timeout) still tells. The callers then hand it on: a semaphore is taken and given back (a
+//! give with no thread waiting notifies the next poller, `kernel/sem.c`), a poll signal is
+//! raised again with its result, a message queue raises its hand-on signal.
 
 use core::cell::UnsafeCell;
 use core::ffi::{c_int, c_void};
@@ -55,15 +61,17 @@ struct Shared {
     waker: Option<Waker>,
 }
 
-/// Triggered work waiting for one poll event, with the waker to wake.
+/// Triggered work waiting for one or two poll events, with the waker to wake.
 #[repr(C)]
 struct Registration {
     /// First: the handler's `*mut k_work` points here.
     work: k_work_poll,
-    event: k_poll_event,
-    /// What `event` polls (`K_POLL_TYPE_*`) and on which object, for `k_poll_event_init`.
-    type_: u32,
-    obj: *mut c_void,
+    events: [k_poll_event; 2],
+    /// What each event polls (`K_POLL_TYPE_*`) and on which object, for `k_poll_event_init`.
+    types: [u32; 2],
+    objs: [*mut c_void; 2],
+    /// How many of `events` are used (1 or 2).
+    num: usize,
     /// Whether `work` was ever initialised and submitted (so drop has something to cancel).
     armed: bool,
     shared: UnsafeCell<Shared>,
@@ -104,11 +112,17 @@ pub struct PollWait {
     reg: Registration,
     deadline: Option<k_ticks_t>,
     no_wait: bool,
+    hand_on: Option<(HandOn, *const c_void)>,
 }
+
+/// What passes a notification on when a [`PollWait`] goes away after one it did not report
+/// (see the module docs): called with the context given to [`PollWait::hand_on`].
+pub type HandOn = unsafe fn(*const c_void);
 
 // SAFETY: the registration is only shared with its handler through kernel calls and critical
 // sections, never through thread-bound state; the object it polls is a kernel object, usable
-// from any thread. Polling or dropping it on another thread is fine.
+// from any thread. Polling or dropping it on another thread is fine; the hand-on context is
+// a kernel object or a `Sync` owner of one (`hand_on`'s contract).
 unsafe impl Send for PollWait {}
 
 impl PollWait {
@@ -132,9 +146,10 @@ impl PollWait {
         PollWait {
             reg: Registration {
                 work: k_work_poll::new(),
-                event: k_poll_event::new(type_, obj),
-                type_,
-                obj,
+                events: [k_poll_event::new(type_, obj), k_poll_event::new(type_, obj)],
+                types: [type_, type_],
+                objs: [obj, obj],
+                num: 1,
                 armed: false,
                 shared: UnsafeCell::new(Shared { state: IDLE, result: 0, waker: None }),
                 queue,
@@ -142,7 +157,46 @@ impl PollWait {
             },
             deadline: absolute_deadline(timeout),
             no_wait: timeout.0 == K_NO_WAIT,
+            hand_on: None,
         }
+    }
+
+    /// When this future is dropped (or [`cancel_and_hand_on`](Self::cancel_and_hand_on)
+    /// is called) after an event notified it and before it reported that, `hand_on(context)`
+    /// passes the notification on to the next waiter.
+    ///
+    /// # Safety
+    /// `hand_on` must be sound to call with `context` for as long as this future lives.
+    pub unsafe fn hand_on(mut self, hand_on: HandOn, context: *const c_void) -> Self {
+        self.hand_on = Some((hand_on, context));
+        self
+    }
+
+    /// [`cancel`](Self::cancel), then the [`hand_on`](Self::hand_on) function if a
+    /// notification would otherwise be lost.
+    pub fn cancel_and_hand_on(&mut self) {
+        if self.cancel() {
+            if let Some((hand_on, context)) = self.hand_on {
+                // SAFETY: `hand_on`'s contract.
+                unsafe { hand_on(context) };
+            }
+        }
+    }
+
+    /// Also wakes when `type_` fires on `obj` (a second event, for example a hand-on
+    /// signal beside a message queue's data event).
+    ///
+    /// `obj` must be a kernel object of the kind `type_` names that outlives this future.
+    ///
+    /// # Panics
+    /// If the wait already has two events.
+    pub fn or(mut self, type_: u32, obj: *mut c_void) -> Self {
+        assert!(self.reg.num == 1, "PollWait::or: at most two events");
+        self.reg.events[1] = k_poll_event::new(type_, obj);
+        self.reg.types[1] = type_;
+        self.reg.objs[1] = obj;
+        self.reg.num = 2;
+        self
     }
 
     /// True when the timeout is `NoWait`: the caller should not wait at all.
@@ -150,14 +204,51 @@ impl PollWait {
         self.no_wait
     }
 
-    /// True when the event fired and this future has not reported it yet: dropped now, the
-    /// notification would be lost to other waiters unless the caller passes it on.
-    pub fn notified_unreported(&self) -> bool {
-        critical_section::with(|_| {
-            // SAFETY: `shared` is only touched inside critical sections.
-            let shared = unsafe { &*self.reg.shared.get() };
-            shared.state == FIRED && shared.result == 0
-        })
+    /// Stops waiting: unregisters the triggered work, or, if an event already triggered it,
+    /// takes it off its queue or waits for its handler (thread context). Returns true when an
+    /// event notified this future and it has not reported it: the caller must pass the
+    /// notification on (see the module docs), or another waiter may never hear of it.
+    ///
+    /// Afterwards the future is idle: polling it again waits again. Dropping it cancels too
+    /// (and forgets the answer).
+    pub fn cancel(&mut self) -> bool {
+        let reg = &mut self.reg;
+        if !reg.armed {
+            return false; // never armed
+        }
+        // SAFETY: `shared` is only touched inside critical sections.
+        let state = critical_section::with(|_| unsafe { (*reg.shared.get()).state });
+        // SAFETY: the registration is valid; cancelling waiting, triggered or finished
+        // triggered work is allowed.
+        unsafe {
+            if state == WAITING && k_work_poll_cancel(&mut reg.work) == 0 {
+                // Still waiting: unregistered; its handler will never run.
+                (*reg.shared.get()).state = IDLE;
+                reg.armed = false;
+                return false;
+            }
+            // Triggered (queued or running) or finished: make sure the handler is done.
+            let mut sync = k_work_sync::default();
+            k_work_cancel_sync(zr_k_work_poll_work(&mut reg.work), &mut sync);
+        }
+        let notified = critical_section::with(|_| {
+            // SAFETY: as above.
+            let shared = unsafe { &mut *reg.shared.get() };
+            let notified = match shared.state {
+                // The handler ran: its result is unreported.
+                FIRED => shared.result == 0,
+                // Triggered, but the queued work was discarded before its handler ran: the
+                // kernel stored the result when it triggered (0: an event, -EAGAIN: timeout).
+                // SAFETY: the work item is idle now (cancelled or finished).
+                WAITING => (unsafe { zr_k_work_poll_result(&reg.work) }) == 0,
+                _ => false,
+            };
+            shared.state = IDLE;
+            shared.waker = None;
+            notified
+        });
+        reg.armed = false;
+        notified
     }
 
     /// Whether the deadline has passed.
@@ -228,15 +319,22 @@ impl Future for PollWait {
                     shared.waker = Some(cx.waker().clone());
                 });
                 // SAFETY: the registration is pinned (it does not move until dropped, and drop
-                // unregisters it); the event's object outlives the future (`new`'s contract).
+                // unregisters it); the events' objects outlive the future (`new`'s contract).
                 let ret = unsafe {
                     k_work_poll_init(&mut reg.work, Some(fired));
-                    k_poll_event_init(&mut reg.event, reg.type_, K_POLL_MODE_NOTIFY_ONLY, reg.obj);
+                    for i in 0..reg.num {
+                        k_poll_event_init(
+                            &mut reg.events[i],
+                            reg.types[i],
+                            K_POLL_MODE_NOTIFY_ONLY,
+                            reg.objs[i],
+                        );
+                    }
                     k_work_poll_submit_to_queue(
                         reg.queue.as_raw(),
                         &mut reg.work,
-                        &mut reg.event,
-                        1,
+                        reg.events.as_mut_ptr(),
+                        reg.num as core::ffi::c_int,
                         timeout,
                     )
                 };
@@ -266,21 +364,7 @@ impl Future for PollWait {
 
 impl Drop for PollWait {
     fn drop(&mut self) {
-        let reg = &mut self.reg;
-        // SAFETY: as in `poll`.
-        let state = critical_section::with(|_| unsafe { (*reg.shared.get()).state });
-        if !reg.armed {
-            return; // never armed
-        }
-        // SAFETY: the registration is valid; cancelling an idle or triggered item is allowed.
-        unsafe {
-            if state == WAITING && k_work_poll_cancel(&mut reg.work) == 0 {
-                return; // still waiting: unregistered, its handler will never run
-            }
-            // Triggered (queued or running) or finished: make sure the handler is done.
-            let mut sync = k_work_sync::default();
-            k_work_cancel_sync(zr_k_work_poll_work(&mut reg.work), &mut sync);
-        }
+        self.cancel_and_hand_on();
     }
 }
 
