@@ -117,6 +117,18 @@ check_demo() {
     echo "   embassy-demo on $board: the simulator's output, line for line and microsecond for microsecond"
 }
 
+# Kernel rules the simulator reproduces (a C program; the simulator runs the same steps in
+# crates/zephyr-sim/tests/work_poll.rs against the same expected output).
+build kernel-rules native_posix_64
+run kernel-rules native_posix_64 "^done"
+if ! diff "$root/samples/kernel-rules/expected.txt" \
+    <(grep -E '^(T=|done)' "$build/kernel-rules-native_posix_64.out" | tr -d '\r') \
+    >"$build/kernel-rules.diff"; then
+    cat "$build/kernel-rules.diff"
+    fail "kernel-rules on native_posix_64 differs from samples/kernel-rules/expected.txt"
+fi
+echo "   kernel-rules on native_posix_64: triggered work and queue start as the simulator has them"
+
 for board in native_posix_64 qemu_cortex_m3; do
     build embassy-demo "$board"
     # qemu at two nanoseconds per instruction: at one, Zephyr 2.7's SysTick driver under qemu's

@@ -656,7 +656,10 @@ fn a_poller_leaves_every_object_when_one_fires() {
 
 /// kernel/poll.c (`signal_triggered_work`): triggered work waits (poll_result -EINPROGRESS,
 /// not busy as a work item) until the first of its events is ready, then is queued once with
-/// poll_result 0; later events do nothing.
+/// poll_result 0; later events do nothing. The give comes from a preemptible thread, so the
+/// submission yields (kernel/work.c, `k_work_submit_to_queue`) and the more urgent queue runs
+/// the handler inside `k_sem_give`, *before* `signal_poll_event` marks the event ready: the
+/// handler sees both states `K_POLL_STATE_NOT_READY`.
 #[test]
 fn triggered_work_fires_once_on_the_first_event() {
     let (r, log) = run(5, || {
@@ -689,7 +692,41 @@ fn triggered_work_fires_once_on_the_first_event() {
         }
     });
     assert_eq!(r, (0, (-EINPROGRESS, 0)));
-    assert_eq!(log, ["T=5 handler: poll_result 0, states 2 0", "T=5 main after give"]);
+    assert_eq!(log, ["T=5 handler: poll_result 0, states 0 0", "T=5 main after give"]);
+}
+
+/// The same give from a cooperative thread (no yield: `k_is_preempt_thread()` is false) and
+/// from an ISR: the handler runs after the event was marked ready (kernel/poll.c,
+/// `set_event_ready` after `signal_triggered_work`), once the giver gives up the CPU.
+#[test]
+fn triggered_work_from_a_cooperative_thread_or_isr_sees_the_event_ready() {
+    for from_isr in [false, true] {
+        let (_, log) = run(-2, move || {
+            let q = start_queue("wq", 3);
+            let s = sem(0, 5);
+            let ev = events([k_poll_event::new(K_POLL_TYPE_SEM_AVAILABLE, obj(s))]);
+            let tw = triggered(move |tw| {
+                log!("handler: poll_result {}, state {}", poll_result(tw), state(ev, 0));
+            });
+            // SAFETY: kernel calls from a simulated thread (or ISR) on leaked objects.
+            unsafe {
+                k_work_poll_submit_to_queue(q, tw, ev, 1, K_FOREVER);
+                let s = s as usize;
+                if from_isr {
+                    zephyr_sim::irq::raise_after_cycles(0, move || k_sem_give(s as *mut k_sem));
+                } else {
+                    k_sem_give(s as *mut k_sem);
+                }
+                log!("giver after give, state {}", state(ev, 0));
+                k_msleep(1);
+            }
+        });
+        assert_eq!(
+            log,
+            ["T=0 giver after give, state 2", "T=0 handler: poll_result 0, state 2"],
+            "from an ISR: {from_isr}"
+        );
+    }
 }
 
 /// kernel/poll.c (`k_work_poll_submit_to_queue`): an event already ready at submit queues
@@ -979,4 +1016,110 @@ fn uninitialised_work_and_wrong_poll_objects_are_reported() {
     });
     assert!(err.to_string().contains("k_poll: object at 0x"), "{err}");
     assert!(err.to_string().contains("is a k_sem, not a k_queue"), "{err}");
+}
+
+/// The kernel rules of `samples/kernel-rules` (a C program run on a real Zephyr 2.7.0 kernel by
+/// `scripts/zephyr-test.sh`), line by line on the simulator, against the same expected
+/// output (`samples/kernel-rules/expected.txt`):
+///
+/// 1. A give from a preemptible thread submits triggered work through
+///    `k_work_submit_to_queue`, which yields (kernel/work.c) *before* `signal_poll_event`
+///    marks the event ready (kernel/poll.c): a more urgent queue runs the handler inside the
+///    give and sees `K_POLL_STATE_NOT_READY`.
+/// 2. The yield also hands the CPU to a queue of the giver's own priority.
+/// 3. `poller->is_polling = false` runs after that yield, so triggered work submitted again
+///    by its handler inside it loses `is_polling`: the next event is consumed without queuing
+///    it; its timeout still fires (`triggered_work_expiration_handler` submits
+///    unconditionally).
+/// 4. `k_work_queue_start` initialises the queue itself: a zeroed queue never passed to
+///    `k_work_queue_init` starts (kernel/system_work_q.c and subsys/usb/device/usb_work_q.c
+///    start static queues that way).
+#[test]
+fn kernel_rules_of_triggered_work_and_queue_start_match_the_real_kernel() {
+    let (_, log) = run(5, || {
+        let q = start_queue("wq", 3);
+        let q2 = start_queue("wq5", 5);
+        let s = sem(0, 5);
+        let ev = events([k_poll_event::new(K_POLL_TYPE_SEM_AVAILABLE, obj(s))]);
+        let again = std::rc::Rc::new(std::cell::Cell::new(false));
+        let a = again.clone();
+        let tw = triggered(move |tw| {
+            log!("handler on {}: poll_result {}, state {}", me(), poll_result(tw), state(ev, 0));
+            if a.replace(false) {
+                // SAFETY: re-submitting the leaked item from its own handler.
+                let r = unsafe {
+                    k_sem_take(s, K_NO_WAIT);
+                    k_work_poll_submit_to_queue(q, tw, ev, 1, K_TIMEOUT_ABS_TICKS(50))
+                };
+                log!("resubmitted: {r}");
+            }
+        });
+        let reinit = move || {
+            // SAFETY: the leaked event.
+            unsafe {
+                k_poll_event_init(ev, K_POLL_TYPE_SEM_AVAILABLE, K_POLL_MODE_NOTIFY_ONLY, obj(s))
+            }
+        };
+        // SAFETY: kernel calls from a simulated thread on leaked objects.
+        unsafe {
+            // 1: a preemptible giver, a more urgent queue.
+            reinit();
+            k_work_poll_submit_to_queue(q, tw, ev, 1, K_FOREVER);
+            k_sem_give(s);
+            log!("s1 giver after give, state {}", state(ev, 0));
+            k_sem_take(s, K_NO_WAIT);
+
+            // 2: a queue of the giver's priority.
+            reinit();
+            k_work_poll_submit_to_queue(q2, tw, ev, 1, K_FOREVER);
+            k_sem_give(s);
+            log!("s2 giver after give, state {}", state(ev, 0));
+            k_sem_take(s, K_NO_WAIT);
+            k_msleep(1);
+
+            // 3: submitted again inside the yield.
+            reinit();
+            again.set(true);
+            k_work_poll_submit_to_queue(q, tw, ev, 1, K_FOREVER);
+            k_sem_give(s);
+            log!(
+                "s3 after give, is_polling {}, count {}",
+                (*tw).poller.is_polling as i32,
+                k_sem_count_get(s)
+            );
+            k_sleep(K_TIMEOUT_ABS_TICKS(30));
+            k_sem_give(s);
+            log!("s3 second give, count {}", k_sem_count_get(s));
+            k_sleep(K_TIMEOUT_ABS_TICKS(100));
+
+            // 4: a zeroed queue, never initialised.
+            let zq: *mut k_work_q = leak(std::mem::zeroed::<k_work_q>());
+            k_work_queue_start(zq, null_mut(), 0, 3, std::ptr::null());
+            let zw = work(|_| log!("zero queue ran on {}", me()));
+            let r = k_work_submit_to_queue(zq, zw);
+            log!("zero queue submitted: {r}");
+        }
+    });
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/kernel-rules");
+    let expected = std::fs::read_to_string(root.join("expected.txt")).unwrap();
+    let expected: Vec<&str> = expected.lines().filter(|l| l.starts_with("T=")).collect();
+    assert_eq!(log, expected);
+}
+
+/// `k_work_queue_start` still refuses memory that is neither zero nor a work queue.
+#[test]
+fn work_queue_start_refuses_memory_that_is_not_a_queue() {
+    let err = Sim::new()
+        .run(|| {
+            let q: *mut k_work_q = leak(k_work_q::new());
+            // SAFETY: deliberately not a work queue.
+            unsafe {
+                (*(q as *mut z_sim_obj)).magic = 0x1234;
+                k_work_queue_start(q, null_mut(), 0, 3, std::ptr::null());
+            }
+        })
+        .err()
+        .expect("refused");
+    assert!(matches!(err, SimError::Panic { .. }), "{err}");
+    assert!(err.to_string().contains("k_work_queue_start"), "{err}");
 }

@@ -69,6 +69,7 @@ unsafe fn advance(msgq: *mut k_msgq, p: *mut c_char) -> *mut c_char {
 fn finish(outcome: Outcome, call: &str) -> c_int {
     match outcome {
         Outcome::Done(r, resched) => {
+            super::poll::yield_then_mark_ready();
             if resched {
                 reschedule(false);
             }

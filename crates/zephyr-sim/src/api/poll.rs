@@ -75,11 +75,18 @@ pub(crate) struct PollState {
     registered: BTreeMap<usize, Vec<Registration>>,
     /// Where threads in `k_poll` pend (boxed: must not move).
     pub wait_q: Box<_wait_q_t>,
+    /// Events whose triggered work was just submitted by a preemptible thread, which yields
+    /// before they are marked ready (see [`notify`]): the event, its state bit, its poller.
+    deferred: Vec<(*mut k_poll_event, u32, *mut k_work_poll)>,
 }
 
 impl Default for PollState {
     fn default() -> Self {
-        PollState { registered: BTreeMap::new(), wait_q: Box::new(_wait_q_t::EMPTY) }
+        PollState {
+            registered: BTreeMap::new(),
+            wait_q: Box::new(_wait_q_t::EMPTY),
+            deferred: Vec::new(),
+        }
     }
 }
 
@@ -195,6 +202,15 @@ pub(crate) fn unregister_all(
 
 /// The object at `obj` reached `state`: notifies the first event registered on it, if any
 /// (`z_handle_obj_poll_events`). Returns whether one was notified (a reschedule is due).
+///
+/// Triggered work is submitted with `k_work_submit_to_queue` (`signal_triggered_work`),
+/// which in a preemptible thread yields when it queued the item (`kernel/work.c`), *before*
+/// `signal_poll_event` clears `is_polling` and marks the event ready (`set_event_ready`,
+/// `kernel/poll.c`). So a more urgent, or equal-priority, queue runs the handler while the
+/// event's `state` is still `K_POLL_STATE_NOT_READY`, inside the call that made the object
+/// ready (whose own state change, a count or a message, is already done). Here the event is
+/// set aside and the caller finishes the rule with [`yield_then_mark_ready`] once it no
+/// longer holds the kernel.
 pub(crate) fn notify(k: &mut Kernel, obj: usize, state: u32) -> bool {
     if k.poll.registered.is_empty() {
         return false;
@@ -214,24 +230,58 @@ pub(crate) fn notify(k: &mut Kernel, obj: usize, state: u32) -> bool {
                 k.unpend(slot);
             }
         }
-        Poller::Work(twork) => trigger(k, twork, 0),
+        Poller::Work(twork) => {
+            if trigger(k, twork, 0) > 0 && super::work::is_preempt_thread(k) {
+                k.poll.deferred.push((reg.event, state, twork));
+                return true;
+            }
+        }
     }
     // SAFETY: a registered event is valid while its poller waits.
     unsafe { (*reg.event).state |= state };
     true
 }
 
+/// The end of [`notify`]'s rule for triggered work submitted by a preemptible thread: yields
+/// (the work queue's thread runs the handler if it is at least as urgent), then clears the
+/// poller's `is_polling` and marks the event ready, as `signal_poll_event` does after
+/// `signal_triggered_work` returns. (If the handler's owner submitted the same triggered work
+/// again meanwhile, that registration loses `is_polling`, as on Zephyr 2.7, and its next event
+/// is ignored.) Every kernel call that can notify a poller calls this after releasing the
+/// kernel, before its own reschedule.
+pub(crate) fn yield_then_mark_ready() {
+    if crate::kernel::peek(|k| k.poll.deferred.is_empty()) {
+        return;
+    }
+    // SAFETY: only a preemptible thread defers (checked in `notify`).
+    unsafe { super::thread::k_yield() };
+    with(|k| {
+        for (event, state, twork) in std::mem::take(&mut k.poll.deferred) {
+            // SAFETY: the event and the triggered work stay valid while submitted or running
+            // (k_work_poll_submit_to_queue's contract), and after: their owner's memory.
+            unsafe {
+                (*twork).poller.is_polling = false;
+                (*event).state |= state;
+            }
+        }
+    });
+}
+
 /// Triggered work stops waiting (`signal_triggered_work`, result 0, or
 /// `triggered_work_expiration_handler`, `-EAGAIN`): unregisters its events, cancels its
 /// timeout and submits it to its queue (a failed submission is dropped, as in Zephyr).
-fn trigger(k: &mut Kernel, twork: *mut k_work_poll, result: c_int) {
+/// Returns what the submission returned (0 when the work was not waiting).
+fn trigger(k: &mut Kernel, twork: *mut k_work_poll, result: c_int) -> c_int {
     // SAFETY: waiting triggered work is valid (k_work_poll_submit_to_queue's contract).
     unsafe {
         let poller = &mut (*twork).poller;
-        if !(poller.is_polling && poller.mode == Z_POLLER_MODE_TRIGGERED)
-            || (*twork).workq.is_null()
-        {
-            return;
+        // An event finds the work only while it polls (`signal_poll_event`: triggered mode;
+        // `signal_triggered_work`: `is_polling`). Its timeout submits it unconditionally
+        // (`triggered_work_expiration_handler`), even when a yield inside an earlier event
+        // cleared `is_polling` of a later submission (see `yield_then_mark_ready`).
+        let waiting = poller.is_polling && poller.mode == Z_POLLER_MODE_TRIGGERED;
+        if !(waiting || result == -EAGAIN) || (*twork).workq.is_null() {
+            return 0;
         }
         poller.is_polling = false;
         poller.mode = Z_POLLER_MODE_NONE;
@@ -239,7 +289,7 @@ fn trigger(k: &mut Kernel, twork: *mut k_work_poll, result: c_int) {
         abort_timeout(k, twork);
         let (events, num, workq) = ((*twork).events, (*twork).num_events, (*twork).workq);
         unregister_all(k, events, num, Poller::Work(twork));
-        submit_locked(k, &mut (*twork).work, workq, "k_work_poll (triggered)");
+        submit_locked(k, &mut (*twork).work, workq, "k_work_poll (triggered)")
     }
 }
 
@@ -257,6 +307,7 @@ fn abort_timeout(k: &mut Kernel, twork: *mut k_work_poll) {
 pub(crate) fn triggered_work_expired(k: &mut Kernel, twork: *mut k_work_poll) {
     // SAFETY: waiting triggered work is valid; its timeout entry was just taken.
     unsafe { (*twork).timeout = _timeout::INACTIVE };
+    // In the system clock's ISR: no yield.
     trigger(k, twork, -EAGAIN);
 }
 
@@ -426,6 +477,7 @@ pub unsafe extern "C-unwind" fn k_poll_signal_raise(
         }
         notify(k, sig as usize, K_POLL_STATE_SIGNALED)
     });
+    yield_then_mark_ready();
     if notified {
         reschedule(false);
     }

@@ -19,7 +19,7 @@ use std::ptr::null_mut;
 use zephyr_sys::*;
 
 use super::no_isr;
-use super::poll::notify;
+use super::poll::{notify, yield_then_mark_ready};
 use crate::kernel::{with, Kernel, Wait};
 use crate::switch::{reschedule, swap};
 
@@ -89,6 +89,7 @@ fn insert(queue: *mut k_queue, data: *mut c_void, append: bool, call: &str) {
         }
         notify(k, queue as usize, K_POLL_STATE_DATA_AVAILABLE)
     });
+    yield_then_mark_ready();
     if resched {
         reschedule(false);
     }
@@ -218,6 +219,7 @@ pub unsafe extern "C-unwind" fn k_queue_cancel_wait(queue: *mut k_queue) {
         };
         notify(k, queue as usize, K_POLL_STATE_CANCELLED) || woke
     });
+    yield_then_mark_ready();
     if resched {
         reschedule(false);
     }

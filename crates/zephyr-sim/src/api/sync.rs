@@ -71,6 +71,7 @@ pub unsafe extern "C-unwind" fn k_sem_give(sem: *mut k_sem) {
             }
         }
     });
+    crate::api::poll::yield_then_mark_ready();
     reschedule(false);
 }
 

@@ -518,8 +518,9 @@ pub unsafe extern "C-unwind" fn k_work_queue_init(queue: *mut k_work_q) {
 /// stack is accepted for API fidelity (threads run on host stacks).
 ///
 /// # Safety
-/// `queue` must have been initialised with [`k_work_queue_init`] and must not move; `cfg` is
-/// null or valid, its name null or NUL-terminated. Thread context.
+/// `queue` must have been initialised with [`k_work_queue_init`], or be all zero (a static
+/// `struct k_work_q`, which this call initialises, as Zephyr's does), and must not move;
+/// `cfg` is null or valid, its name null or NUL-terminated. Thread context.
 ///
 /// # Panics
 /// If the queue is already started, or `prio` is not a valid thread priority.
@@ -544,6 +545,18 @@ pub unsafe extern "C-unwind" fn k_work_queue_start(
     with(|k| {
         // SAFETY: the caller guarantees `queue` is valid.
         unsafe {
+            // Zephyr initialises the queue's lists and flags here (kernel/work.c), so a zeroed
+            // queue never passed to k_work_queue_init may be started: kernel/system_work_q.c
+            // and subsys/usb/device/usb_work_q.c start static queues that way.
+            if (*queue)._sim.magic == 0 {
+                k.init_object(
+                    &mut (*queue)._sim,
+                    &mut (*queue).notifyq,
+                    queue as usize,
+                    Z_SIM_WORK_Q,
+                );
+                (*queue).flags = 0;
+            }
             k.check_object(&mut (*queue)._sim, queue as usize, Z_SIM_WORK_Q, "k_work_queue_start");
             if (*queue).flags & K_WORK_QUEUE_STARTED != 0 {
                 panic!(
@@ -617,14 +630,17 @@ pub unsafe extern "C-unwind" fn k_work_submit_to_queue(
 /// What Zephyr 2.7's `k_work_submit_to_queue` does after a submit that changed the queue: a
 /// preemptible caller (`k_is_preempt_thread`) yields.
 fn yield_after_submit(ret: c_int) {
-    let preempt = with(|k| {
-        let t = &k.threads[k.current as usize];
-        k.isr_depth == 0 && k.current != crate::kernel::IDLE && t.prio >= 0 && t.sched_lock == 0
-    });
-    if ret > 0 && preempt {
+    if ret > 0 && with(|k| is_preempt_thread(k)) {
         // SAFETY: thread context (checked above).
         unsafe { k_yield() };
     }
+}
+
+/// Whether the caller is a preemptible thread (`k_is_preempt_thread`: not in an ISR, a
+/// non-negative priority and the scheduler not locked).
+pub(crate) fn is_preempt_thread(k: &Kernel) -> bool {
+    let t = &k.threads[k.current as usize];
+    k.isr_depth == 0 && k.current != crate::kernel::IDLE && t.prio >= 0 && t.sched_lock == 0
 }
 
 /// Submits a work item to the system work queue (`k_work_submit`, ISR-safe); see
