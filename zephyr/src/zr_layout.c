@@ -45,6 +45,8 @@ void zr_layout_probe(void)
 	GEN_ABSOLUTE_SYM(ZR_OFFSET__k_thread__base_prio, offsetof(struct k_thread, base.prio));
 	ZR_OFFSET(k_work_poll, work);
 	ZR_OFFSET(k_work_poll, poll_result);
+	GEN_ABSOLUTE_SYM(ZR_OFFSET__k_work_poll__poller_is_polling,
+			 offsetof(struct k_work_poll, poller.is_polling));
 	ZR_OFFSET(k_work_delayable, work);
 	ZR_OFFSET(k_work_queue_config, name);
 	ZR_OFFSET(k_work_queue_config, no_yield);

@@ -1118,8 +1118,7 @@ fn work_queue_start_refuses_memory_that_is_not_a_queue() {
                 k_work_queue_start(q, null_mut(), 0, 3, std::ptr::null());
             }
         })
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert!(matches!(err, SimError::Panic { .. }), "{err}");
     assert!(err.to_string().contains("k_work_queue_start"), "{err}");
 }

@@ -106,6 +106,22 @@ pub unsafe fn zr_k_work_poll_result(work: *const k_work_poll) -> c_int {
     unsafe { (work as *const u8).add(ZR_OFFSET_k_work_poll__poll_result).cast::<c_int>().read() }
 }
 
+/// Whether triggered work's poller still polls (`work->poller.is_polling`). Set from submission
+/// until `signal_poll_event` clears it, which, when a preemptible thread's event triggered the
+/// work, happens only after that thread's submission yielded and it resumed (kernel/poll.c):
+/// possibly after the handler ran.
+///
+/// # Safety
+/// `work` must point to a `k_work_poll`.
+#[inline]
+pub unsafe fn zr_k_work_poll_is_polling(work: *const k_work_poll) -> bool {
+    // SAFETY: caller contract; the offset is this build's `offsetof(struct k_work_poll,
+    // poller.is_polling)` (a `bool`); volatile, as another thread writes it.
+    unsafe {
+        (work as *const u8).add(ZR_OFFSET_k_work_poll__poller_is_polling).read_volatile() != 0
+    }
+}
+
 /// A thread's priority: `thread->base.prio`, what `k_thread_priority_get` returns, read in
 /// place (the offset is this build's).
 ///

@@ -32,7 +32,10 @@ fn take_async_under_kio_woken_by_rust_c_and_isr() {
             let q = queue(c"kio", 3);
             let task = kio::spawn(
                 async move {
-                    let r = sem.take_async(Forever).await;
+                    // The time it got the semaphore (before the wait is dropped: see
+                    // `a_raw_c_give_from_a_thread_is_waited_out_before_the_wait_is_reused`).
+                    let mut take = core::pin::pin!(sem.take_async(Forever));
+                    let r = take.as_mut().await;
                     (ticks(), r)
                 },
                 q,
@@ -438,4 +441,57 @@ fn async_waits_past_the_horizon_wait_forever() {
         })
         .unwrap_or_else(|e| panic!("simulation failed: {e}"));
     assert_eq!(r.value, Some((true, true)), "(take_async(MAX) lost, sleep(MAX) lost)");
+}
+
+/// A raw `k_sem_give` (C code) from a preemptible thread yields inside the call
+/// (`k_work_submit_to_queue`, kernel/work.c) before it is done with the waiter's
+/// registration: after it resumes, `signal_poll_event` clears `is_polling` and marks the event
+/// (kernel/poll.c). A task on a more urgent queue, woken inside that yield, that re-armed the
+/// same registration then would never hear of the next give (the simulator reproduces this,
+/// `samples/kernel-rules`). So a wait that is re-armed or dropped while the giver is still in
+/// its call waits for it (a tick of sleep, which lets the giver finish): every give of a loop
+/// arrives, at the cost of that sleep to the waiting thread. Gives through `Semaphore::give`
+/// lock the scheduler instead, so they do not yield inside and cost nothing.
+#[test]
+fn a_raw_c_give_from_a_thread_is_waited_out_before_the_wait_is_reused() {
+    for raw in [true, false] {
+        let got = sim(move || {
+            let sem: &'static Semaphore = leak(Semaphore::new(0, 1));
+            let q = queue(c"kio", 3);
+            let task = kio::spawn(
+                async move {
+                    let mut got = Vec::new();
+                    for _ in 0..4 {
+                        let r = sem.take_async(Forever).await;
+                        got.push((ticks(), r.is_ok()));
+                    }
+                    got
+                },
+                q,
+            );
+            let raw_sem = sem.as_raw() as usize;
+            thread("giver", 7, move || {
+                for t in [100, 200, 300, 400] {
+                    zephyr::time::sleep(zephyr::time::Instant::from_ticks(t));
+                    if raw {
+                        // SAFETY: what a C thread does with the semaphore's address.
+                        unsafe { k_sem_give(raw_sem as *mut k_sem) };
+                    } else {
+                        sem.give();
+                    }
+                }
+            });
+            task.join()
+        });
+        let expected = if raw {
+            // Each take is dropped inside the giver's yield, and waits (sleeps k_sleep(1
+            // tick): N + 1 ticks) for the giver to leave k_sem_give. Without that wait, the
+            // next take's registration loses `is_polling` and a later give is never heard: the
+            // run ends idle forever.
+            [(102, true), (202, true), (302, true), (402, true)]
+        } else {
+            [(100, true), (200, true), (300, true), (400, true)]
+        };
+        assert_eq!(got, expected, "raw C give: {raw}");
+    }
 }

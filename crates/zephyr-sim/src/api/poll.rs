@@ -235,6 +235,9 @@ pub(crate) fn notify(k: &mut Kernel, obj: usize, state: u32) -> bool {
                 k.poll.deferred.push((reg.event, state, twork));
                 return true;
             }
+            // `signal_poll_event`, right after `signal_triggered_work` returned.
+            // SAFETY: a notified poller's triggered work is valid.
+            unsafe { (*twork).poller.is_polling = false };
         }
     }
     // SAFETY: a registered event is valid while its poller waits.
@@ -283,8 +286,13 @@ fn trigger(k: &mut Kernel, twork: *mut k_work_poll, result: c_int) -> c_int {
         if !(waiting || result == -EAGAIN) || (*twork).workq.is_null() {
             return 0;
         }
-        poller.is_polling = false;
-        poller.mode = Z_POLLER_MODE_NONE;
+        // The timeout clears `is_polling` before it submits; an event leaves it set until
+        // `signal_poll_event` clears it after the submission (in `notify`, or after the
+        // submission's yield in `yield_then_mark_ready`). `mode` stays triggered: Zephyr
+        // changes it only when the work is cancelled or submitted again.
+        if result == -EAGAIN {
+            poller.is_polling = false;
+        }
         (*twork).poll_result = result;
         abort_timeout(k, twork);
         let (events, num, workq) = ((*twork).events, (*twork).num_events, (*twork).workq);
@@ -525,12 +533,26 @@ fn check_twork(k: &mut Kernel, twork: *mut k_work_poll, call: &str) {
 
 /// Stops waiting triggered work (`triggered_work_cancel`): 0 if it was waiting, `-EINVAL`
 /// otherwise (already triggered, queued or running).
+///
+/// # Panics
+/// If an event triggered the work and the kernel call that did has not returned yet (its
+/// submission yielded, see [`notify`]): `is_polling` is still set, so Zephyr 2.7 reports the
+/// work as cancelled (0) although it is queued, and its handler runs later, perhaps on memory
+/// the caller freed. Check `k_work_busy_get` first.
 fn cancel_locked(k: &mut Kernel, twork: *mut k_work_poll) -> c_int {
     // SAFETY: the caller checked `twork`.
     unsafe {
         let poller = &mut (*twork).poller;
         if !(poller.is_polling && poller.mode != Z_POLLER_MODE_NONE) {
             return -EINVAL;
+        }
+        if (*twork).workq.is_null()
+            || (*twork).work.flags & zephyr_sys::work_flags::K_WORK_MASK as u32 != 0
+        {
+            panic!(
+                "k_work_poll_cancel: triggered work at {:#x} was already triggered by a thread                  whose submission yielded and which has not returned from that kernel call:                  Zephyr 2.7 would report it cancelled (0) and still run its handler. Check                  k_work_busy_get() before cancelling",
+                twork as usize
+            );
         }
         poller.mode = Z_POLLER_MODE_NONE;
         abort_timeout(k, twork);
@@ -566,7 +588,9 @@ pub unsafe extern "C-unwind" fn k_work_poll_init(
             {
                 panic!(
                     "k_work_poll_init: k_work_poll at {:#x} re-initialised while waiting for \
-                     its events",
+                     its events, or while the thread whose kernel call triggered it has not \
+                     returned from it (its submission yielded; it will still clear \
+                     is_polling, kernel/poll.c)",
                     work as usize
                 );
             }

@@ -40,6 +40,19 @@ pub unsafe fn zr_k_work_poll_result(work: *const k_work_poll) -> core::ffi::c_in
     unsafe { (*work).poll_result }
 }
 
+/// Whether triggered work's poller still polls (`work->poller.is_polling`). Set from submission
+/// until `signal_poll_event` clears it, which, when a preemptible thread's event triggered the
+/// work, happens only after that thread's submission yielded and it resumed (kernel/poll.c):
+/// possibly after the handler ran.
+///
+/// # Safety
+/// `work` must point to a `k_work_poll`.
+#[inline]
+pub unsafe fn zr_k_work_poll_is_polling(work: *const k_work_poll) -> bool {
+    // SAFETY: caller contract; a volatile read, as another thread writes it.
+    unsafe { core::ptr::addr_of!((*work).poller.is_polling).read_volatile() }
+}
+
 /// The work item inside triggered work (`&work->work`).
 ///
 /// # Safety

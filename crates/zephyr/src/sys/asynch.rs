@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::object::KObj;
 use crate::sys::sync::Semaphore;
 use crate::time::Timeout;
-use crate::work::futures::{PollResult, PollWait};
+use crate::work::futures::{without_yield, PollResult, PollWait};
 
 /// The future of [`Semaphore::take_async`].
 pub struct TakeAsync<'a> {
@@ -88,7 +88,7 @@ unsafe fn sem_hand_on(sem: *const c_void) {
     // SAFETY: the caller's contract; neither call blocks.
     unsafe {
         if k_sem_take(sem, K_NO_WAIT) == 0 {
-            k_sem_give(sem);
+            without_yield(|| k_sem_give(sem));
         }
     }
 }
@@ -118,8 +118,9 @@ impl PollSignal {
     /// Raises the signal with `result` (`k_poll_signal_raise`). ISR-safe. Not counted: a
     /// second raise before a reset only replaces the result.
     pub fn raise(&self, result: i32) {
+        // Not yielding inside the call: see `crate::work::futures::without_yield`.
         // SAFETY: a valid signal.
-        unsafe { k_poll_signal_raise(self.as_raw(), result) };
+        without_yield(|| unsafe { k_poll_signal_raise(self.as_raw(), result) });
     }
 
     /// Clears the signal (`k_poll_signal_reset`).
@@ -178,7 +179,7 @@ unsafe fn signal_hand_on(sig: *const c_void) {
         unsafe {
             k_poll_signal_check(sig, &mut signaled, &mut result);
             if signaled != 0 {
-                k_poll_signal_raise(sig, result);
+                without_yield(|| k_poll_signal_raise(sig, result));
                 // The raise may have readied a work queue thread: inside this critical section
                 // it cannot switch yet, its end can.
                 if !k_is_in_isr() {
@@ -259,11 +260,19 @@ impl<T: Copy + Send, const N: usize> MsgQueue<T, N> {
     /// # Errors
     /// `ENOMSG` when full with `NoWait`; `EAGAIN` on timeout.
     pub fn put(&self, value: T, timeout: impl Into<Timeout>) -> Result<()> {
-        // SAFETY: a valid queue; the kernel copies size_of::<T>() bytes from `value`.
-        let r = unsafe {
-            k_msgq_put(self.as_raw(), &value as *const T as *const c_void, timeout.into().0)
-        };
-        crate::error::to_result_void(r)
+        let timeout = timeout.into();
+        let data = &value as *const T as *const c_void;
+        // A put that stores the message notifies an async getter: not yielding inside the call
+        // (see `crate::work::futures::without_yield`). A put that must wait for space blocks
+        // without the scheduler lock, and one that then succeeds notifies no poller (a get
+        // moves a waiting writer's message in directly, kernel/msg_q.c).
+        // SAFETY: a valid queue; the kernel copies size_of::<T>() bytes from `data`.
+        let r = without_yield(|| unsafe { k_msgq_put(self.as_raw(), data, K_NO_WAIT) });
+        if r != -ENOMSG || timeout.is_no_wait() {
+            return crate::error::to_result_void(r);
+        }
+        // SAFETY: as above.
+        crate::error::to_result_void(unsafe { k_msgq_put(self.as_raw(), data, timeout.0) })
     }
 
     /// Copies a value out, waiting up to `timeout` (`k_msgq_get`).

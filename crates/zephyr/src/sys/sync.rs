@@ -113,8 +113,9 @@ impl Semaphore {
     /// # Panics
     /// If the semaphore moved since its first use.
     pub fn give(&self) {
+        // Not yielding inside the call: see `crate::work::futures::without_yield`.
         // SAFETY: a valid k_sem at a fixed address; k_sem_give is ISR-safe.
-        unsafe { k_sem_give(self.item.get()) }
+        crate::work::futures::without_yield(|| unsafe { k_sem_give(self.item.get()) })
     }
 
     /// Sets the count to zero (`k_sem_reset`); threads waiting in [`take`](Self::take) return

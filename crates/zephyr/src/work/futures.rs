@@ -97,6 +97,49 @@ unsafe extern "C-unwind" fn fired(work: *mut k_work) {
     }
 }
 
+/// Runs `make_ready`, a kernel call that may notify an async waiter (`k_sem_give`,
+/// `k_msgq_put`, `k_poll_signal_raise`), so that it cannot yield inside: in a thread, under
+/// `k_sched_lock`, whose `k_sched_unlock` is then the reschedule point (a more urgent work
+/// queue runs the handler there, once the call has returned). Without the lock, a preemptible
+/// thread's call yields before it is done with the waiter's registration (see
+/// [`wait_for_trigger`]), and the woken task must then wait for that thread before it may
+/// reuse or free the registration. This crate's own givers all go through here; raw calls from
+/// C keep Zephyr's behaviour, which the waits handle.
+pub(crate) fn without_yield<R>(make_ready: impl FnOnce() -> R) -> R {
+    if crate::thread::is_in_isr() {
+        return make_ready(); // an ISR never yields
+    }
+    // SAFETY: thread context; the lock is released below, on every path that returns.
+    unsafe { k_sched_lock() };
+    let r = make_ready();
+    // SAFETY: paired with the lock above.
+    unsafe { k_sched_unlock() };
+    r
+}
+
+/// Returns once the kernel call that triggered `work` has returned.
+///
+/// When a preemptible thread's kernel call (`k_sem_give`, `k_msgq_put`, ...) triggers work,
+/// `k_work_submit_to_queue` yields inside it, so a more urgent queue runs the handler, and the
+/// woken task may run, before the call returns; after it returns, `signal_poll_event` still
+/// writes `poller.is_polling = false` and the event's state (kernel/poll.c). Triggered work
+/// re-submitted before that loses `is_polling` and misses its next event; memory freed before
+/// that is written to. The window is open while `is_polling` is still set after the trigger;
+/// the thread in it is ready (it yielded), so sleeping a tick lets it finish. This happens only
+/// in that rare order, and costs nothing otherwise.
+fn wait_for_trigger(work: &k_work_poll) {
+    // SAFETY: a valid k_work_poll (a field of a live registration).
+    while unsafe { zr_k_work_poll_is_polling(work) } {
+        assert!(
+            !crate::thread::is_in_isr(),
+            "an async kernel wait was re-armed or dropped in an ISR while the thread that \
+             triggered it is inside its kernel call"
+        );
+        // SAFETY: thread context (checked above).
+        unsafe { k_sleep(K_TICKS(1)) };
+    }
+}
+
 /// What a [`PollWait`] saw.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PollResult {
@@ -218,16 +261,32 @@ impl PollWait {
         }
         // SAFETY: `shared` is only touched inside critical sections.
         let state = critical_section::with(|_| unsafe { (*reg.shared.get()).state });
-        // SAFETY: the registration is valid; cancelling waiting, triggered or finished
-        // triggered work is allowed.
-        unsafe {
-            if state == WAITING && k_work_poll_cancel(&mut reg.work) == 0 {
-                // Still waiting: unregistered; its handler will never run.
-                (*reg.shared.get()).state = IDLE;
+        if state == WAITING {
+            // Still waiting, unless an event triggered it and it is queued or running: then
+            // `k_work_poll_cancel` must not be asked, as it would report it cancelled while
+            // the thread whose call triggered it has not returned (see `wait_for_trigger`).
+            // Atomic against ISRs that trigger it.
+            let work = &mut reg.work as *mut k_work_poll;
+            // SAFETY: the registration is valid; neither call blocks.
+            let r = critical_section::with(|_| unsafe {
+                if k_work_busy_get(zr_k_work_poll_work(work)) == 0 {
+                    k_work_poll_cancel(work)
+                } else {
+                    -EINVAL
+                }
+            });
+            if r == 0 {
+                // Unregistered; its handler will never run.
+                // SAFETY: as above.
+                unsafe { (*reg.shared.get()).state = IDLE };
                 reg.armed = false;
                 return false;
             }
-            // Triggered (queued or running) or finished: make sure the handler is done.
+        }
+        // Triggered (queued or running) or finished: make sure the handler is done.
+        // SAFETY: the registration is valid; cancelling a work item that is idle, queued or
+        // running is allowed in thread context.
+        unsafe {
             let mut sync = k_work_sync::default();
             k_work_cancel_sync(zr_k_work_poll_work(&mut reg.work), &mut sync);
         }
@@ -247,6 +306,7 @@ impl PollWait {
             shared.waker = None;
             notified
         });
+        wait_for_trigger(&reg.work);
         reg.armed = false;
         notified
     }
@@ -300,13 +360,15 @@ impl Future for PollWait {
                 Poll::Ready(if result == 0 { PollResult::Ready } else { PollResult::TimedOut })
             }
             _ => {
-                // SAFETY: the work item is idle or finishing its previous run.
-                if reg.armed && unsafe { k_work_busy_get(zr_k_work_poll_work(&mut reg.work)) } != 0
-                {
-                    // The previous handler has not returned yet (a preemptible queue thread
-                    // was preempted right after waking us): try again shortly.
-                    cx.waker().wake_by_ref();
-                    return Poll::Pending;
+                if reg.armed {
+                    // SAFETY: the work item is idle or finishing its previous run.
+                    if unsafe { k_work_busy_get(zr_k_work_poll_work(&mut reg.work)) } != 0 {
+                        // The previous handler has not returned yet (a preemptible queue thread
+                        // was preempted right after waking us): try again shortly.
+                        cx.waker().wake_by_ref();
+                        return Poll::Pending;
+                    }
+                    wait_for_trigger(&reg.work);
                 }
                 let timeout = match this.deadline {
                     None => K_FOREVER,
