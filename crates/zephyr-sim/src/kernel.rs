@@ -162,6 +162,12 @@ pub enum End {
     Exit(i32),
     /// A simulated thread or ISR panicked.
     Panic { context: String, message: String },
+    /// A simulated thread (or an ISR on its stack) overflowed its host stack of `stack_size`
+    /// bytes: Zephyr's stack guard fault.
+    StackOverflow { context: String, stack_size: usize },
+    /// The watchdog stopped the run: `thread` ran `stalled` of wall-clock time without giving
+    /// up the CPU.
+    Stalled { thread: String, stalled: std::time::Duration },
     /// Every thread is blocked for good.
     Deadlock(String),
     /// Every thread waits for an event only an interrupt or a device could bring, none is
@@ -295,7 +301,38 @@ pub fn with<R>(f: impl FnOnce(&mut Kernel) -> R) -> R {
     // uninstalls it, and only this host thread sees it. The BORROWED flag guarantees this is
     // the only live reference: every path that calls user code or switches context does so
     // outside `with`.
-    f(unsafe { &mut *k })
+    let k = unsafe { &mut *k };
+    if k.watch.stop.load(std::sync::atomic::Ordering::Relaxed) != 0 {
+        stop_at_kernel_entry();
+    }
+    f(k)
+}
+
+/// The watchdog asked to stop the run (a thread stalled, `crate::watchdog`): on a simulated
+/// thread's stack, unwind it to the scheduler, which ends the run naming the stalled thread
+/// (as [`crate::exit`] unwinds). Not on the scheduler's own stack, and not while already
+/// unwinding (a destructor's kernel call): those carry on, and the scheduler ends the run.
+#[cold]
+#[inline(never)]
+fn stop_at_kernel_entry() {
+    if crate::signals::on_thread_stack() && !std::thread::panicking() {
+        std::panic::resume_unwind(Box::new(crate::switch::StallRequest));
+    }
+}
+
+/// True while this host thread holds the kernel borrow (inside [`with`]): a kernel call is
+/// under way. Read by the watchdog's signal handler (a thread-local `Cell<bool>`, so
+/// async-signal-safe).
+#[cfg_attr(not(zsim_signals), allow(dead_code, reason = "no signal handler on this host"))]
+pub fn in_kernel() -> bool {
+    BORROWED.with(|b| b.get())
+}
+
+/// Forgets the kernel borrow of a thread that was abandoned inside a kernel call (its stack
+/// overflowed there, `crate::signals`): its frames never run again, so the borrow is dead.
+/// The kernel's state may be half-updated; the caller only ends the simulation.
+pub fn release_abandoned_borrow() {
+    BORROWED.with(|b| b.set(false));
 }
 
 /// Reads the running simulation's kernel, cheaper than [`with`] for hot read-only checks.

@@ -37,20 +37,26 @@
 //! 4. **Deterministic.** The same program gives the same interleaving, timestamps and
 //!    [trace](Sim::trace), every run.
 //! 5. **Errors, not hangs.** A deadlock ends the run with a report of every thread and what it
-//!    waits on; a panic on any simulated thread or ISR ends the run with its message; misuse
-//!    that Zephyr only asserts (blocking in an ISR, objects never initialised or moved) panics
-//!    naming the call.
+//!    waits on; a panic on any simulated thread or ISR ends the run with its message, and so
+//!    does a stack overflow (Zephyr's stack guard fault, naming the thread); misuse that Zephyr
+//!    only asserts (blocking in an ISR, objects never initialised or moved) panics naming the
+//!    call; a thread that spins without ever giving up the CPU is reported and, if it lasts,
+//!    stopped by the [watchdog](Sim::stall_limit).
 //! 6. **Isolated.** Each [`Sim::run`] is its own system; simulations on different host
 //!    threads (parallel tests) share nothing.
 //!
 //! # Differences from a real kernel
 //!
 //! * Threads run on host stacks of [`Sim::stack_size`]; the stack buffer given to
-//!   `k_thread_create` is not used.
+//!   `k_thread_create` is not used. An overflow of a host stack is reported as
+//!   [`SimError::StackOverflow`] on Linux x86_64 and aarch64; on other hosts it kills the
+//!   process with SIGSEGV.
 //! * The run ends when `main` returns (or [`exit`] is called); threads still alive then are
 //!   discarded without unwinding (objects on their stacks are leaked, never dropped).
 //! * Interrupts arrive only while idle, during `k_busy_wait`, or at `irq_unlock`: a loop that
-//!   spins without kernel calls never sees one, and hangs the simulation.
+//!   spins without kernel calls never sees one, and would hang the simulation; the watchdog
+//!   ends such a run after [`Sim::stall_limit`] (a loop without any kernel call, only on Linux
+//!   x86_64 and aarch64).
 //! * The system work queue is started the first time it is used, not at boot (a simulation
 //!   that never uses it has no `sysworkq` thread); see [`api::work`].
 
@@ -59,6 +65,7 @@ pub mod host;
 pub mod irq;
 mod kernel;
 pub mod readyq;
+mod signals;
 mod switch;
 pub mod trace;
 mod watchdog;
@@ -90,6 +97,7 @@ pub struct Sim {
     idle_ends_run: bool,
     stack_size: usize,
     watchdog: Option<std::time::Duration>,
+    stall_limit: Option<std::time::Duration>,
     seed: Option<u64>,
 }
 
@@ -113,6 +121,7 @@ impl Sim {
             idle_ends_run: false,
             stack_size: 256 * 1024,
             watchdog: Some(std::time::Duration::from_secs(10)),
+            stall_limit: Some(std::time::Duration::from_secs(30)),
             seed: None,
         }
     }
@@ -172,10 +181,24 @@ impl Sim {
     }
 
     /// Sets how long a simulated thread may run without giving up the CPU before a diagnostic
-    /// is printed to stderr (default 10 s of wall-clock time; `None` turns it off). Such a
-    /// thread is spinning in a loop that waits for something that cannot happen while it runs.
+    /// is printed to stderr (default 10 s of wall-clock time; `None` turns the watchdog off,
+    /// and with it [`stall_limit`](Self::stall_limit)). Such a thread is spinning in a loop
+    /// that waits for something that cannot happen while it runs. The watchdog checks at this
+    /// interval.
     pub fn watchdog(mut self, interval: Option<std::time::Duration>) -> Self {
         self.watchdog = interval;
+        self
+    }
+
+    /// Sets how long such a stall may last before the watchdog ends the run with
+    /// [`SimError::Stalled`] naming the thread (default 30 s of wall-clock time; `None` only
+    /// reports it). Checked at the [`watchdog`](Self::watchdog) interval, so the run ends at
+    /// the first check at or past the limit. A thread that still makes kernel calls (polling
+    /// with `K_NO_WAIT`, reading the clock) is unwound at its next one, its destructors run; one
+    /// that makes none is interrupted one interval later and abandoned where it was, never
+    /// unwound (Linux x86_64 and aarch64 only; elsewhere it hangs the run as before).
+    pub fn stall_limit(mut self, limit: Option<std::time::Duration>) -> Self {
+        self.stall_limit = limit;
         self
     }
 
@@ -190,7 +213,10 @@ impl Sim {
         self
     }
 
-    /// Sets the host stack size of each simulated thread (default 256 KiB).
+    /// Sets the host stack size of each simulated thread (default 256 KiB). A thread that
+    /// overflows it ends the run with [`SimError::StackOverflow`] naming it, as Zephyr's stack
+    /// guard reports `K_ERR_STACK_CHK_FAIL` (on Linux x86_64 and aarch64; elsewhere the
+    /// process dies of SIGSEGV).
     pub fn stack_size(mut self, bytes: usize) -> Self {
         self.stack_size = bytes;
         self
@@ -200,7 +226,8 @@ impl Sim {
     /// the program calls [`exit`].
     ///
     /// # Errors
-    /// [`SimError`] when the system deadlocks, or a simulated thread or ISR panics.
+    /// [`SimError`] when the system deadlocks, a simulated thread or ISR panics or overflows
+    /// its stack, or the watchdog stops a thread that never gives up the CPU.
     ///
     /// # Panics
     /// If a simulation is already running on this host thread.
@@ -260,13 +287,17 @@ impl Sim {
                 kernel::install(std::ptr::null_mut());
             }
         }
-        let watchdog = self.watchdog.map(|every| watchdog::Watchdog::start(k.watch.clone(), every));
+        let signals = signals::SimulationSignals::enter(k.watch.clone());
+        let watchdog = self
+            .watchdog
+            .map(|every| watchdog::Watchdog::start(k.watch.clone(), every, self.stall_limit));
         let kptr: *mut Kernel = &mut *k;
         kernel::install(kptr);
         let guard = Installed(kptr);
         switch::run_scheduler();
         drop(guard);
         drop(watchdog);
+        drop(signals);
 
         let console = String::from_utf8_lossy(&k.console.take().unwrap_or_default()).into_owned();
         let uptime_ticks = k.uptime_ticks();
@@ -291,6 +322,15 @@ impl Sim {
                 Err(SimError::Panic { context, message, uptime_ticks, console })
             }
             Some(End::Deadlock(report)) => Err(SimError::Deadlock { report, console }),
+            Some(End::StackOverflow { context, stack_size }) => {
+                Err(SimError::StackOverflow { context, stack_size, uptime_ticks, console })
+            }
+            Some(End::Stalled { thread, stalled }) => Err(SimError::Stalled {
+                report: watchdog::stall_report(&thread, stalled),
+                thread,
+                uptime_ticks,
+                console,
+            }),
             Some(End::Idle) => Ok(finished(value, None, &mut k)),
             None => unreachable!("the scheduler stops only when the simulation ended"),
         }
@@ -348,6 +388,30 @@ pub enum SimError {
         /// Console output so far, when captured.
         console: String,
     },
+    /// A simulated thread, or an ISR on its stack, overflowed its stack: on Zephyr, the stack
+    /// guard's fatal error (`K_ERR_STACK_CHK_FAIL`), which aborts the thread.
+    StackOverflow {
+        /// Where: the thread's name, or an ISR interrupting it.
+        context: String,
+        /// The size of its host stack ([`Sim::stack_size`]).
+        stack_size: usize,
+        /// When.
+        uptime_ticks: i64,
+        /// Console output so far, when captured.
+        console: String,
+    },
+    /// The watchdog ended the run: a thread ran for [`Sim::stall_limit`] of wall-clock time
+    /// without blocking, yielding or letting virtual time pass.
+    Stalled {
+        /// The thread's name.
+        thread: String,
+        /// The watchdog's diagnostic.
+        report: String,
+        /// When (virtual time stands still during a stall).
+        uptime_ticks: i64,
+        /// Console output so far, when captured.
+        console: String,
+    },
     /// The main thread was aborted before returning.
     MainAborted {
         /// Console output so far, when captured.
@@ -362,6 +426,17 @@ impl fmt::Display for SimError {
             SimError::Panic { context, message, uptime_ticks, .. } => {
                 write!(f, "fatal error: {context} panicked at tick {uptime_ticks}: {message}")
             }
+            SimError::StackOverflow { context, stack_size, uptime_ticks, .. } => write!(
+                f,
+                "fatal error: stack overflow (K_ERR_STACK_CHK_FAIL) in {context} at tick \
+                 {uptime_ticks}: it used up its {stack_size}-byte host stack; give simulated \
+                 threads bigger stacks with Sim::stack_size"
+            ),
+            SimError::Stalled { report, uptime_ticks, .. } => write!(
+                f,
+                "stalled at tick {uptime_ticks}: {report} The watchdog ended the run \
+                 (Sim::stall_limit)."
+            ),
             SimError::MainAborted { .. } => write!(f, "the main thread was aborted"),
         }
     }

@@ -12,6 +12,11 @@
 //! `k_busy_wait`, and at `irq_unlock` when one became pending while locked. They run on the
 //! stack of whatever was interrupted, with [`Kernel::isr_depth`] set; on their exit the
 //! interrupted thread is preempted if it should be.
+//!
+//! A thread's coroutine returns to this loop when its body returns or panics, and also when a
+//! host signal redirects it ([`crate::signals`]): a stack overflow, or the watchdog stopping a
+//! thread that spins without kernel calls. A thread that spins with kernel calls is unwound to
+//! it by the kernel entry ([`kernel::with`], [`StallRequest`]).
 
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -22,6 +27,7 @@ use corosensei::{Coroutine, CoroutineResult, Yielder};
 use zephyr_sys::thread_state::*;
 
 use crate::kernel::{self, with, End, Kernel, Target, IDLE};
+use crate::signals;
 use crate::trace::TraceEvent;
 
 /// What a thread tells the scheduler when it suspends its coroutine.
@@ -38,20 +44,40 @@ pub type Co = Coroutine<(), Switch, ThreadEnd, DefaultStack>;
 /// The panic payload with which [`crate::exit`] unwinds to the scheduler.
 pub struct ExitRequest(pub i32);
 
-/// What a panic payload ends the simulation with: an exit request or a fatal error.
-fn ending(payload: Box<dyn Any + Send>, context: impl FnOnce() -> String) -> End {
+/// The panic payload with which a kernel entry unwinds a thread to the scheduler once the
+/// watchdog asked to stop the run ([`kernel::with`]).
+pub struct StallRequest;
+
+/// What a panic payload ends the simulation with: an exit request, the watchdog's stop, or a
+/// fatal error.
+fn ending(k: &Kernel, payload: Box<dyn Any + Send>, context: impl FnOnce() -> String) -> End {
+    if payload.is::<StallRequest>() {
+        return stalled(k);
+    }
     match payload.downcast::<ExitRequest>() {
         Ok(exit) => End::Exit(exit.0),
         Err(payload) => End::Panic { context: context(), message: panic_message(&*payload) },
     }
 }
 
+/// The end of a run the watchdog stopped: it names the thread it saw stalled.
+fn stalled(k: &Kernel) -> End {
+    let slot = k.watch.stop_requested().unwrap_or(k.current);
+    End::Stalled { thread: k.name(slot), stalled: k.watch.stalled_for() }
+}
+
 /// How a thread's body ended.
+#[cfg_attr(not(zsim_signals), allow(dead_code, reason = "no signal handler on this host"))]
 pub enum ThreadEnd {
     /// It returned.
     Returned,
     /// It panicked with this payload.
     Panicked(Box<dyn Any + Send>),
+    /// It touched its stack's guard page: the fault handler made it return this
+    /// ([`crate::signals`]).
+    StackOverflow,
+    /// The watchdog interrupted it spinning without kernel calls ([`crate::signals`]).
+    Stalled,
 }
 
 /// Creates the coroutine that will run `body` as thread `slot`.
@@ -62,8 +88,12 @@ pub fn make_coroutine(k: &mut Kernel, slot: u32, body: Box<dyn FnOnce()>) -> Box
     };
     Box::new(Coroutine::with_stack(stack, move |y: &Yielder<(), Switch>, ()| {
         let y = y as *const Yielder<(), Switch>;
-        with(|k| k.threads[slot as usize].yielder = y);
-        match catch_unwind(AssertUnwindSafe(body)) {
+        // Inside `catch_unwind`: a kernel entry may unwind once the watchdog asked to stop.
+        let run = move || {
+            with(|k| k.threads[slot as usize].yielder = y);
+            body()
+        };
+        match catch_unwind(AssertUnwindSafe(run)) {
             Ok(()) => ThreadEnd::Returned,
             Err(p) => ThreadEnd::Panicked(p),
         }
@@ -259,6 +289,9 @@ pub fn busy_wait(cycles: u64) {
 pub fn run_scheduler() {
     loop {
         let next = with(|k| {
+            if k.watch.stop_requested().is_some() && k.ended.is_none() {
+                k.ended = Some(stalled(k));
+            }
             if k.ended.is_some() {
                 return Err(());
             }
@@ -296,7 +329,10 @@ fn run_thread(slot: u32) {
     });
     // SAFETY: the coroutine is boxed in the thread table and is only dropped by the
     // scheduler (this function) or at the end of the simulation, never while resumed.
-    let result = unsafe { (*co).resume(()) };
+    let co = unsafe { &mut *co };
+    signals::enter_thread(co.trap_handler());
+    let result = co.resume(());
+    signals::leave_thread();
     match result {
         CoroutineResult::Yield(Switch::Reschedule) => {}
         CoroutineResult::Yield(Switch::Exit) => retire(slot, true),
@@ -306,17 +342,37 @@ fn run_thread(slot: u32) {
         }
         CoroutineResult::Return(ThreadEnd::Panicked(payload)) => {
             with(|k| {
-                let end = ending(payload, || {
-                    if k.isr_depth > 0 {
-                        format!("an ISR interrupting thread '{}'", k.name(slot))
-                    } else {
-                        format!("thread '{}'", k.name(slot))
-                    }
-                });
+                let end = ending(k, payload, || context(k, slot));
                 k.ended.get_or_insert(end);
             });
             retire(slot, false);
         }
+        CoroutineResult::Return(ThreadEnd::StackOverflow) => {
+            // The thread was abandoned where it overflowed, perhaps inside a kernel call.
+            kernel::release_abandoned_borrow();
+            with(|k| {
+                let end =
+                    End::StackOverflow { context: context(k, slot), stack_size: k.stack_size };
+                k.ended.get_or_insert(end);
+            });
+            retire(slot, false);
+        }
+        CoroutineResult::Return(ThreadEnd::Stalled) => {
+            with(|k| {
+                let end = stalled(k);
+                k.ended.get_or_insert(end);
+            });
+            retire(slot, false);
+        }
+    }
+}
+
+/// Where a thread's fatal error happened: the thread, or an ISR running on its stack.
+fn context(k: &Kernel, slot: u32) -> String {
+    if k.isr_depth > 0 {
+        format!("an ISR interrupting thread '{}'", k.name(slot))
+    } else {
+        format!("thread '{}'", k.name(slot))
     }
 }
 
@@ -377,7 +433,7 @@ fn idle() {
         Err(payload) => with(|k| {
             k.isr_depth = 0;
             k.announce_tick = None;
-            let end = ending(payload, || "an ISR (while idle)".to_string());
+            let end = ending(k, payload, || "an ISR (while idle)".to_string());
             k.ended.get_or_insert(end);
         }),
     }
