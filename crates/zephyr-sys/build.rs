@@ -105,6 +105,8 @@ const ERRNO: &[&str] = &[
     "EPERM",
     "ENOENT",
     "EINTR",
+    "EIO",
+    "ENXIO",
     "EAGAIN",
     "ENOMEM",
     "EFAULT",

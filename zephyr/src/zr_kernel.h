@@ -12,6 +12,10 @@
 #include <zephyr/sys/printk.h>
 #include <zephyr/toolchain.h>
 #include <zephyr/version.h>
+#include <zephyr/device.h>
+#include <zephyr/drivers/gpio.h>
+#include <zephyr/drivers/uart.h>
+#include <zephyr/drivers/i2c.h>
 #define ZR_HAVE_ZEPHYR_PREFIX 1
 #endif
 #endif
@@ -21,6 +25,10 @@
 #include <sys/printk.h>
 #include <toolchain.h>
 #include <version.h>
+#include <device.h>
+#include <drivers/gpio.h>
+#include <drivers/uart.h>
+#include <drivers/i2c.h>
 #endif
 
 #endif /* ZR_KERNEL_H */

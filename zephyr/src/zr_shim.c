@@ -205,3 +205,50 @@ void zr_k_panic(void)
 ZR_FN(void *, k_aligned_alloc, (size_t align, size_t size), (align, size))
 ZR_VOID(k_free, (void *p), (p))
 #endif
+
+/* Devices and drivers (include/device.h, include/drivers/{gpio,uart,i2c}.h): static inline
+ * functions and syscalls that call through the driver's API table. */
+ZR_FN(bool, device_is_ready, (const struct device *dev), (dev))
+ZR_FN(int, gpio_pin_configure, (const struct device *port, gpio_pin_t pin, gpio_flags_t flags),
+      (port, pin, flags))
+ZR_FN(int, gpio_pin_get_raw, (const struct device *port, gpio_pin_t pin), (port, pin))
+ZR_FN(int, gpio_pin_get, (const struct device *port, gpio_pin_t pin), (port, pin))
+ZR_FN(int, gpio_pin_set_raw, (const struct device *port, gpio_pin_t pin, int value),
+      (port, pin, value))
+ZR_FN(int, gpio_pin_set, (const struct device *port, gpio_pin_t pin, int value),
+      (port, pin, value))
+ZR_FN(int, gpio_pin_toggle, (const struct device *port, gpio_pin_t pin), (port, pin))
+ZR_FN(int, gpio_pin_interrupt_configure,
+      (const struct device *port, gpio_pin_t pin, gpio_flags_t flags), (port, pin, flags))
+ZR_VOID(gpio_init_callback,
+	(struct gpio_callback *cb, gpio_callback_handler_t handler, gpio_port_pins_t pin_mask),
+	(cb, handler, pin_mask))
+ZR_FN(int, gpio_add_callback, (const struct device *port, struct gpio_callback *cb), (port, cb))
+ZR_FN(int, gpio_remove_callback, (const struct device *port, struct gpio_callback *cb),
+      (port, cb))
+ZR_FN(int, uart_poll_in, (const struct device *dev, unsigned char *c), (dev, c))
+ZR_VOID(uart_poll_out, (const struct device *dev, unsigned char c), (dev, c))
+ZR_FN(int, uart_err_check, (const struct device *dev), (dev))
+ZR_FN(int, uart_configure, (const struct device *dev, const struct uart_config *cfg), (dev, cfg))
+ZR_FN(int, uart_config_get, (const struct device *dev, struct uart_config *cfg), (dev, cfg))
+ZR_FN(int, uart_fifo_fill, (const struct device *dev, const uint8_t *data, int size),
+      (dev, data, size))
+ZR_FN(int, uart_fifo_read, (const struct device *dev, uint8_t *data, int size), (dev, data, size))
+ZR_VOID(uart_irq_tx_enable, (const struct device *dev), (dev))
+ZR_VOID(uart_irq_tx_disable, (const struct device *dev), (dev))
+ZR_FN(int, uart_irq_tx_ready, (const struct device *dev), (dev))
+ZR_VOID(uart_irq_rx_enable, (const struct device *dev), (dev))
+ZR_VOID(uart_irq_rx_disable, (const struct device *dev), (dev))
+ZR_FN(int, uart_irq_tx_complete, (const struct device *dev), (dev))
+ZR_FN(int, uart_irq_rx_ready, (const struct device *dev), (dev))
+ZR_VOID(uart_irq_err_enable, (const struct device *dev), (dev))
+ZR_VOID(uart_irq_err_disable, (const struct device *dev), (dev))
+ZR_FN(int, uart_irq_is_pending, (const struct device *dev), (dev))
+ZR_FN(int, uart_irq_update, (const struct device *dev), (dev))
+ZR_VOID(uart_irq_callback_user_data_set,
+	(const struct device *dev, uart_irq_callback_user_data_t cb, void *user_data),
+	(dev, cb, user_data))
+ZR_FN(int, i2c_configure, (const struct device *dev, uint32_t cfg), (dev, cfg))
+ZR_FN(int, i2c_transfer,
+      (const struct device *dev, struct i2c_msg *msgs, uint8_t num_msgs, uint16_t addr),
+      (dev, msgs, num_msgs, addr))

@@ -240,6 +240,8 @@ pub struct Kernel {
     pub work: WorkState,
     /// Poll events registered on objects, and the wait queue of `k_poll`.
     pub poll: PollState,
+    /// The board's devices (see [`crate::devices`]).
+    pub devices: crate::devices::Devices,
 }
 
 /// The simulations running now, on any host thread (by id): a static kernel object last used
@@ -381,6 +383,7 @@ impl Kernel {
             boot_statics: Vec::new(),
             work: WorkState::default(),
             poll: PollState::default(),
+            devices: Default::default(),
             rng: None,
             deferred_irqs: std::collections::VecDeque::new(),
         };

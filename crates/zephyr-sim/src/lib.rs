@@ -61,6 +61,7 @@
 //!   that never uses it has no `sysworkq` thread); see [`api::work`].
 
 pub mod api;
+pub mod devices;
 pub mod host;
 pub mod irq;
 mod kernel;
@@ -99,6 +100,7 @@ pub struct Sim {
     watchdog: Option<std::time::Duration>,
     stall_limit: Option<std::time::Duration>,
     seed: Option<u64>,
+    board: devices::Board,
 }
 
 impl Default for Sim {
@@ -123,6 +125,7 @@ impl Sim {
             watchdog: Some(std::time::Duration::from_secs(10)),
             stall_limit: Some(std::time::Duration::from_secs(30)),
             seed: None,
+            board: devices::Board::default(),
         }
     }
 
@@ -213,6 +216,13 @@ impl Sim {
         self
     }
 
+    /// Sets the board's devices (the simulator's devicetree; see [`devices::Board`]). Each
+    /// run boots fresh devices from it. The default board has none.
+    pub fn board(mut self, board: devices::Board) -> Self {
+        self.board = board;
+        self
+    }
+
     /// Sets the host stack size of each simulated thread (default 256 KiB). A thread that
     /// overflows it ends the run with [`SimError::StackOverflow`] naming it, as Zephyr's stack
     /// guard reports `K_ERR_STACK_CHK_FAIL` (on Linux x86_64 and aarch64; elsewhere the
@@ -258,6 +268,7 @@ impl Sim {
             k.realtime = Some(std::time::Instant::now());
         }
         k.rng = self.seed;
+        k.devices = devices::Devices::boot(&self.board, id);
         let result: Rc<RefCell<Option<R>>> = Rc::new(RefCell::new(None));
         let slot = result.clone();
         let body = Box::new(move || {

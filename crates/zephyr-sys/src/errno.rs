@@ -10,6 +10,10 @@ pub const EPERM: c_int = 1;
 pub const ENOENT: c_int = 2;
 /// Interrupted call.
 pub const EINTR: c_int = 4;
+/// I/O error (an I2C target did not acknowledge, a bus error).
+pub const EIO: c_int = 5;
+/// No such device or address.
+pub const ENXIO: c_int = 6;
 /// Resource temporarily unavailable; the timeout expired.
 pub const EAGAIN: c_int = 11;
 /// Out of memory.

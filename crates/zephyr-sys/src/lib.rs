@@ -79,9 +79,11 @@ pub use sim_layout::*;
 mod real_layout;
 #[cfg(zephyr_real)]
 pub use real_layout::*;
+pub mod drivers;
 pub mod time;
 pub mod work;
 
+pub use drivers::*;
 pub use errno::*;
 pub use time::*;
 pub use work::*;

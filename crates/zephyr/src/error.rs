@@ -35,7 +35,10 @@ macro_rules! errnos {
 
 errnos! {
     EPERM: "Not the owner (`k_mutex_unlock` by another thread).";
+    ENOENT: "No such entry (a devicetree node label the board does not have).";
     EINTR: "Interrupted.";
+    EIO: "I/O error (an I2C target did not acknowledge, a bus error).";
+    ENXIO: "No such device or address.";
     EAGAIN: "The timeout expired, or the wait was cancelled (`k_sem_reset`).";
     ENOMEM: "Out of memory.";
     EBUSY: "Not available without waiting (`K_NO_WAIT`).";

@@ -16,6 +16,7 @@
 //! | [`timer`] | kernel timers, with a stopped/running typestate |
 //! | [`work`] | work queues and work items; [`work::futures`]: waiting for kernel events from any executor |
 //! | [`sys::asynch`] | `Semaphore::take_async`, [`sys::PollSignal`], [`sys::MsgQueue`] |
+//! | [`device`] | devices by devicetree node label; GPIO, UART and I2C drivers (embedded-hal, embedded-io) |
 //! | `kio` | async tasks on work queues (not with `no-kio`) |
 //! | `embassy` | the Embassy executor (`executor-zephyr`) and `embassy-time` driver |
 //!
@@ -75,6 +76,7 @@
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod device;
 pub mod error;
 pub mod object;
 pub mod printk;

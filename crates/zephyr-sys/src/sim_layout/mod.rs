@@ -14,6 +14,19 @@ mod work;
 pub use objects::*;
 pub use work::*;
 
+/// A device (`struct device`): on the simulator, a simulated device the board description
+/// created, named by its devicetree node label.
+#[repr(C)]
+#[derive(Debug)]
+pub struct device {
+    /// The device's name (its node label), NUL-terminated (`device->name`).
+    pub name: *const core::ffi::c_char,
+    /// The simulator's device number (an index into the board's devices).
+    pub zsim_id: u32,
+    /// The simulation the device belongs to.
+    pub zsim_sim: u32,
+}
+
 /// Whether a statically defined kernel object needs its `k_*_init` call at run time before its
 /// first use. `false` on the simulator, whose `Z_*_INITIALIZER`s are `const`; `true` on real
 /// Zephyr, where they point into the object itself or at kernel-private functions.

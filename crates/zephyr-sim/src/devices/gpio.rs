@@ -1,0 +1,1 @@
+//! Simulated gpio (see the parent module).

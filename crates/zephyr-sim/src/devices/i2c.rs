@@ -1,0 +1,1 @@
+//! Simulated i2c (see the parent module).

@@ -1,0 +1,1 @@
+//! Simulated uart (see the parent module).

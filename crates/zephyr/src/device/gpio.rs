@@ -1,0 +1,1 @@
+//! gpio driver (see the parent module).

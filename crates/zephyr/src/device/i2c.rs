@@ -1,0 +1,1 @@
+//! i2c driver (see the parent module).

@@ -1,0 +1,1 @@
+//! uart driver (see the parent module).
