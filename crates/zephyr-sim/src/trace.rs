@@ -39,6 +39,14 @@ pub enum TraceEvent {
     },
     /// A simulated device interrupt ran.
     Irq,
+    /// A simulated device did something visible on its pins or bus (an output changed, a
+    /// byte went out on a UART, an I2C transfer ended).
+    Device {
+        /// The device's node label.
+        device: String,
+        /// What happened, in a few words (`"pin 13 -> 1"`, `"tx 0x41"`).
+        what: String,
+    },
 }
 
 /// One trace entry.
@@ -68,15 +76,16 @@ impl fmt::Display for Trace<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for r in self.records {
             write!(f, "T={} c={} ", r.tick, r.cycles)?;
-            match r.event {
-                TraceEvent::Switch { from, to } => {
+            match &r.event {
+                &TraceEvent::Switch { from, to } => {
                     writeln!(f, "switch {} -> {}", self.name(from), self.name(to))?
                 }
-                TraceEvent::Create { thread } => writeln!(f, "create {}", self.name(thread))?,
-                TraceEvent::Exit { thread } => writeln!(f, "exit {}", self.name(thread))?,
-                TraceEvent::Timeout { thread } => writeln!(f, "timeout {}", self.name(thread))?,
+                &TraceEvent::Create { thread } => writeln!(f, "create {}", self.name(thread))?,
+                &TraceEvent::Exit { thread } => writeln!(f, "exit {}", self.name(thread))?,
+                &TraceEvent::Timeout { thread } => writeln!(f, "timeout {}", self.name(thread))?,
                 TraceEvent::TimerExpiry { timer } => writeln!(f, "timer-expiry #{timer}")?,
                 TraceEvent::Irq => writeln!(f, "irq")?,
+                TraceEvent::Device { device, what } => writeln!(f, "{device}: {what}")?,
             }
         }
         Ok(())
