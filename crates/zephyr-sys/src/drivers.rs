@@ -197,6 +197,45 @@ pub mod uart_errors {
     pub const UART_BREAK: i32 = 1 << 3;
 }
 
+/// Values of [`uart_config`]'s fields (`enum uart_config_parity`, `uart_config_stop_bits`,
+/// `uart_config_data_bits`, `uart_config_flow_control`).
+pub mod uart_cfg {
+    /// No parity bit.
+    pub const UART_CFG_PARITY_NONE: u8 = 0;
+    /// Odd parity.
+    pub const UART_CFG_PARITY_ODD: u8 = 1;
+    /// Even parity.
+    pub const UART_CFG_PARITY_EVEN: u8 = 2;
+    /// Parity bit always 1.
+    pub const UART_CFG_PARITY_MARK: u8 = 3;
+    /// Parity bit always 0.
+    pub const UART_CFG_PARITY_SPACE: u8 = 4;
+    /// Half a stop bit.
+    pub const UART_CFG_STOP_BITS_0_5: u8 = 0;
+    /// One stop bit.
+    pub const UART_CFG_STOP_BITS_1: u8 = 1;
+    /// One and a half stop bits.
+    pub const UART_CFG_STOP_BITS_1_5: u8 = 2;
+    /// Two stop bits.
+    pub const UART_CFG_STOP_BITS_2: u8 = 3;
+    /// Five data bits.
+    pub const UART_CFG_DATA_BITS_5: u8 = 0;
+    /// Six data bits.
+    pub const UART_CFG_DATA_BITS_6: u8 = 1;
+    /// Seven data bits.
+    pub const UART_CFG_DATA_BITS_7: u8 = 2;
+    /// Eight data bits.
+    pub const UART_CFG_DATA_BITS_8: u8 = 3;
+    /// Nine data bits.
+    pub const UART_CFG_DATA_BITS_9: u8 = 4;
+    /// No flow control.
+    pub const UART_CFG_FLOW_CTRL_NONE: u8 = 0;
+    /// RTS/CTS flow control.
+    pub const UART_CFG_FLOW_CTRL_RTS_CTS: u8 = 1;
+    /// DTR/DSR flow control.
+    pub const UART_CFG_FLOW_CTRL_DTR_DSR: u8 = 2;
+}
+
 // ------------------------------------------------------------------ i2c.h
 
 /// One message of an I2C transfer (`struct i2c_msg`).
