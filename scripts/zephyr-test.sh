@@ -129,6 +129,12 @@ if ! diff "$root/samples/kernel-rules/expected.txt" \
 fi
 echo "   kernel-rules on native_posix_64: triggered work and queue start as the simulator has them"
 
+# Devices by node label, from the lookups the module generates from the devicetree (the same
+# rust_main runs on the simulator in examples/tests/devices_app.rs).
+build devices native_posix_64
+run devices native_posix_64 "devices: all ok"
+echo "   devices on native_posix_64: devices and GPIO pins found by devicetree node label"
+
 for board in native_posix_64 qemu_cortex_m3; do
     build embassy-demo "$board"
     # qemu at two nanoseconds per instruction: at one, Zephyr 2.7's SysTick driver under qemu's

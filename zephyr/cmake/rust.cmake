@@ -18,8 +18,10 @@
 #     ZEPHYR_RUST_LAYOUT and ZEPHYR_DOTCONFIG pointing at that file and at the build's .config
 #     (zephyr-sys's build.rs reads both); panic = "abort", opt-level CONFIG_RUST_OPT_LEVEL (by
 #     default Zephyr's own choice: -Os: "s", -O2: 2, debug: 1), LTO on;
-#  3. adds zr_shim.c (real symbols for inline and macro API) and zr_main.c (main() calling
-#     rust_main(), unless CONFIG_RUST_MAIN=n) to the app library, and links the Rust library.
+#  3. adds zr_shim.c (real symbols for inline and macro API), zr_devicetree.c (devices and GPIO
+#     pins by node label, generated from the build's devicetree by gen_devicetree_lookup.py)
+#     and zr_main.c (main() calling rust_main(), unless CONFIG_RUST_MAIN=n) to the app library,
+#     and links the Rust library.
 #
 # CARGO_TARGET_DIR in the environment is honoured (share one between builds to reuse compiled
 # dependencies); otherwise cargo builds under <build>/rust/target.
@@ -149,7 +151,23 @@ function(rust_cargo_application)
     USES_TERMINAL
     VERBATIM)
 
-  # 3. The C side, and the link.
+  # 3. The C side, and the link. zr_devicetree.c answers the devicetree lookups
+  # (zr_device_by_label, zr_gpio_dt_spec_by_label) for every node label of this build's
+  # devicetree, which is generated when Zephyr is configured, before this runs.
+  # (Zephyr 2.7 names the header devicetree_unfixed.h, newer releases devicetree_generated.h.)
+  set(dt_header ${ZEPHYR_BINARY_DIR}/include/generated/devicetree_unfixed.h)
+  if(NOT EXISTS ${dt_header})
+    set(dt_header ${ZEPHYR_BINARY_DIR}/include/generated/zephyr/devicetree_generated.h)
+  endif()
+  set(dt_lookup ${rust_dir}/zr_devicetree.c)
+  add_custom_command(
+    OUTPUT ${dt_lookup}
+    COMMAND ${python} ${ZEPHYR_RUST_MODULE_DIR}/zephyr/scripts/gen_devicetree_lookup.py
+            ${dt_header} ${dt_lookup}
+    DEPENDS ${dt_header} ${ZEPHYR_RUST_MODULE_DIR}/zephyr/scripts/gen_devicetree_lookup.py
+    COMMENT "Generating the devicetree lookups for Rust")
+  target_sources(app PRIVATE ${dt_lookup})
+  target_include_directories(app PRIVATE ${ZEPHYR_RUST_MODULE_DIR}/zephyr/src)
   target_sources(app PRIVATE ${ZEPHYR_RUST_MODULE_DIR}/zephyr/src/zr_shim.c)
   if(CONFIG_RUST_MAIN)
     target_sources(app PRIVATE ${ZEPHYR_RUST_MODULE_DIR}/zephyr/src/zr_main.c)

@@ -41,7 +41,14 @@ impl Semaphore {
         let wait = PollWait::new(K_POLL_TYPE_SEM_AVAILABLE, sem as *mut c_void, timeout);
         // SAFETY: the semaphore outlives the future (borrowed by it).
         let wait = unsafe { wait.hand_on(sem_hand_on, sem as *const c_void) };
+        self.async_waiters.fetch_add(1, Ordering::Relaxed);
         TakeAsync { sem: self, wait }
+    }
+}
+
+impl Drop for TakeAsync<'_> {
+    fn drop(&mut self) {
+        self.sem.async_waiters.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

@@ -31,6 +31,7 @@
 
 use core::ffi::c_uint;
 use core::fmt;
+use core::sync::atomic::{AtomicU32, Ordering};
 
 use zephyr_sys::{
     k_condvar, k_condvar_broadcast, k_condvar_signal, k_condvar_wait, k_mutex, k_mutex_lock,
@@ -52,6 +53,9 @@ pub use zephyr_sys::K_SEM_MAX_LIMIT;
 /// [`NoWait`](crate::time::NoWait) may be called from interrupt handlers.
 pub struct Semaphore {
     item: KObj<k_sem>,
+    /// How many `take_async` futures exist: a give locks the scheduler only when one might be
+    /// notified (see `crate::work::futures::without_yield`).
+    pub(crate) async_waiters: AtomicU32,
 }
 
 impl Semaphore {
@@ -84,7 +88,10 @@ impl Semaphore {
         if limit == 0 || initial > limit {
             return Err(Error::EINVAL);
         }
-        Ok(Semaphore { item: KObj::sem(initial as c_uint, limit as c_uint) })
+        Ok(Semaphore {
+            item: KObj::sem(initial as c_uint, limit as c_uint),
+            async_waiters: AtomicU32::new(0),
+        })
     }
 
     /// Takes the semaphore, waiting up to `timeout` for it (`k_sem_take`).
@@ -113,9 +120,16 @@ impl Semaphore {
     /// # Panics
     /// If the semaphore moved since its first use.
     pub fn give(&self) {
-        // Not yielding inside the call: see `crate::work::futures::without_yield`.
-        // SAFETY: a valid k_sem at a fixed address; k_sem_give is ISR-safe.
-        crate::work::futures::without_yield(|| unsafe { k_sem_give(self.item.get()) })
+        let sem = self.item.get();
+        // A `take_async` waiter may be notified: the give must not yield inside the call
+        // (see `crate::work::futures::without_yield`). Otherwise a plain give.
+        if self.async_waiters.load(Ordering::Relaxed) != 0 {
+            // SAFETY: a valid k_sem at a fixed address; k_sem_give is ISR-safe.
+            crate::work::futures::without_yield(|| unsafe { k_sem_give(sem) })
+        } else {
+            // SAFETY: as above.
+            unsafe { k_sem_give(sem) }
+        }
     }
 
     /// Sets the count to zero (`k_sem_reset`); threads waiting in [`take`](Self::take) return
