@@ -23,6 +23,7 @@
 use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::ffi::{c_int, c_void};
+use std::ptr::addr_of_mut;
 
 use zephyr_sys::thread_state::*;
 use zephyr_sys::*;
@@ -39,6 +40,36 @@ pub const IDLE: u32 = 0;
 pub const MAIN: u32 = 1;
 /// "No thread" in wait-queue links.
 pub const NONE: u32 = u32::MAX;
+
+/// A kernel-owned object at a fixed heap address, reached through raw pointers: a wait queue
+/// that waiting threads link into, a `k_thread` or `k_work_q` the kernel hands out as an id.
+///
+/// A `Box` would not do: moving a `Box` (into a `Vec`, an `Option`, a struct) asserts that it
+/// is the only way to its object, which under Rust's aliasing rules (Stacked Borrows, checked
+/// by miri) invalidates every raw pointer taken from it before. `FixedBox` owns the allocation
+/// through a raw pointer instead, so moving it moves only that pointer, and every access goes
+/// through [`FixedBox::as_ptr`].
+pub struct FixedBox<T>(std::ptr::NonNull<T>);
+
+impl<T> FixedBox<T> {
+    /// Moves `value` to the heap, where it stays until the `FixedBox` is dropped.
+    pub fn new(value: T) -> Self {
+        FixedBox(std::ptr::NonNull::from(Box::leak(Box::new(value))))
+    }
+
+    /// The object's address, valid until the `FixedBox` is dropped, for reads and writes.
+    pub fn as_ptr(&self) -> *mut T {
+        self.0.as_ptr()
+    }
+}
+
+impl<T> Drop for FixedBox<T> {
+    fn drop(&mut self) {
+        // SAFETY: the pointer came from `Box::leak` in `new` and is freed only here, once; the
+        // kernel stops using the object before it drops its owner.
+        drop(unsafe { Box::from_raw(self.0.as_ptr()) });
+    }
+}
 
 /// States in which a thread is not ready.
 const NOT_READY: u8 =
@@ -108,8 +139,8 @@ pub struct Thread {
     pub wq_next: u32,
     /// Previous waiter in the same wait queue.
     pub wq_prev: u32,
-    /// Threads waiting in `k_thread_join` for this one (boxed: its address must not move).
-    pub join_q: Box<_wait_q_t>,
+    /// Threads waiting in `k_thread_join` for this one (its address must not move).
+    pub join_q: FixedBox<_wait_q_t>,
     /// What the blocking call returns when the thread resumes.
     pub swap_retval: c_int,
     /// Data handed over with the wake-up (`base.swap_data`): the item for `k_queue_get`, the
@@ -137,7 +168,7 @@ impl Thread {
             wait: None,
             wq_next: NONE,
             wq_prev: NONE,
-            join_q: Box::new(_wait_q_t::EMPTY),
+            join_q: FixedBox::new(_wait_q_t::EMPTY),
             swap_retval: 0,
             swap_data: std::ptr::null_mut(),
             irq_lock: 0,
@@ -221,8 +252,7 @@ pub struct Kernel {
     /// Thread the scheduler last resumed (for the trace).
     pub last_run: u32,
     /// Kernel-owned thread objects of idle and main.
-    #[allow(clippy::vec_box, reason = "kernel objects must not move when the Vec grows")]
-    pub own_objects: Vec<Box<k_thread>>,
+    pub own_objects: Vec<FixedBox<k_thread>>,
     /// Number of thread switches so far.
     pub switches: u64,
     /// Objects numbered so far (timers get numbers for the trace).
@@ -388,8 +418,8 @@ impl Kernel {
             deferred_irqs: std::collections::VecDeque::new(),
         };
         for (name, prio) in [("idle", K_IDLE_PRIO), ("main", main_prio)] {
-            let mut obj = Box::new(k_thread::new());
-            let ptr: *mut k_thread = &mut *obj;
+            let obj = FixedBox::new(k_thread::new());
+            let ptr = obj.as_ptr();
             k.own_objects.push(obj);
             let slot = k.register_thread(ptr, prio);
             k.set_name(slot, name.as_bytes());
@@ -710,7 +740,7 @@ impl Kernel {
         self.dequeue(slot);
         self.threads[slot as usize].state = _THREAD_DEAD;
         self.sync_state(slot);
-        let join_q: *mut _wait_q_t = &mut *self.threads[slot as usize].join_q;
+        let join_q = self.threads[slot as usize].join_q.as_ptr();
         while let Some(j) = self.unpend_first(join_q) {
             self.threads[j as usize].swap_retval = 0;
         }
@@ -728,16 +758,16 @@ impl Kernel {
         // for every blocking call); join queues are boxed in the thread table.
         unsafe {
             match w {
-                Wait::Sem(p) => &mut (*p).wait_q,
-                Wait::Mutex(p) => &mut (*p).wait_q,
-                Wait::Condvar(p) => &mut (*p).wait_q,
-                Wait::TimerSync(p) => &mut (*p).wait_q,
-                Wait::Join(slot) => &mut *self.threads[slot as usize].join_q,
-                Wait::Poll { .. } => &mut *self.poll.wait_q,
-                Wait::WorkQueue(q) => &mut (*q).notifyq,
-                Wait::WorkFlush(_) | Wait::WorkCancel(_) => &mut *self.work.sync_q,
-                Wait::QueueGet(p) => &mut (*p).wait_q,
-                Wait::MsgqPut(p) | Wait::MsgqGet(p) => &mut (*p).wait_q,
+                Wait::Sem(p) => addr_of_mut!((*p).wait_q),
+                Wait::Mutex(p) => addr_of_mut!((*p).wait_q),
+                Wait::Condvar(p) => addr_of_mut!((*p).wait_q),
+                Wait::TimerSync(p) => addr_of_mut!((*p).wait_q),
+                Wait::Join(slot) => self.threads[slot as usize].join_q.as_ptr(),
+                Wait::Poll { .. } => self.poll.wait_q.as_ptr(),
+                Wait::WorkQueue(q) => addr_of_mut!((*q).notifyq),
+                Wait::WorkFlush(_) | Wait::WorkCancel(_) => self.work.sync_q.as_ptr(),
+                Wait::QueueGet(p) => addr_of_mut!((*p).wait_q),
+                Wait::MsgqPut(p) | Wait::MsgqGet(p) => addr_of_mut!((*p).wait_q),
             }
         }
     }
@@ -844,13 +874,14 @@ impl Kernel {
 
     // ------------------------------------------------------ object checks
 
-    /// Checks a kernel object's header before use, registering statically initialised
-    /// objects at first use.
+    /// Checks the header `h` of the kernel object `obj` before use, registering statically
+    /// initialised objects at first use.
     ///
     /// # Panics
     /// If the object was never initialised, is of another kind, belongs to another
     /// simulation, or moved after it was initialised.
-    pub fn check_object(&mut self, h: *mut z_sim_obj, addr: usize, kind: u32, call: &str) {
+    pub fn check_object<T>(&mut self, h: *mut z_sim_obj, obj: *mut T, kind: u32, call: &str) {
+        let addr = obj as usize;
         // SAFETY: the caller passed a pointer Zephyr requires to be a valid object of `kind`;
         // the header is plain data, valid for any bit pattern.
         let h = unsafe { &mut *h };
@@ -893,8 +924,8 @@ impl Kernel {
                 // as a reboot would (its waiters belonged to the other simulation).
                 h.sim = self.id;
                 h.addr = addr;
-                // SAFETY: `addr` is the object's address and its magic says it is a `kind`.
-                unsafe { reset_wait_q(kind, addr) };
+                // SAFETY: `obj` is the object and its magic says it is a `kind`.
+                unsafe { reset_wait_q(kind, obj.cast()) };
                 return;
             }
             panic!(
@@ -995,29 +1026,29 @@ fn init_hint(kind: u32) -> String {
     }
 }
 
-/// Empties the wait queue of an object of `kind` at `addr`.
+/// Empties the wait queue of the object `obj` of `kind`.
 ///
 /// # Safety
-/// `addr` must be a valid object of `kind`.
-unsafe fn reset_wait_q(kind: u32, addr: usize) {
+/// `obj` must be a valid object of `kind`.
+unsafe fn reset_wait_q(kind: u32, obj: *mut c_void) {
     // SAFETY: caller's contract.
     unsafe {
         match kind {
-            Z_SIM_SEM => (*(addr as *mut k_sem)).wait_q = _wait_q_t::EMPTY,
+            Z_SIM_SEM => (*obj.cast::<k_sem>()).wait_q = _wait_q_t::EMPTY,
             Z_SIM_MUTEX => {
-                let m = addr as *mut k_mutex;
+                let m = obj.cast::<k_mutex>();
                 (*m).wait_q = _wait_q_t::EMPTY;
                 (*m).owner = std::ptr::null_mut();
                 (*m).lock_count = 0;
             }
-            Z_SIM_CONDVAR => (*(addr as *mut k_condvar)).wait_q = _wait_q_t::EMPTY,
+            Z_SIM_CONDVAR => (*obj.cast::<k_condvar>()).wait_q = _wait_q_t::EMPTY,
             Z_SIM_TIMER => {
-                let t = addr as *mut k_timer;
+                let t = obj.cast::<k_timer>();
                 (*t).wait_q = _wait_q_t::EMPTY;
                 (*t).timeout = _timeout::INACTIVE;
             }
             // Back to its static initial state (`K_POLL_SIGNAL_INITIALIZER`).
-            Z_SIM_POLL_SIGNAL => (*(addr as *mut k_poll_signal)).signaled = 0,
+            Z_SIM_POLL_SIGNAL => (*obj.cast::<k_poll_signal>()).signaled = 0,
             _ => {}
         }
     }
@@ -1110,4 +1141,316 @@ pub fn describe_wait(k: &Kernel, slot: u32) -> String {
         s.push_str(", and suspended");
     }
     s
+}
+
+/// Test support: a booted board on which no thread ever runs.
+///
+/// Simulated threads are coroutines on host stacks, switched with inline assembly
+/// ([`corosensei`]), which miri cannot run. The rest of the kernel runs under miri on a board
+/// that never starts one: its bookkeeping called directly, with "threads" that are only
+/// registered (they wait, wake and die, but never run), and the API called from ISR context,
+/// where no kernel call switches threads.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use zephyr_sys::k_thread;
+
+    use super::{install, with, FixedBox, Kernel};
+
+    /// Simulation numbers for unit tests, apart from those `Sim::run` hands out.
+    static NEXT_ID: AtomicU32 = AtomicU32::new(1 << 31);
+
+    /// A kernel as `Sim::run` boots it (10 kHz tick, 1 MHz cycle counter, main at priority 0),
+    /// before main starts.
+    pub(crate) fn kernel() -> Kernel {
+        Kernel::new(NEXT_ID.fetch_add(1, Ordering::Relaxed), 10_000, 1_000_000, 0)
+    }
+
+    /// Installs a fresh [`kernel`] on this host thread and runs `f` in ISR context; uninstalls
+    /// and drops the kernel afterwards, also when `f` panics.
+    pub(crate) fn in_isr<R>(f: impl FnOnce() -> R) -> R {
+        struct Installed(*mut Kernel);
+        impl Drop for Installed {
+            fn drop(&mut self) {
+                install(std::ptr::null_mut());
+                // SAFETY: made by `Box::into_raw` below and no longer installed: this is the
+                // last use of the kernel.
+                drop(unsafe { Box::from_raw(self.0) });
+            }
+        }
+        let k = Box::into_raw(Box::new(kernel()));
+        assert!(install(k).is_null(), "a simulation already runs on this host thread");
+        let _installed = Installed(k);
+        with(|k| k.isr_depth = 1);
+        f()
+    }
+
+    /// Registers a thread on `obj` at `prio` and makes it ready; it never runs.
+    pub(crate) fn thread(k: &mut Kernel, obj: &FixedBox<k_thread>, prio: i32) -> u32 {
+        let slot = k.register_thread(obj.as_ptr(), prio);
+        k.start_thread(slot);
+        slot
+    }
+
+    /// The waiters of the wait queue `q`, head first (checked against the backward links).
+    pub(crate) fn waiters(k: &Kernel, q: *const zephyr_sys::_wait_q_t) -> Vec<u32> {
+        let mut forward = Vec::new();
+        let mut t = k.waitq_head(q).unwrap_or(super::NONE);
+        while t != super::NONE {
+            forward.push(t);
+            t = k.threads[t as usize].wq_next;
+        }
+        let mut backward = Vec::new();
+        // SAFETY: the caller passes a live wait queue of this kernel.
+        let mut t = unsafe { (*q).tail };
+        while t != super::NONE {
+            backward.push(t);
+            t = k.threads[t as usize].wq_prev;
+        }
+        backward.reverse();
+        assert_eq!(forward, backward, "the wait queue's forward and backward links disagree");
+        forward
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    use std::ptr::addr_of_mut;
+
+    use super::testing::{in_isr, kernel, thread, waiters};
+    use super::*;
+
+    /// The message of a panic caught from `f`.
+    fn panic_message(f: impl FnOnce()) -> String {
+        let payload = catch_unwind(AssertUnwindSafe(f)).expect_err("no panic");
+        crate::switch::panic_message(&*payload)
+    }
+
+    /// Threads on their own `k_thread`s, none started.
+    fn thread_objects(n: usize) -> Vec<FixedBox<k_thread>> {
+        (0..n).map(|_| FixedBox::new(k_thread::new())).collect()
+    }
+
+    /// A semaphore's wait queue.
+    fn sem_q(sem: &FixedBox<k_sem>) -> *mut _wait_q_t {
+        // SAFETY: a field of a live semaphore; no reference is made.
+        unsafe { addr_of_mut!((*sem.as_ptr()).wait_q) }
+    }
+
+    /// `check_object` as the API calls it, on a semaphore.
+    fn check_sem(k: &mut Kernel, sem: *mut k_sem) {
+        // SAFETY: a field of a live semaphore; no reference is made.
+        k.check_object(unsafe { addr_of_mut!((*sem)._sim) }, sem, Z_SIM_SEM, "k_sem_give");
+    }
+
+    /// Boot registers idle and main on kernel-owned `k_thread`s, neither started (`Sim::run`
+    /// starts main). The kernel writes those objects through the pointers it keeps after their
+    /// owners moved into its table: when the owners were `Box`es, that was the Stacked Borrows
+    /// violation miri reported.
+    #[test]
+    fn boot_registers_idle_and_main_not_started() {
+        let mut k = kernel();
+        assert_eq!(k.threads.len(), 2);
+        assert_eq!([k.name(IDLE), k.name(MAIN)], ["idle", "main"]);
+        for (slot, prio) in [(IDLE, K_IDLE_PRIO), (MAIN, 0)] {
+            let obj = k.own_objects[slot as usize].as_ptr();
+            assert_eq!(k.threads[slot as usize].obj, obj);
+            assert_eq!(k.slot_of(obj, "test"), slot);
+            // SAFETY: the kernel owns the object; no reference to it is live.
+            let (p, state) = unsafe { ((*obj).base.prio, (*obj).base.thread_state) };
+            assert_eq!((p as i32, state), (prio, _THREAD_PRESTART));
+        }
+        assert_eq!(k.ready.best(), None);
+        k.start_thread(IDLE);
+        k.start_thread(MAIN);
+        assert_eq!(k.ready.iter().collect::<Vec<_>>(), [MAIN, IDLE]);
+        // SAFETY: as above.
+        let state = unsafe { (*k.own_objects[MAIN as usize].as_ptr()).base.thread_state };
+        assert_eq!(state, _THREAD_QUEUED, "the state is written back into the k_thread");
+    }
+
+    /// A wait queue keeps priority order, FIFO among equals (`z_pend_curr` inserts before the
+    /// first waiter of lower priority); a waker takes the head (`z_unpend_first_thread`); a
+    /// waiter leaving from the middle (timeout, abort) relinks its neighbours. Waiting threads
+    /// are out of the ready queue, woken ones back in.
+    #[test]
+    fn wait_queue_orders_by_priority_then_arrival() {
+        let mut k = kernel();
+        let sem = FixedBox::new(Z_SEM_INITIALIZER(0, 1));
+        check_sem(&mut k, sem.as_ptr());
+        let objs = thread_objects(4);
+        let t: Vec<u32> =
+            objs.iter().zip([5, 3, 5, -1]).map(|(o, p)| thread(&mut k, o, p)).collect();
+        for &slot in &t {
+            k.pend_thread(slot, Wait::Sem(sem.as_ptr()), K_FOREVER);
+        }
+        let q = sem_q(&sem);
+        assert_eq!(waiters(&k, q), [t[3], t[1], t[0], t[2]]);
+        assert_eq!(k.ready.best(), None, "waiting threads are not ready");
+
+        k.unpend(t[1]);
+        assert_eq!(waiters(&k, q), [t[3], t[0], t[2]]);
+        assert_eq!(k.ready.best(), Some(t[1]));
+        assert_eq!(k.threads[t[1] as usize].swap_retval, -EAGAIN, "unless a waker sets another");
+
+        assert_eq!(k.unpend_first(q), Some(t[3]));
+        assert_eq!(k.unpend_first(q), Some(t[0]));
+        assert_eq!(waiters(&k, q), [t[2]]);
+        assert_eq!(k.unpend_first(q), Some(t[2]));
+        assert_eq!(k.unpend_first(q), None);
+        assert_eq!(k.ready.iter().collect::<Vec<_>>(), [t[3], t[1], t[0], t[2]]);
+    }
+
+    /// A relative timeout of N ticks ends N + 1 ticks after the current tick; an absolute one
+    /// at its tick, or at the next tick if that has passed; `K_FOREVER` and deadlines past the
+    /// horizon never (`z_add_timeout`, kernel/timeout.c). Timeouts fire in deadline order, and a
+    /// thread woken before its timeout leaves the timeout queue.
+    #[test]
+    fn timeouts_round_as_zephyr_and_leave_with_the_wait() {
+        let mut k = kernel();
+        k.now = 1_234; // in tick 12 at 10 kHz with a 1 MHz cycle counter
+        assert_eq!(k.uptime_ticks(), 12);
+        assert_eq!(k.deadline(K_NO_WAIT), Some(13));
+        assert_eq!(k.deadline(K_TICKS(10)), Some(23));
+        assert_eq!(k.deadline(K_TIMEOUT_ABS_TICKS(100)), Some(100));
+        assert_eq!(k.deadline(K_TIMEOUT_ABS_TICKS(5)), Some(13));
+        assert_eq!(k.deadline(K_FOREVER), None);
+        assert_eq!(k.deadline(K_TICKS(k.horizon_tick())), None);
+        assert_eq!(k.deadline(K_TICKS(i64::MAX)), None);
+        assert_eq!(k.cycle_of_tick(23), 2_300);
+
+        let objs = thread_objects(2);
+        let (a, b) = (thread(&mut k, &objs[0], 0), thread(&mut k, &objs[1], 0));
+        k.pend_thread(a, Wait::Join(MAIN), K_TICKS(10));
+        k.pend_thread(b, Wait::Join(MAIN), K_TICKS(5));
+        let order: Vec<(i64, u32)> = k
+            .timeouts
+            .iter()
+            .map(|(&(tick, _), target)| match target {
+                Target::Thread(slot) => (tick, *slot),
+                other => panic!("unexpected timeout {other:?}"),
+            })
+            .collect();
+        assert_eq!(order, [(18, b), (23, a)]);
+        assert_eq!(k.next_event(), Some(1_800));
+
+        k.unpend(b);
+        assert_eq!((k.threads[b as usize].timeout, k.next_event()), (None, Some(2_300)));
+        k.unpend(a);
+        assert_eq!(k.next_event(), None);
+    }
+
+    /// A thread that dies wakes every thread joining it, whose joins return 0
+    /// (`z_thread_abort`: `unpend_all(&thread->join_queue)`). The join queue is reached through
+    /// a pointer kept across the wakes: the second Stacked Borrows violation of boxed queues.
+    #[test]
+    fn death_wakes_every_joiner() {
+        let mut k = kernel();
+        let objs = thread_objects(3);
+        let target = thread(&mut k, &objs[0], 5);
+        let (a, b) = (thread(&mut k, &objs[1], 2), thread(&mut k, &objs[2], 2));
+        k.pend_thread(a, Wait::Join(target), K_FOREVER);
+        k.pend_thread(b, Wait::Join(target), K_TICKS(100));
+        assert_eq!(waiters(&k, k.threads[target as usize].join_q.as_ptr()), [a, b]);
+
+        k.mark_dead(target);
+        assert_eq!(k.threads[target as usize].state, _THREAD_DEAD);
+        assert_eq!(waiters(&k, k.threads[target as usize].join_q.as_ptr()), []);
+        assert_eq!(k.ready.iter().collect::<Vec<_>>(), [a, b]);
+        assert_eq!([a, b].map(|t| k.threads[t as usize].swap_retval), [0, 0]);
+        assert!(k.timeouts.is_empty());
+    }
+
+    /// Priority changes requeue a ready thread at its new level, behind its new equals
+    /// (`z_set_prio`); a waiting thread keeps its place in the wait queue.
+    #[test]
+    fn priority_changes_requeue_ready_threads() {
+        let mut k = kernel();
+        let objs = thread_objects(3);
+        let t: Vec<u32> = objs.iter().zip([4, 4, 6]).map(|(o, p)| thread(&mut k, o, p)).collect();
+        k.set_prio(t[2], 4);
+        assert_eq!(k.ready.iter().collect::<Vec<_>>(), [t[0], t[1], t[2]]);
+        k.set_prio(t[0], 5);
+        assert_eq!(k.ready.iter().collect::<Vec<_>>(), [t[1], t[2], t[0]]);
+        k.requeue(t[1]);
+        assert_eq!(k.ready.best(), Some(t[2]), "k_yield: behind its equals");
+        // SAFETY: the test owns the object; no reference to it is live.
+        assert_eq!(unsafe { (*objs[0].as_ptr()).base.prio }, 5, "written back");
+    }
+
+    /// A statically initialised object registers with the simulation at its first use.
+    #[test]
+    fn a_static_object_registers_at_first_use() {
+        let mut k = kernel();
+        let sem = FixedBox::new(Z_SEM_INITIALIZER(0, 1));
+        check_sem(&mut k, sem.as_ptr());
+        // SAFETY: a live semaphore; no other reference to it.
+        let h = unsafe { &(*sem.as_ptr())._sim };
+        assert_eq!((h.sim, h.addr, h.flags), (k.id, sem.as_ptr() as usize, STATIC));
+    }
+
+    /// An object used before its `k_*_init`, or moved after it, is a panic naming the call.
+    #[test]
+    fn objects_never_initialised_or_moved_are_reported() {
+        let mut k = kernel();
+        let uninit = FixedBox::new(k_sem::new());
+        let msg = panic_message(|| check_sem(&mut k, uninit.as_ptr()));
+        assert!(msg.starts_with("k_sem_give: k_sem at 0x"), "{msg}");
+        assert!(
+            msg.ends_with(
+                "was never initialised (call k_sem_init first, or use its static initializer)"
+            ),
+            "{msg}"
+        );
+
+        let sem = FixedBox::new(Z_SEM_INITIALIZER(0, 1));
+        check_sem(&mut k, sem.as_ptr());
+        // SAFETY: a bitwise copy of a live semaphore, as moving it would make.
+        let moved = FixedBox::new(unsafe { std::ptr::read(sem.as_ptr()) });
+        let msg = panic_message(|| check_sem(&mut k, moved.as_ptr()));
+        assert!(
+            msg.contains("kernel objects must not move in memory after initialisation"),
+            "{msg}"
+        );
+    }
+
+    /// A static object belongs to one simulation at a time: while the one that used it runs,
+    /// another using it is a panic naming it; once that one ended, the next adopts it with an
+    /// empty wait queue, as a reboot would.
+    #[test]
+    fn a_static_object_passes_to_the_next_simulation() {
+        let sem = FixedBox::new(Z_SEM_INITIALIZER(0, 1));
+        let objs = thread_objects(1);
+        let mut first = kernel();
+        check_sem(&mut first, sem.as_ptr());
+        let t = thread(&mut first, &objs[0], 0);
+        first.pend_thread(t, Wait::Sem(sem.as_ptr()), K_FOREVER);
+
+        let mut second = kernel();
+        let msg = panic_message(|| check_sem(&mut second, sem.as_ptr()));
+        assert!(msg.contains("is in use by another simulation running at the same time"), "{msg}");
+
+        drop(first);
+        check_sem(&mut second, sem.as_ptr());
+        // SAFETY: a live semaphore; no other reference to it.
+        let (owner, head) = unsafe { ((*sem.as_ptr())._sim.sim, (*sem.as_ptr()).wait_q.head) };
+        assert_eq!((owner, head), (second.id, NONE));
+    }
+
+    /// `with` lends the installed kernel to one borrower at a time: a nested borrow is reported
+    /// as a simulator bug, and a borrow ends when its body panics. Outside a simulation a
+    /// kernel call is a panic saying so.
+    #[test]
+    fn the_kernel_is_lent_once_at_a_time() {
+        in_isr(|| {
+            let msg = panic_message(|| with(|_| with(|_| ())));
+            assert_eq!(msg, "simulator bug: re-entrant kernel borrow");
+            assert_eq!(with(|k| k.isr_depth), 1, "the outer borrow ended with the panic");
+            assert_eq!(peek(|k| k.threads.len()), 2);
+        });
+        let msg = panic_message(|| with(|_| ()));
+        assert!(msg.starts_with("Zephyr kernel call outside a simulation"), "{msg}");
+    }
 }

@@ -316,3 +316,18 @@ impl fmt::Debug for Condvar {
         f.debug_struct("Condvar").finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! What needs no kernel (the rest runs on simulated boards: `tests/safe_api_sync.rs`).
+
+    use super::*;
+
+    /// Owned access needs no lock.
+    #[test]
+    fn mutex_get_mut_and_into_inner() {
+        let mut m = Mutex::new(5);
+        *m.get_mut() += 1;
+        assert_eq!(m.into_inner(), 6);
+    }
+}

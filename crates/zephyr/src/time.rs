@@ -450,3 +450,68 @@ pub fn busy_wait_us(us: u32) {
     // SAFETY: k_busy_wait has no preconditions; it is valid in threads and ISRs.
     unsafe { zephyr_sys::k_busy_wait(us) }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Ticks, instants and timeouts need no kernel: these run without a simulation (and under
+    //! miri). Conversions from and to human units read the running board's tick rate, so
+    //! `tests/safe_api_time.rs` checks them on simulated boards.
+
+    extern crate std;
+
+    use std::format;
+
+    use zephyr_sys::{K_FOREVER, K_NO_WAIT, K_TICKS, K_TIMEOUT_ABS_TICKS};
+
+    use super::*;
+
+    /// Arithmetic on ticks needs no kernel.
+    #[test]
+    fn duration_and_instant_arithmetic() {
+        let a = Duration::from_ticks(30);
+        let b = Duration::from_ticks(12);
+        assert_eq!(a + b, Duration::from_ticks(42));
+        assert_eq!(a - b, Duration::from_ticks(18));
+        assert_eq!(a * 3, Duration::from_ticks(90));
+        assert_eq!(a / 4, Duration::from_ticks(7));
+        assert_eq!(b.checked_sub(a), None);
+        assert_eq!(b.saturating_sub(a), Duration::ZERO);
+        assert_eq!(Duration::MAX.checked_add(b), None);
+        assert_eq!(Duration::MAX.saturating_add(b), Duration::MAX);
+        assert!(b < a && Duration::ZERO.is_zero());
+        let mut d = a;
+        d += b;
+        d -= Duration::from_ticks(2);
+        assert_eq!(d.ticks(), 40);
+
+        let t = Instant::from_ticks(1_000);
+        assert_eq!((t + a).ticks(), 1_030);
+        assert_eq!((t - a).ticks(), 970);
+        assert_eq!((t + a) - t, a);
+        assert_eq!(t - (t + a), Duration::ZERO, "an earlier minus a later instant saturates");
+        assert_eq!(t.checked_duration_since(t + a), None);
+        assert_eq!(Instant::from_ticks(5).checked_sub(a), None);
+        assert_eq!(format!("{a:?} {t:?}"), "Duration(30 ticks) Instant(tick 1000)");
+    }
+
+    #[test]
+    #[should_panic(expected = "overflow when subtracting durations")]
+    fn duration_subtraction_overflow_panics() {
+        let _ = Duration::from_ticks(1) - Duration::from_ticks(2);
+    }
+
+    /// Every timeout flavour maps to the kernel's encoding; huge values saturate instead of
+    /// wrapping into `K_FOREVER` or a relative timeout.
+    #[test]
+    fn timeout_conversions() {
+        let t = |x: Timeout| x.0;
+        assert_eq!(t(Duration::from_ticks(5).into()), K_TICKS(5));
+        assert_eq!(t(Duration::ZERO.into()), K_NO_WAIT);
+        assert_eq!(t(Duration::MAX.into()), K_TICKS(i64::MAX));
+        assert_eq!(t(NoWait.into()), K_NO_WAIT);
+        assert_eq!(t(Forever.into()), K_FOREVER);
+        assert_eq!(t(Instant::from_ticks(100).into()), K_TIMEOUT_ABS_TICKS(100));
+        assert_eq!(t(Instant::from_ticks(u64::MAX).into()).ticks, i64::MIN);
+        assert!(Timeout::from(NoWait).is_no_wait() && Timeout::from(Forever).is_forever());
+    }
+}

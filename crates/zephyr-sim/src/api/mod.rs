@@ -16,6 +16,9 @@ pub mod thread;
 pub mod timer;
 pub mod work;
 
+#[cfg(test)]
+mod tests;
+
 use crate::kernel::with;
 
 /// Panics if called from an ISR: `call` may block.

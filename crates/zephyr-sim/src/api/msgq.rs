@@ -17,6 +17,7 @@
 //! ```
 
 use std::ffi::{c_char, c_int, c_void};
+use std::ptr::addr_of_mut;
 
 use zephyr_sys::*;
 
@@ -28,7 +29,7 @@ use crate::switch::{reschedule, swap};
 fn check(k: &mut Kernel, msgq: *mut k_msgq, call: &str) {
     assert!(!msgq.is_null(), "{call}: msgq is NULL");
     // SAFETY: the caller of the API function guarantees `msgq` points to a k_msgq.
-    k.check_object(unsafe { &mut (*msgq)._sim }, msgq as usize, Z_SIM_MSGQ, call);
+    k.check_object(unsafe { addr_of_mut!((*msgq)._sim) }, msgq, Z_SIM_MSGQ, call);
 }
 
 /// What a put or get decided inside the kernel borrow.
@@ -106,7 +107,12 @@ pub unsafe extern "C-unwind" fn k_msgq_init(
     with(|k| {
         // SAFETY: the caller guarantees `msgq` is valid and `buffer` holds `bytes` bytes.
         unsafe {
-            k.init_object(&mut (*msgq)._sim, &mut (*msgq).wait_q, msgq as usize, Z_SIM_MSGQ);
+            k.init_object(
+                addr_of_mut!((*msgq)._sim),
+                addr_of_mut!((*msgq).wait_q),
+                msgq as usize,
+                Z_SIM_MSGQ,
+            );
             let q = &mut *msgq;
             q.msg_size = msg_size;
             q.max_msgs = max_msgs;
@@ -141,7 +147,7 @@ pub unsafe extern "C-unwind" fn k_msgq_put(
         unsafe {
             let size = (*msgq).msg_size;
             if (*msgq).used_msgs < (*msgq).max_msgs {
-                if let Some(t) = k.unpend_first(&mut (*msgq).wait_q) {
+                if let Some(t) = k.unpend_first(addr_of_mut!((*msgq).wait_q)) {
                     let t = &mut k.threads[t as usize];
                     copy(data, t.swap_data, size);
                     t.swap_retval = 0;
@@ -195,7 +201,7 @@ pub unsafe extern "C-unwind" fn k_msgq_get(
                 (*msgq).read_ptr = advance(msgq, (*msgq).read_ptr);
                 (*msgq).used_msgs -= 1;
                 let mut resched = false;
-                if let Some(t) = k.unpend_first(&mut (*msgq).wait_q) {
+                if let Some(t) = k.unpend_first(addr_of_mut!((*msgq).wait_q)) {
                     let t = &mut k.threads[t as usize];
                     copy(t.swap_data, (*msgq).write_ptr as *mut c_void, size);
                     (*msgq).write_ptr = advance(msgq, (*msgq).write_ptr);
@@ -258,7 +264,7 @@ pub unsafe extern "C-unwind" fn k_msgq_purge(msgq: *mut k_msgq) {
         let mut woke = false;
         // SAFETY: checked above.
         unsafe {
-            while let Some(t) = k.unpend_first(&mut (*msgq).wait_q) {
+            while let Some(t) = k.unpend_first(addr_of_mut!((*msgq).wait_q)) {
                 k.threads[t as usize].swap_retval = -ENOMSG;
                 woke = true;
             }

@@ -46,12 +46,13 @@
 
 use std::collections::BTreeMap;
 use std::ffi::{c_int, c_uint, c_void};
+use std::ptr::addr_of_mut;
 
 use zephyr_sys::*;
 
 use super::no_isr;
 use super::work::{init_work, k_work_submit_to_queue, submit_locked};
-use crate::kernel::{with, Kernel, Target, Wait};
+use crate::kernel::{with, FixedBox, Kernel, Target, Wait};
 use crate::switch::{reschedule, swap};
 
 /// Who waits on a registered event.
@@ -73,8 +74,8 @@ struct Registration {
 pub(crate) struct PollState {
     /// Events registered on each polled object, by object address, in notification order.
     registered: BTreeMap<usize, Vec<Registration>>,
-    /// Where threads in `k_poll` pend (boxed: must not move).
-    pub wait_q: Box<_wait_q_t>,
+    /// Where threads in `k_poll` pend (must not move).
+    pub wait_q: FixedBox<_wait_q_t>,
     /// Events whose triggered work was just submitted by a preemptible thread, which yields
     /// before they are marked ready (see [`notify`]): the event, its state bit, its poller.
     deferred: Vec<(*mut k_poll_event, u32, *mut k_work_poll)>,
@@ -84,7 +85,7 @@ impl Default for PollState {
     fn default() -> Self {
         PollState {
             registered: BTreeMap::new(),
-            wait_q: Box::new(_wait_q_t::EMPTY),
+            wait_q: FixedBox::new(_wait_q_t::EMPTY),
             deferred: Vec::new(),
         }
     }
@@ -100,7 +101,7 @@ impl PollState {
 /// Checks a polled object's header: every kernel object starts with its [`z_sim_obj`].
 fn check_obj(k: &mut Kernel, obj: *mut c_void, kind: u32, call: &str) {
     assert!(!obj.is_null(), "{call}: a poll event has no object");
-    k.check_object(obj as *mut z_sim_obj, obj as usize, kind, call);
+    k.check_object(obj as *mut z_sim_obj, obj, kind, call);
 }
 
 /// The state an event is in if its condition holds now (`is_condition_met`); checks the
@@ -150,7 +151,7 @@ fn more_urgent(a: Option<i32>, b: Option<i32>) -> bool {
 
 /// Registers `event` on its object for `poller` (`add_event`): at the tail if the tail is
 /// more urgent, else before the first poller it is more urgent than, else at the tail.
-fn register(k: &mut Kernel, event: *mut k_poll_event, poller: Poller) {
+pub(super) fn register(k: &mut Kernel, event: *mut k_poll_event, poller: Poller) {
     // SAFETY: the event was checked by `condition_met`.
     let obj = unsafe { (*event).obj } as usize;
     let prio = poller_prio(k, poller);
@@ -297,7 +298,7 @@ fn trigger(k: &mut Kernel, twork: *mut k_work_poll, result: c_int) -> c_int {
         abort_timeout(k, twork);
         let (events, num, workq) = ((*twork).events, (*twork).num_events, (*twork).workq);
         unregister_all(k, events, num, Poller::Work(twork));
-        submit_locked(k, &mut (*twork).work, workq, "k_work_poll (triggered)")
+        submit_locked(k, addr_of_mut!((*twork).work), workq, "k_work_poll (triggered)")
     }
 }
 
@@ -408,7 +409,7 @@ pub unsafe extern "C-unwind" fn k_poll(
 fn check_signal(k: &mut Kernel, sig: *mut k_poll_signal, call: &str) {
     assert!(!sig.is_null(), "{call}: sig is NULL");
     // SAFETY: the caller of the API function guarantees `sig` points to a k_poll_signal.
-    k.check_object(unsafe { &mut (*sig)._sim }, sig as usize, Z_SIM_POLL_SIGNAL, call);
+    k.check_object(unsafe { addr_of_mut!((*sig)._sim) }, sig, Z_SIM_POLL_SIGNAL, call);
 }
 
 /// Initialises a poll signal, not signalled (`k_poll_signal_init`); `result` is left alone.
@@ -425,7 +426,12 @@ pub unsafe extern "C-unwind" fn k_poll_signal_init(sig: *mut k_poll_signal) {
         let mut no_waiters = _wait_q_t::EMPTY;
         // SAFETY: the caller guarantees `sig` is valid.
         unsafe {
-            k.init_object(&mut (*sig)._sim, &mut no_waiters, sig as usize, Z_SIM_POLL_SIGNAL);
+            k.init_object(
+                addr_of_mut!((*sig)._sim),
+                &mut no_waiters,
+                sig as usize,
+                Z_SIM_POLL_SIGNAL,
+            );
             (*sig).signaled = 0;
         }
     });
@@ -520,7 +526,7 @@ fn check_twork(k: &mut Kernel, twork: *mut k_work_poll, call: &str) {
     assert!(!twork.is_null(), "{call}: work is NULL");
     // SAFETY: the caller guarantees `twork` points to a k_work_poll.
     unsafe {
-        k.check_object(&mut (*twork).work._sim, twork as usize, Z_SIM_WORK, call);
+        k.check_object(addr_of_mut!((*twork).work._sim), twork, Z_SIM_WORK, call);
         let ours = triggered_work_handler as unsafe extern "C-unwind" fn(*mut k_work) as usize;
         if (*twork).work.handler.map(|f| f as usize) != Some(ours) {
             panic!(
@@ -594,7 +600,13 @@ pub unsafe extern "C-unwind" fn k_work_poll_init(
                     work as usize
                 );
             }
-            init_work(k, &mut (*work).work, Some(triggered_work_handler), 0, "k_work_poll_init");
+            init_work(
+                k,
+                addr_of_mut!((*work).work),
+                Some(triggered_work_handler),
+                0,
+                "k_work_poll_init",
+            );
             (*work).workq = std::ptr::null_mut();
             (*work).poller = z_poller::default();
             (*work).events = std::ptr::null_mut();
@@ -706,7 +718,7 @@ fn poll_submit(
         Ok(false) => 0,
         Ok(true) => {
             // SAFETY: checked above; the queue is the caller's.
-            unsafe { k_work_submit_to_queue(work_q, &mut (*work).work) };
+            unsafe { k_work_submit_to_queue(work_q, addr_of_mut!((*work).work)) };
             0
         }
     }

@@ -14,7 +14,7 @@
 //! ```
 
 use std::ffi::{c_int, c_void};
-use std::ptr::null_mut;
+use std::ptr::{addr_of_mut, null_mut};
 
 use zephyr_sys::*;
 
@@ -26,7 +26,7 @@ use crate::switch::{reschedule, swap};
 fn check(k: &mut Kernel, queue: *mut k_queue, call: &str) {
     assert!(!queue.is_null(), "{call}: queue is NULL");
     // SAFETY: the caller of the API function guarantees `queue` points to a k_queue.
-    k.check_object(unsafe { &mut (*queue)._sim }, queue as usize, Z_SIM_QUEUE, call);
+    k.check_object(unsafe { addr_of_mut!((*queue)._sim) }, queue, Z_SIM_QUEUE, call);
 }
 
 /// The link word of an item.
@@ -47,7 +47,12 @@ pub unsafe extern "C-unwind" fn k_queue_init(queue: *mut k_queue) {
     with(|k| {
         // SAFETY: the caller guarantees `queue` is valid.
         unsafe {
-            k.init_object(&mut (*queue)._sim, &mut (*queue).wait_q, queue as usize, Z_SIM_QUEUE);
+            k.init_object(
+                addr_of_mut!((*queue)._sim),
+                addr_of_mut!((*queue).wait_q),
+                queue as usize,
+                Z_SIM_QUEUE,
+            );
             (*queue).head = null_mut();
             (*queue).tail = null_mut();
         }
@@ -61,7 +66,7 @@ fn insert(queue: *mut k_queue, data: *mut c_void, append: bool, call: &str) {
     let resched = with(|k| {
         check(k, queue, call);
         // SAFETY: checked above.
-        if let Some(t) = k.unpend_first(unsafe { &mut (*queue).wait_q }) {
+        if let Some(t) = k.unpend_first(unsafe { addr_of_mut!((*queue).wait_q) }) {
             let t = &mut k.threads[t as usize];
             t.swap_retval = 0;
             t.swap_data = data;
@@ -208,7 +213,7 @@ pub unsafe extern "C-unwind" fn k_queue_cancel_wait(queue: *mut k_queue) {
     let resched = with(|k| {
         check(k, queue, "k_queue_cancel_wait");
         // SAFETY: checked above.
-        let woke = match k.unpend_first(unsafe { &mut (*queue).wait_q }) {
+        let woke = match k.unpend_first(unsafe { addr_of_mut!((*queue).wait_q) }) {
             Some(t) => {
                 let t = &mut k.threads[t as usize];
                 t.swap_retval = 0;

@@ -2,6 +2,7 @@
 //! `kernel/condvar.c`).
 
 use std::ffi::{c_int, c_uint};
+use std::ptr::addr_of_mut;
 
 use zephyr_sys::*;
 
@@ -11,12 +12,12 @@ use crate::switch::{reschedule, swap};
 
 fn check_sem(k: &mut Kernel, sem: *mut k_sem, call: &str) {
     // SAFETY: the caller of the API function guarantees `sem` points to a k_sem.
-    k.check_object(unsafe { &mut (*sem)._sim }, sem as usize, Z_SIM_SEM, call);
+    k.check_object(unsafe { addr_of_mut!((*sem)._sim) }, sem, Z_SIM_SEM, call);
 }
 
 fn check_mutex(k: &mut Kernel, m: *mut k_mutex, call: &str) {
     // SAFETY: the caller of the API function guarantees `m` points to a k_mutex.
-    k.check_object(unsafe { &mut (*m)._sim }, m as usize, Z_SIM_MUTEX, call);
+    k.check_object(unsafe { addr_of_mut!((*m)._sim) }, m, Z_SIM_MUTEX, call);
 }
 
 /// Initialises a semaphore (`k_sem_init`): `-EINVAL` if `limit == 0` or `initial_count >
@@ -36,7 +37,12 @@ pub unsafe extern "C-unwind" fn k_sem_init(
     with(|k| {
         // SAFETY: the caller guarantees `sem` is valid.
         unsafe {
-            k.init_object(&mut (*sem)._sim, &mut (*sem).wait_q, sem as usize, Z_SIM_SEM);
+            k.init_object(
+                addr_of_mut!((*sem)._sim),
+                addr_of_mut!((*sem).wait_q),
+                sem as usize,
+                Z_SIM_SEM,
+            );
             (*sem).count = initial_count;
             (*sem).limit = limit;
         }
@@ -57,7 +63,7 @@ pub unsafe extern "C-unwind" fn k_sem_give(sem: *mut k_sem) {
     with(|k| {
         check_sem(k, sem, "k_sem_give");
         // SAFETY: checked above.
-        let q = unsafe { &mut (*sem).wait_q as *mut _ };
+        let q = unsafe { addr_of_mut!((*sem).wait_q) };
         match k.unpend_first(q) {
             Some(t) => k.threads[t as usize].swap_retval = 0,
             None => {
@@ -123,7 +129,7 @@ pub unsafe extern "C-unwind" fn k_sem_reset(sem: *mut k_sem) {
     with(|k| {
         check_sem(k, sem, "k_sem_reset");
         // SAFETY: checked above.
-        let q = unsafe { &mut (*sem).wait_q as *mut _ };
+        let q = unsafe { addr_of_mut!((*sem).wait_q) };
         while let Some(t) = k.unpend_first(q) {
             k.threads[t as usize].swap_retval = -EAGAIN;
         }
@@ -155,7 +161,12 @@ pub unsafe extern "C-unwind" fn k_mutex_init(mutex: *mut k_mutex) -> c_int {
     with(|k| {
         // SAFETY: the caller guarantees `mutex` is valid.
         unsafe {
-            k.init_object(&mut (*mutex)._sim, &mut (*mutex).wait_q, mutex as usize, Z_SIM_MUTEX);
+            k.init_object(
+                addr_of_mut!((*mutex)._sim),
+                addr_of_mut!((*mutex).wait_q),
+                mutex as usize,
+                Z_SIM_MUTEX,
+            );
             (*mutex).owner = std::ptr::null_mut();
             (*mutex).lock_count = 0;
             (*mutex).owner_orig_prio = K_LOWEST_APPLICATION_THREAD_PRIO;
@@ -301,7 +312,7 @@ pub unsafe extern "C-unwind" fn k_mutex_unlock(mutex: *mut k_mutex) -> c_int {
 
 fn check_condvar(k: &mut Kernel, cv: *mut k_condvar, call: &str) {
     // SAFETY: the caller of the API function guarantees `cv` points to a k_condvar.
-    k.check_object(unsafe { &mut (*cv)._sim }, cv as usize, Z_SIM_CONDVAR, call);
+    k.check_object(unsafe { addr_of_mut!((*cv)._sim) }, cv, Z_SIM_CONDVAR, call);
 }
 
 /// Initialises a condition variable (`k_condvar_init`).
@@ -314,8 +325,8 @@ pub unsafe extern "C-unwind" fn k_condvar_init(condvar: *mut k_condvar) -> c_int
         // SAFETY: the caller guarantees `condvar` is valid.
         unsafe {
             k.init_object(
-                &mut (*condvar)._sim,
-                &mut (*condvar).wait_q,
+                addr_of_mut!((*condvar)._sim),
+                addr_of_mut!((*condvar).wait_q),
                 condvar as usize,
                 Z_SIM_CONDVAR,
             )
@@ -329,7 +340,7 @@ fn wake(condvar: *mut k_condvar, all: bool, call: &str) -> c_int {
         check_condvar(k, condvar, call);
         let mut woken = 0;
         // SAFETY: checked above.
-        while let Some(t) = k.unpend_first(unsafe { &mut (*condvar).wait_q }) {
+        while let Some(t) = k.unpend_first(unsafe { addr_of_mut!((*condvar).wait_q) }) {
             k.threads[t as usize].swap_retval = 0;
             woken += 1;
             if !all {

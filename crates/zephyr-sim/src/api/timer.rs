@@ -8,6 +8,7 @@
 //! periodic timer does not drift.
 
 use std::ffi::c_void;
+use std::ptr::addr_of_mut;
 
 use zephyr_sys::*;
 
@@ -18,7 +19,7 @@ use crate::trace::TraceEvent;
 
 fn check(k: &mut Kernel, timer: *mut k_timer, call: &str) {
     // SAFETY: the caller of the API function guarantees `timer` points to a k_timer.
-    k.check_object(unsafe { &mut (*timer)._sim }, timer as usize, Z_SIM_TIMER, call);
+    k.check_object(unsafe { addr_of_mut!((*timer)._sim) }, timer, Z_SIM_TIMER, call);
 }
 
 /// Cancels the timer's pending expiry; returns whether it was running.
@@ -57,7 +58,12 @@ pub unsafe extern "C-unwind" fn k_timer_init(
             if (*timer)._sim.magic == Z_SIM_TIMER && (*timer)._sim.sim == k.id {
                 abort_timeout(k, timer);
             }
-            k.init_object(&mut (*timer)._sim, &mut (*timer).wait_q, timer as usize, Z_SIM_TIMER);
+            k.init_object(
+                addr_of_mut!((*timer)._sim),
+                addr_of_mut!((*timer).wait_q),
+                timer as usize,
+                Z_SIM_TIMER,
+            );
             (*timer).timeout = _timeout::INACTIVE;
             (*timer).expiry_fn = expiry_fn;
             (*timer).stop_fn = stop_fn;
@@ -149,7 +155,7 @@ pub unsafe extern "C-unwind" fn k_timer_stop(timer: *mut k_timer) {
         unsafe { f(timer) };
     }
     // SAFETY: checked above.
-    let woke = with(|k| k.unpend_first(unsafe { &mut (*timer).wait_q }).is_some());
+    let woke = with(|k| k.unpend_first(unsafe { addr_of_mut!((*timer).wait_q) }).is_some());
     if woke {
         reschedule(false);
     }

@@ -69,6 +69,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::ffi::{c_int, CStr};
+use std::ptr::addr_of_mut;
 
 use zephyr_sys::thread_state::_THREAD_PRESTART;
 use zephyr_sys::work_flags::*;
@@ -77,7 +78,7 @@ use zephyr_sys::*;
 
 use super::no_isr;
 use super::thread::{check_prio, k_yield};
-use crate::kernel::{with, Kernel, Target, Wait, NONE};
+use crate::kernel::{with, FixedBox, Kernel, Target, Wait, NONE};
 use crate::switch::{make_coroutine, reschedule, swap};
 use crate::trace::TraceEvent;
 
@@ -104,15 +105,15 @@ enum Pending {
 pub(crate) struct WorkState {
     /// Pending entries of each started queue, by queue address, in run order.
     pending: BTreeMap<usize, VecDeque<Pending>>,
-    /// Where threads wait in `k_work_flush` and `k_work_cancel_sync` (boxed: must not move).
-    pub sync_q: Box<_wait_q_t>,
-    /// This simulation's system work queue, once used (boxed: must not move).
-    sys: Option<Box<k_work_q>>,
+    /// Where threads wait in `k_work_flush` and `k_work_cancel_sync` (must not move).
+    pub sync_q: FixedBox<_wait_q_t>,
+    /// This simulation's system work queue, once used (must not move).
+    sys: Option<FixedBox<k_work_q>>,
 }
 
 impl Default for WorkState {
     fn default() -> Self {
-        WorkState { pending: BTreeMap::new(), sync_q: Box::new(_wait_q_t::EMPTY), sys: None }
+        WorkState { pending: BTreeMap::new(), sync_q: FixedBox::new(_wait_q_t::EMPTY), sys: None }
     }
 }
 
@@ -121,7 +122,7 @@ impl Default for WorkState {
 fn check_work(k: &mut Kernel, work: *mut k_work, call: &str) {
     assert!(!work.is_null(), "{call}: work is NULL");
     // SAFETY: the caller of the API function guarantees `work` points to a k_work.
-    k.check_object(unsafe { &mut (*work)._sim }, work as usize, Z_SIM_WORK, call);
+    k.check_object(unsafe { addr_of_mut!((*work)._sim) }, work, Z_SIM_WORK, call);
 }
 
 /// Checks a plain (not delayable) work item, as kernel/work.c asserts.
@@ -140,7 +141,7 @@ fn check_plain(k: &mut Kernel, work: *mut k_work, call: &str) {
 fn check_delayable(k: &mut Kernel, dwork: *mut k_work_delayable, call: &str) -> *mut k_work {
     assert!(!dwork.is_null(), "{call}: dwork is NULL");
     // SAFETY: the caller guarantees `dwork` points to a k_work_delayable.
-    let work = unsafe { &mut (*dwork).work as *mut k_work };
+    let work = unsafe { addr_of_mut!((*dwork).work) };
     check_work(k, work, call);
     // SAFETY: checked above.
     if unsafe { (*work).flags } & DELAYABLE == 0 {
@@ -161,7 +162,7 @@ fn queue_started(k: &mut Kernel, queue: *mut k_work_q, call: &str) -> bool {
         if (*queue)._sim.magic == 0 {
             return false;
         }
-        k.check_object(&mut (*queue)._sim, queue as usize, Z_SIM_WORK_Q, call);
+        k.check_object(addr_of_mut!((*queue)._sim), queue, Z_SIM_WORK_Q, call);
         (*queue).flags & K_WORK_QUEUE_STARTED != 0
     }
 }
@@ -175,7 +176,7 @@ fn busy(work: *const k_work) -> c_int {
 /// Wakes the queue's thread if it waits for work (`notify_queue_locked`).
 fn notify_queue(k: &mut Kernel, queue: *mut k_work_q) {
     // SAFETY: `queue` is a started queue (checked by the caller).
-    if let Some(t) = k.unpend_first(unsafe { &mut (*queue).notifyq }) {
+    if let Some(t) = k.unpend_first(unsafe { addr_of_mut!((*queue).notifyq) }) {
         k.threads[t as usize].swap_retval = 0;
     }
 }
@@ -247,7 +248,7 @@ fn finalize_cancel(k: &mut Kernel, work: *mut k_work) {
     // SAFETY: the item is running on the caller's queue.
     unsafe { (*work).flags &= !CANCELING };
     let mut waiters = Vec::new();
-    let mut t = k.work.sync_q.head;
+    let mut t = k.waitq_head(k.work.sync_q.as_ptr()).unwrap_or(NONE);
     while t != NONE {
         if matches!(k.threads[t as usize].wait, Some(Wait::WorkCancel(w)) if w == work) {
             waiters.push(t);
@@ -294,7 +295,7 @@ fn schedule_locked(
 ) -> c_int {
     // SAFETY: the caller checked `dwork`.
     unsafe {
-        let work = &mut (*dwork).work as *mut k_work;
+        let work = addr_of_mut!((*dwork).work);
         if delay == K_NO_WAIT {
             return submit_locked(k, work, queue, call);
         }
@@ -313,7 +314,7 @@ fn schedule_locked(
 /// was scheduled for, if still delayed. A failed submission is dropped silently, as in Zephyr.
 pub(crate) fn delay_expired(k: &mut Kernel, dwork: *mut k_work_delayable) {
     // SAFETY: a scheduled item stays valid while scheduled (the caller's contract).
-    let work = unsafe { &mut (*dwork).work as *mut k_work };
+    let work = unsafe { addr_of_mut!((*dwork).work) };
     check_work(k, work, "k_work_delayable timeout");
     // SAFETY: checked above.
     unsafe {
@@ -346,7 +347,7 @@ pub(crate) fn init_work(
             );
         }
         let mut no_waiters = _wait_q_t::EMPTY;
-        k.init_object(&mut (*work)._sim, &mut no_waiters, work as usize, Z_SIM_WORK);
+        k.init_object(addr_of_mut!((*work)._sim), &mut no_waiters, work as usize, Z_SIM_WORK);
         (*work).handler = handler;
         (*work).queue = std::ptr::null_mut();
         (*work).flags = flags;
@@ -358,7 +359,7 @@ pub(crate) fn init_work(
 /// Creates the thread of `queue` (not started), running [`work_queue_main`].
 fn create_queue_thread(k: &mut Kernel, queue: *mut k_work_q, prio: c_int, name: &[u8]) -> u32 {
     // SAFETY: the caller checked `queue`; its thread object lives inside it.
-    let obj = unsafe { &mut (*queue).thread as *mut k_thread };
+    let obj = unsafe { addr_of_mut!((*queue).thread) };
     let slot = k.register_thread(obj, prio);
     if !name.is_empty() {
         k.set_name(slot, name);
@@ -453,15 +454,20 @@ fn work_queue_main(queue: *mut k_work_q) {
 
 /// The system work queue, started on first use (see the module docs).
 pub(crate) fn sys_work_q(k: &mut Kernel) -> *mut k_work_q {
-    if let Some(q) = k.work.sys.as_mut() {
-        return &mut **q;
+    if let Some(q) = &k.work.sys {
+        return q.as_ptr();
     }
-    let mut boxed = Box::new(k_work_q::new());
-    let queue: *mut k_work_q = &mut *boxed;
-    k.work.sys = Some(boxed);
+    let owned = FixedBox::new(k_work_q::new());
+    let queue = owned.as_ptr();
+    k.work.sys = Some(owned);
     // SAFETY: the kernel owns the queue and never moves it.
     unsafe {
-        k.init_object(&mut (*queue)._sim, &mut (*queue).notifyq, queue as usize, Z_SIM_WORK_Q);
+        k.init_object(
+            addr_of_mut!((*queue)._sim),
+            addr_of_mut!((*queue).notifyq),
+            queue as usize,
+            Z_SIM_WORK_Q,
+        );
         (*queue).flags = K_WORK_QUEUE_STARTED;
     }
     k.work.pending.insert(queue as usize, VecDeque::new());
@@ -506,7 +512,12 @@ pub unsafe extern "C-unwind" fn k_work_queue_init(queue: *mut k_work_q) {
                     queue as usize
                 );
             }
-            k.init_object(&mut (*queue)._sim, &mut (*queue).notifyq, queue as usize, Z_SIM_WORK_Q);
+            k.init_object(
+                addr_of_mut!((*queue)._sim),
+                addr_of_mut!((*queue).notifyq),
+                queue as usize,
+                Z_SIM_WORK_Q,
+            );
             (*queue).flags = 0;
         }
     });
@@ -550,14 +561,14 @@ pub unsafe extern "C-unwind" fn k_work_queue_start(
             // and subsys/usb/device/usb_work_q.c start static queues that way.
             if (*queue)._sim.magic == 0 {
                 k.init_object(
-                    &mut (*queue)._sim,
-                    &mut (*queue).notifyq,
+                    addr_of_mut!((*queue)._sim),
+                    addr_of_mut!((*queue).notifyq),
                     queue as usize,
                     Z_SIM_WORK_Q,
                 );
                 (*queue).flags = 0;
             }
-            k.check_object(&mut (*queue)._sim, queue as usize, Z_SIM_WORK_Q, "k_work_queue_start");
+            k.check_object(addr_of_mut!((*queue)._sim), queue, Z_SIM_WORK_Q, "k_work_queue_start");
             if (*queue).flags & K_WORK_QUEUE_STARTED != 0 {
                 panic!(
                     "k_work_queue_start: work queue at {:#x} is already started",
@@ -584,7 +595,7 @@ pub unsafe extern "C-unwind" fn k_work_queue_thread_get(queue: *mut k_work_q) ->
     with(|k| {
         if queue_started(k, queue, "k_work_queue_thread_get") {
             // SAFETY: checked above.
-            unsafe { &mut (*queue).thread as *mut k_thread }
+            unsafe { addr_of_mut!((*queue).thread) }
         } else {
             std::ptr::null_mut()
         }
@@ -789,7 +800,7 @@ pub unsafe extern "C-unwind" fn k_work_init_delayable(
     with(|k| {
         // SAFETY: the caller guarantees `dwork` is valid.
         unsafe {
-            init_work(k, &mut (*dwork).work, handler, DELAYABLE, "k_work_init_delayable");
+            init_work(k, addr_of_mut!((*dwork).work), handler, DELAYABLE, "k_work_init_delayable");
             (*dwork).timeout = _timeout::INACTIVE;
             (*dwork).queue = std::ptr::null_mut();
         }

@@ -115,3 +115,43 @@ pub const ZR_RESCHEDULE_AT_IRQ_UNLOCK: bool = false;
 /// Thread context only.
 #[inline]
 pub unsafe fn zr_request_reschedule() {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The accessors reach the fields they name, and a work item's pointer leads back to the
+    /// whole delayable or triggered work it belongs to (the handler's `CONTAINER_OF`), with
+    /// the provenance to use all of it.
+    #[test]
+    fn accessors_and_work_containers() {
+        let mut dwork = k_work_delayable::new();
+        let d: *mut k_work_delayable = &mut dwork;
+        // SAFETY: `d` and `t` point to live objects; no reference to them is used meanwhile.
+        unsafe {
+            let work = zr_k_work_delayable_work(d);
+            assert_eq!(k_work_delayable_from_work(work), d);
+            (*k_work_delayable_from_work(work)).timeout.seq = 7;
+            assert_eq!((*d).timeout.seq, 7);
+        }
+
+        let mut twork = k_work_poll::new();
+        let t: *mut k_work_poll = &mut twork;
+        // SAFETY: as above.
+        unsafe {
+            (*t).poll_result = -crate::EAGAIN;
+            assert_eq!(zr_k_work_poll_result(t), -crate::EAGAIN);
+            assert_eq!(zr_k_work_poll_work(t).cast::<k_work_poll>(), t);
+        }
+
+        let mut timer = k_timer::new();
+        let mut data = 5u32;
+        // SAFETY: as above.
+        unsafe {
+            k_timer_user_data_set(&mut timer, (&mut data as *mut u32).cast());
+            assert_eq!(k_timer_user_data_get(&timer).cast::<u32>(), &mut data as *mut u32);
+        }
+        let stack = z_thread_stack::<64>::new();
+        assert_eq!((stack.as_ptr() as usize % 16, stack.size()), (0, 64));
+    }
+}

@@ -316,3 +316,18 @@ impl fmt::Debug for Condvar {
         f.debug_struct("sys::Condvar").finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! What needs no kernel (the rest runs on simulated boards: `tests/safe_api_sync.rs`).
+
+    use super::*;
+
+    /// `Semaphore::new` checks its arguments as `k_sem_init` does (`try_new` returns the error).
+    #[test]
+    #[should_panic(expected = "limit must be non-zero")]
+    fn semaphore_new_panics_on_invalid_arguments() {
+        assert_eq!(Semaphore::try_new(4, 3).err(), Some(Error::EINVAL));
+        let _ = Semaphore::new(4, 3);
+    }
+}
