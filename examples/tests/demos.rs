@@ -29,3 +29,12 @@ fn embassy_demo_matches_its_golden_output_every_run() {
 fn kio_demo_matches_its_golden_output_every_run() {
     check(env!("CARGO_BIN_EXE_kio-demo"), include_str!("golden/kio-demo.txt"), "kio-demo");
 }
+
+#[test]
+fn device_demo_matches_its_golden_output_every_run() {
+    check(
+        env!("CARGO_BIN_EXE_device-demo"),
+        include_str!("golden/device-demo.txt"),
+        "device-demo",
+    );
+}
