@@ -17,7 +17,10 @@ fn take_async_under_embassy_woken_by_rust_c_and_isr() {
             let sem: &'static Semaphore = leak(Semaphore::new(0, 1));
             give_at_200(sem, giver);
             run_task(async move {
-                let r = sem.take_async(Forever).await;
+                // The time it got the semaphore, before the wait is dropped (a drop waits out a
+                // raw C giver still inside its call).
+                let mut take = core::pin::pin!(sem.take_async(Forever));
+                let r = take.as_mut().await;
                 (ticks(), r)
             })
         });

@@ -262,11 +262,15 @@ fn msg_queue_async_get_and_put() {
         let r = p.join();
         (c, first, r, mq.get(NoWait))
     });
-    // The second put comes at tick 100; the timed get then gives up 10 + 1 ticks later.
-    assert_eq!(got.0, (11, 22, 111, Err(Error::EAGAIN)));
+    // The second put comes at tick 100 from a raw C producer, a preemptible thread whose
+    // k_msgq_put yields inside the call: the second get_async, done, is dropped while the
+    // producer is still in its call, so the drop waits it out (to tick 102; see
+    // `a_raw_c_give_from_a_thread_is_waited_out_before_the_wait_is_reused`). The timed get then
+    // gives up 10 + 1 ticks later.
+    assert_eq!(got.0, (11, 22, 113, Err(Error::EAGAIN)));
     assert_eq!(got.1, Ok(1));
-    // Main frees the slot 20 + 1 ticks after 111: put_async completes at that tick.
-    assert_eq!(got.2, (Ok(()), 132));
+    // Main frees the slot 20 + 1 ticks after 113: put_async completes at that tick.
+    assert_eq!(got.2, (Ok(()), 134));
     assert_eq!(got.3, Ok(2));
 }
 

@@ -77,8 +77,10 @@ pub(crate) struct PollState {
     /// Where threads in `k_poll` pend (must not move).
     pub wait_q: FixedBox<_wait_q_t>,
     /// Events whose triggered work was just submitted by a preemptible thread, which yields
-    /// before they are marked ready (see [`notify`]): the event, its state bit, its poller.
-    deferred: Vec<(*mut k_poll_event, u32, *mut k_work_poll)>,
+    /// before they are marked ready (see [`notify`]): the submitting thread, the event, its
+    /// state bit, its poller. Per thread: another thread, or an ISR, that runs during that
+    /// yield must not finish (or yield for) a call it did not make.
+    deferred: Vec<(u32, *mut k_poll_event, u32, *mut k_work_poll)>,
 }
 
 impl Default for PollState {
@@ -233,7 +235,8 @@ pub(crate) fn notify(k: &mut Kernel, obj: usize, state: u32) -> bool {
         }
         Poller::Work(twork) => {
             if trigger(k, twork, 0) > 0 && super::work::is_preempt_thread(k) {
-                k.poll.deferred.push((reg.event, state, twork));
+                let current = k.current;
+                k.poll.deferred.push((current, reg.event, state, twork));
                 return true;
             }
             // `signal_poll_event`, right after `signal_triggered_work` returned.
@@ -254,20 +257,28 @@ pub(crate) fn notify(k: &mut Kernel, obj: usize, state: u32) -> bool {
 /// is ignored.) Every kernel call that can notify a poller calls this after releasing the
 /// kernel, before its own reschedule.
 pub(crate) fn yield_then_mark_ready() {
-    if crate::kernel::peek(|k| k.poll.deferred.is_empty()) {
+    let mine = |k: &Kernel| {
+        k.isr_depth == 0 && k.poll.deferred.iter().any(|&(thread, ..)| thread == k.current)
+    };
+    if !crate::kernel::peek(|k| mine(k)) {
         return;
     }
-    // SAFETY: only a preemptible thread defers (checked in `notify`).
+    // SAFETY: only a preemptible thread defers (checked in `notify`), and this is that thread.
     unsafe { super::thread::k_yield() };
     with(|k| {
-        for (event, state, twork) in std::mem::take(&mut k.poll.deferred) {
+        let current = k.current;
+        k.poll.deferred.retain(|&(thread, event, state, twork)| {
+            if thread != current {
+                return true;
+            }
             // SAFETY: the event and the triggered work stay valid while submitted or running
             // (k_work_poll_submit_to_queue's contract), and after: their owner's memory.
             unsafe {
                 (*twork).poller.is_polling = false;
                 (*event).state |= state;
             }
-        }
+            false
+        });
     });
 }
 
