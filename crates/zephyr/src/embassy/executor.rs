@@ -3,32 +3,33 @@
 //! # How it parks and wakes
 //!
 //! The executor keeps two bits, `PENDED` (a task became ready) and `PARKED` (the thread is, or
-//! is about to be, blocked), and a binary semaphore (`k_sem`, limit 1):
+//! is about to be, blocked), and a binary semaphore (`k_sem`, limit 1). The flag protocol is
+//! in `park.rs` (`Flags`, drawn there), which decides and makes no kernel call; this module
+//! makes the calls it decides on:
 //!
 //! ```text
 //!   run loop (executor thread)                 pender (any thread, any ISR, inside poll)
 //!   ───────────────────────────                ──────────────────────────────────────────
-//!   clear PENDED (store 0)                      prev = fetch_or(PENDED)
-//!   poll every ready task                       if prev == PARKED (this pender alone saw
-//!   CAS flags 0 -> PARKED  ──fails──┐             PARKED without PENDED):
-//!        │ ok                       │               store PENDED (ends PARKED)
-//!   k_sem_take(sem, K_FOREVER)      │               k_sem_give(sem)
-//!        └──────────── loop ◄───────┘
+//!   Flags::clear                               Flags::pend() == Pend::Give:
+//!   poll every ready task                          k_sem_give(sem)
+//!   Flags::park() == Park::Take:                   (noted for the critical-section release)
+//!       k_sem_take(sem, K_FOREVER)
 //! ```
 //!
-//! No wake-up is lost: a pend during `poll` leaves `PENDED` set, so the CAS fails and the loop
-//! polls again without blocking; a pend after the CAS sees `PARKED` and gives the semaphore,
-//! and a semaphore *remembers* a give that arrives before the take (the count goes to 1), so
-//! the take returns at once. A design that parks with `k_thread_suspend` and wakes with
-//! `k_thread_resume` loses that wake-up: Zephyr does not remember a resume of a thread that is
-//! not suspended yet (`kernel/sched.c`), which is the race Zephyr's Rust executor once had.
+//! No wake-up is lost: a pend during `poll` leaves `PENDED` set, so the park does not block
+//! and the loop polls again; a pend after the park's decision sees `PARKED` and gives the
+//! semaphore, and a semaphore *remembers* a give that arrives before the take (the count goes
+//! to 1), so the take returns at once. A design that parks with `k_thread_suspend` and wakes
+//! with `k_thread_resume` loses that wake-up: Zephyr does not remember a resume of a thread
+//! that is not suspended yet (`kernel/sched.c`), which is the race Zephyr's Rust executor once
+//! had. Exactly one pender per park gives, so the count never exceeds 1.
+//! `tests/loom_executor.rs` model-checks these claims with loom over the interleavings of
+//! penders and the run loop (and shows the suspend/resume design losing a wake-up).
 //!
-//! Exactly one pender per park finds `PARKED` without `PENDED` and ends `PARKED`, so the
-//! semaphore is given once per take and its count never exceeds 1. A pend while the executor
-//! runs (not `PARKED`) is an atomic load, plus one `fetch_or` for the first pend of a poll
-//! round: no kernel call. A give from thread
-//! context is noted for the critical-section release ([`crate::critical`] explains why: a wake
-//! inside a critical section cannot switch threads until the section ends).
+//! A pend while the executor runs (not `PARKED`) is an atomic load, plus one `fetch_or` for
+//! the first pend of a poll round: no kernel call. A give from thread context is noted for the
+//! critical-section release ([`crate::critical`] explains why: a wake inside a critical section
+//! cannot switch threads until the section ends).
 
 use core::cell::UnsafeCell;
 use core::marker::PhantomData;
@@ -40,6 +41,7 @@ use zephyr_sys::{
     k_current_get, k_sem, k_sem_give, k_sem_take, k_thread, zr_k_thread_priority, K_FOREVER,
 };
 
+use super::park::{Flags, Park, Pend};
 use crate::object::KObj;
 
 /// Compile-time guard: embassy-executor's platform executors define `Executor` or
@@ -58,12 +60,9 @@ mod platform_conflict {
     type ExecutorZephyrConflictsWithEmbassyExecutorInterrupt = InterruptExecutor;
 }
 
-const PENDED: u8 = 1;
-const PARKED: u8 = 2;
-
 /// The executor's wake-up state; the pender's context points here.
 struct Signal {
-    flags: AtomicU8,
+    flags: Flags,
     sem: KObj<k_sem>,
     /// The thread running the executor (null until `run`), to tell whether a wake may preempt
     /// the waking thread.
@@ -73,19 +72,7 @@ struct Signal {
 impl Signal {
     /// Makes the executor poll soon; callable from any thread or ISR, and from inside `poll`.
     fn pend(&self) {
-        // Already pended and running: a poll is due after this point anyway (the executor
-        // clears PENDED only right before it polls, and the task was queued before this call).
-        if self.flags.load(Ordering::Acquire) == PENDED {
-            return;
-        }
-        // 0 -> PENDED (running: no kernel call), or PARKED -> PARKED | PENDED: then this pender
-        // is the only one that saw PARKED without PENDED, and it unparks.
-        let prev = self.flags.fetch_or(PENDED, Ordering::AcqRel);
-        if prev == PARKED {
-            // The executor thread, once PARKED, touches the flags again only after its take
-            // returns, which needs the give below; other penders only set PENDED again. So a
-            // store ends PARKED.
-            self.flags.store(PENDED, Ordering::Release);
+        if self.flags.pend() == Pend::Give {
             // SAFETY: the semaphore is statically initialised and never moves (checked by
             // KObj); k_sem_give is ISR-safe.
             unsafe { k_sem_give(self.sem.get()) };
@@ -117,10 +104,7 @@ impl Signal {
 
     /// Blocks the executor thread unless a pend arrived since the flags were cleared.
     fn park(&self) {
-        if self.flags.load(Ordering::Acquire) & PENDED != 0 {
-            return;
-        }
-        if self.flags.compare_exchange(0, PARKED, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+        if self.flags.park() == Park::Take {
             // SAFETY: as in `pend`; K_FOREVER cannot time out. A give that raced ahead of this
             // take left the count at 1, so the take returns at once.
             unsafe { k_sem_take(self.sem.get(), K_FOREVER) };
@@ -184,7 +168,7 @@ impl Executor {
             raw: UnsafeCell::new(MaybeUninit::uninit()),
             ready: AtomicBool::new(false),
             signal: Signal {
-                flags: AtomicU8::new(0),
+                flags: Flags::new(AtomicU8::new(0)),
                 sem: KObj::sem(0, 1),
                 thread: AtomicPtr::new(core::ptr::null_mut()),
             },
@@ -251,9 +235,7 @@ impl Executor {
         self.signal.thread.store(unsafe { k_current_get() }, Ordering::Relaxed);
         init(raw.spawner());
         loop {
-            // PARKED is clear here (`park` returns only once a pend cleared it, or without
-            // setting it), so clearing PENDED is a store, not a read-modify-write.
-            self.signal.flags.store(0, Ordering::Release);
+            self.signal.flags.clear();
             // Only this thread writes the count: no read-modify-write needed.
             self.polls.store(self.polls.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
             // SAFETY: poll runs only here, on the executor's thread, never re-entrantly (the

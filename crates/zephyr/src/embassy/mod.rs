@@ -20,6 +20,8 @@
 #[cfg(feature = "executor-zephyr")]
 mod executor;
 #[cfg(feature = "executor-zephyr")]
+mod park;
+#[cfg(feature = "executor-zephyr")]
 pub use executor::*;
 
 #[cfg(feature = "embassy-time-driver")]
