@@ -30,8 +30,18 @@
 //! the first pend of a poll round: no kernel call. A give from thread context is noted for the
 //! critical-section release ([`crate::critical`] explains why: a wake inside a critical section
 //! cannot switch threads until the section ends).
+//!
+//! # One run at a time
+//!
+//! A run lasts from `run`/`run_until` until `run_until` returns. The executor records the
+//! thread that runs it, both in itself and in this boot's record (per simulation on the
+//! simulator, as `BootStatic`s are), so a second run while one lasts is a panic naming the
+//! misuse instead of two threads polling one executor: from another thread (naming it), from
+//! inside the run itself, or in another simulation (a `static Executor` that a simulation on
+//! another host thread runs, or one whose run an ended simulation left behind).
 
 use core::cell::UnsafeCell;
+use core::ffi::c_void;
 use core::marker::PhantomData;
 use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU8, Ordering};
@@ -43,6 +53,7 @@ use zephyr_sys::{
 
 use super::park::{Flags, Park, Pend};
 use crate::object::KObj;
+use crate::thread::ThreadId;
 
 /// Compile-time guard: embassy-executor's platform executors define `Executor` or
 /// `InterruptExecutor` and the `__pender` symbol, which this executor defines too. With such a
@@ -64,8 +75,8 @@ mod platform_conflict {
 struct Signal {
     flags: Flags,
     sem: KObj<k_sem>,
-    /// The thread running the executor (null until `run`), to tell whether a wake may preempt
-    /// the waking thread.
+    /// The thread running the executor (null when no run lasts), to tell whether a wake may
+    /// preempt the waking thread, and to keep simulations from sharing a run.
     thread: AtomicPtr<k_thread>,
 }
 
@@ -147,12 +158,15 @@ pub struct Executor {
     ready: AtomicBool,
     signal: Signal,
     polls: AtomicU32,
+    /// The thread running the executor as this boot sees it, on real Zephyr (on the simulator
+    /// each simulation has its own record: [`Executor::boot_runner`]).
+    runner: AtomicPtr<k_thread>,
     _not_send: PhantomData<*mut ()>,
 }
 
 // SAFETY: the raw executor is created once (under a critical section) and then only used
 // through `&'static` methods that embassy-executor allows from any thread (spawning with a
-// SendSpawner); `poll` runs only on the thread in `run`.
+// SendSpawner); `poll` runs only on the one thread that holds the run (`start_run`).
 unsafe impl Sync for Executor {}
 
 impl Default for Executor {
@@ -173,6 +187,7 @@ impl Executor {
                 thread: AtomicPtr::new(core::ptr::null_mut()),
             },
             polls: AtomicU32::new(0),
+            runner: AtomicPtr::new(core::ptr::null_mut()),
             _not_send: PhantomData,
         }
     }
@@ -214,32 +229,37 @@ impl Executor {
     /// Runs the executor on the calling thread, forever: `init` spawns the first tasks.
     ///
     /// # Panics
-    /// In an ISR (the executor blocks its thread).
+    /// In an ISR (the executor blocks its thread); while the executor already runs (see
+    /// [`run_until`](Self::run_until)).
     pub fn run(&'static self, init: impl FnOnce(Spawner)) -> ! {
         self.run_until(init, || false);
         unreachable!("run_until with a `done` that is never true returned")
     }
 
     /// Runs the executor until `done` returns true; `done` is checked after each poll (so a
-    /// task that makes it true must also have been polled). Lets tests end a run.
+    /// task that makes it true must also have been polled). Lets tests end a run. Once it has
+    /// returned, the executor may run again, on this thread or another.
     ///
     /// # Panics
-    /// In an ISR (the executor blocks its thread).
+    /// In an ISR (the executor blocks its thread). While the executor already runs: on another
+    /// thread, on this one (called from inside its own run: a task, `init` or `done`), or in
+    /// another simulation on the simulator (a `static` executor that a simulation on another
+    /// host thread runs, or whose run an ended simulation left behind). One executor runs on
+    /// one thread at a time.
     pub fn run_until(&'static self, init: impl FnOnce(Spawner), mut done: impl FnMut() -> bool) {
         crate::thread::assert_thread_context(
             "Executor::run: an executor runs on a thread it parks when idle (an ISR cannot \
              block)",
         );
+        let _run = self.start_run();
         let raw = self.raw();
-        // SAFETY: k_current_get has no preconditions.
-        self.signal.thread.store(unsafe { k_current_get() }, Ordering::Relaxed);
         init(raw.spawner());
         loop {
             self.signal.flags.clear();
             // Only this thread writes the count: no read-modify-write needed.
             self.polls.store(self.polls.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
-            // SAFETY: poll runs only here, on the executor's thread, never re-entrantly (the
-            // pender never polls).
+            // SAFETY: poll runs only here, on the thread that holds the run (`start_run`), never
+            // re-entrantly (the pender never polls; a nested run panics in `start_run`).
             unsafe { raw.poll() };
             if done() {
                 return;
@@ -247,4 +267,91 @@ impl Executor {
             self.signal.park();
         }
     }
+
+    /// Makes the calling thread the one running this executor, until the returned guard is
+    /// dropped (when `run_until` returns or unwinds).
+    ///
+    /// Two records, taken in this order and given back in the reverse: this boot's
+    /// ([`boot_runner`](Self::boot_runner)), which tells a run on another thread of this
+    /// simulation from one in another simulation, and the executor's own (`Signal::thread`),
+    /// which every simulation sees. Whoever holds the second holds the first in its boot, so
+    /// on real Zephyr (one boot) the second exchange never fails.
+    fn start_run(&'static self) -> Run {
+        // SAFETY: k_current_get has no preconditions.
+        let me = unsafe { k_current_get() };
+        let null = core::ptr::null_mut();
+        let runner = self.boot_runner();
+        if let Err(other) = runner.compare_exchange(null, me, Ordering::AcqRel, Ordering::Acquire) {
+            runs_already(other, me);
+        }
+        let thread = &self.signal.thread;
+        if thread.compare_exchange(null, me, Ordering::AcqRel, Ordering::Acquire).is_err() {
+            runner.store(null, Ordering::Release);
+            panic!(
+                "Executor::run: this executor already runs in another simulation (one running \
+                 now on another host thread, or one that ended while its thread ran the \
+                 executor: a run lasts until run_until returns). An executor and its tasks \
+                 belong to one simulation at a time; give each simulation its own (a leaked \
+                 Box, or a StaticCell per run)"
+            );
+        }
+        Run { runner, thread }
+    }
+
+    /// This boot's record of the thread running the executor: on the simulator, this
+    /// simulation's own (null at first in each); on real Zephyr, [`Executor::runner`].
+    fn boot_runner(&'static self) -> &'static AtomicPtr<k_thread> {
+        let key = &self.runner as *const AtomicPtr<k_thread> as *const c_void;
+        // SAFETY: the alignment of a type is a power of two.
+        let p = unsafe {
+            zephyr_sys::zsim_boot_static(
+                key,
+                core::mem::size_of::<AtomicPtr<k_thread>>(),
+                core::mem::align_of::<AtomicPtr<k_thread>>(),
+            )
+        };
+        if p.is_null() {
+            &self.runner
+        } else {
+            // SAFETY: zeroed per-simulation memory is a valid null AtomicPtr, alive for the
+            // whole simulation, which outlasts every run in it (a run ends before its thread,
+            // or is discarded with the simulation).
+            unsafe { &*(p as *const AtomicPtr<k_thread>) }
+        }
+    }
+}
+
+/// A run of an executor, from `start_run` to the end of `run_until`: dropping it lets the
+/// executor run again.
+struct Run {
+    runner: &'static AtomicPtr<k_thread>,
+    thread: &'static AtomicPtr<k_thread>,
+}
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        // The reverse of `start_run`'s order (see there).
+        self.thread.store(core::ptr::null_mut(), Ordering::Release);
+        self.runner.store(core::ptr::null_mut(), Ordering::Release);
+    }
+}
+
+/// The panic for a run started while `other`, a thread of this boot, runs the executor.
+#[cold]
+fn runs_already(other: *mut k_thread, me: *mut k_thread) -> ! {
+    if other == me {
+        panic!(
+            "Executor::run: this executor already runs on this thread (run or run_until called \
+             from inside its own run: from a task, `init` or `done`)"
+        );
+    }
+    // SAFETY: `other` is a thread of this boot that started a run which has not returned, so
+    // its thread object is alive (a thread cannot exit inside run_until).
+    let other = unsafe { ThreadId::from_raw(other) }.expect("a running thread is not null");
+    panic!(
+        "Executor::run: this executor already runs on thread '{}' ({other:?}); an executor runs \
+         on one thread at a time: give each thread its own, and spawn across them with a \
+         SendSpawner",
+        other.name().as_str()
+    );
 }
