@@ -32,9 +32,5 @@ fn kio_demo_matches_its_golden_output_every_run() {
 
 #[test]
 fn device_demo_matches_its_golden_output_every_run() {
-    check(
-        env!("CARGO_BIN_EXE_device-demo"),
-        include_str!("golden/device-demo.txt"),
-        "device-demo",
-    );
+    check(env!("CARGO_BIN_EXE_device-demo"), include_str!("golden/device-demo.txt"), "device-demo");
 }

@@ -19,9 +19,7 @@ impl Model for Placeholder {
 
 #[test]
 fn devices_and_pins_are_found_by_node_label() {
-    let board = Board::new()
-        .device("gpio0", || Box::new(Placeholder))
-        .pin("led0", "gpio0", 0, 0);
+    let board = Board::new().device("gpio0", || Box::new(Placeholder)).pin("led0", "gpio0", 0, 0);
     let outcome = zephyr_sim::Sim::new()
         .board(board)
         .capture_console(true)
