@@ -512,15 +512,26 @@ pub unsafe extern "C-unwind" fn k_work_queue_init(queue: *mut k_work_q) {
                     queue as usize
                 );
             }
-            k.init_object(
-                addr_of_mut!((*queue)._sim),
-                addr_of_mut!((*queue).notifyq),
-                queue as usize,
-                Z_SIM_WORK_Q,
-            );
-            (*queue).flags = 0;
+            init_queue(k, queue);
         }
     });
+}
+
+/// Registers `queue` as a fresh, stopped work queue of this simulation.
+///
+/// # Safety
+/// `queue` must be valid.
+unsafe fn init_queue(k: &mut Kernel, queue: *mut k_work_q) {
+    // SAFETY: the caller guarantees `queue`.
+    unsafe {
+        k.init_object(
+            addr_of_mut!((*queue)._sim),
+            addr_of_mut!((*queue).notifyq),
+            queue as usize,
+            Z_SIM_WORK_Q,
+        );
+        (*queue).flags = 0;
+    }
 }
 
 /// Starts a work queue's thread at `prio` (`k_work_queue_start`): `cfg` may name it and set
@@ -560,13 +571,7 @@ pub unsafe extern "C-unwind" fn k_work_queue_start(
             // queue never passed to k_work_queue_init may be started: kernel/system_work_q.c
             // and subsys/usb/device/usb_work_q.c start static queues that way.
             if (*queue)._sim.magic == 0 {
-                k.init_object(
-                    addr_of_mut!((*queue)._sim),
-                    addr_of_mut!((*queue).notifyq),
-                    queue as usize,
-                    Z_SIM_WORK_Q,
-                );
-                (*queue).flags = 0;
+                init_queue(k, queue);
             }
             k.check_object(addr_of_mut!((*queue)._sim), queue, Z_SIM_WORK_Q, "k_work_queue_start");
             if (*queue).flags & K_WORK_QUEUE_STARTED != 0 {
