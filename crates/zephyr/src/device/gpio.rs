@@ -32,9 +32,10 @@
 //!   Waiting ─► drop (interrupt disabled, gpio_remove_callback) ─► gone
 //! ```
 //!
-//! Whenever a wait ends, completed or dropped, its interrupt is disabled and its callback
-//! removed (under `irq_lock`, so the controller's ISR never sees a half-removed callback), so
-//! `select`ing a wait against a timer and dropping it leaves nothing behind. A level wait
+//! Whenever a wait ends, completed or dropped, its interrupt is disabled and then its callback
+//! removed, so `select`ing a wait against a timer and dropping it leaves nothing behind. Both
+//! calls are made outside critical sections, because on some controllers they block (see
+//! `WaitFor::unregister`). A level wait
 //! (`wait_for_high`, `wait_for_low`) returns at once when the level already holds, and checks
 //! it again after enabling the interrupt, so a level reached in between is not missed; on a
 //! controller without level interrupts (`-ENOTSUP`) it waits for the edge to that level. Edge
@@ -562,15 +563,18 @@ impl fmt::Debug for WaitFor<'_> {
     }
 }
 
-/// The wait callback: runs in the controller's ISR for this wait's pin; disables the pin's
-/// interrupt (a level interrupt would fire again) and wakes the waiting task.
+/// The wait callback, for this wait's pin: disables the pin's interrupt (a level interrupt
+/// would fire again) and wakes the waiting task. It runs in the controller's ISR, or, for
+/// controllers that are not memory-mapped, in the thread that handles the change: Zephyr 2.7's
+/// GPIO emulator calls it inside `gpio_emul_input_set`, in the caller's thread and holding the
+/// emulator's `k_mutex`; GPIO expanders on a bus call it from a work item.
 unsafe extern "C-unwind" fn on_interrupt(
     port: *const device,
     cb: *mut gpio_callback,
     pins: gpio_port_pins_t,
 ) {
     // SAFETY: `cb` is the first field of a repr(C) `Registration` inside a pinned `WaitFor`,
-    // which removes it (under irq_lock) before it goes away.
+    // which removes it before it goes away.
     let reg = unsafe { &*(cb as *const Registration) };
     // SAFETY: `pins` is this callback's single pin, of `port`, a GPIO controller; disabling
     // an interrupt is allowed in its ISR.
@@ -628,16 +632,28 @@ impl WaitFor<'_> {
         Ok(())
     }
 
-    /// Disables the interrupt and removes the callback: the ISR never calls it again.
+    /// Disables the interrupt, then removes the callback: once this returns, the driver never
+    /// calls it again.
+    ///
+    /// Not inside a critical section, because both calls may block: Zephyr 2.7's GPIO emulator
+    /// takes its `k_mutex` in `gpio_pin_interrupt_configure` (held by a thread that is
+    /// delivering an edge: the one that woke this task), and GPIO expanders on a bus (pca95xx,
+    /// pca953x, pcal6408a, sx1509b) take a semaphore and make I2C transfers there, pca95xx in
+    /// `gpio_remove_callback` too. A thread that blocks under `irq_lock` lets other threads run
+    /// inside its critical section (Cortex-M, native_posix), or fails the kernel's "Context
+    /// switching while holding lock!" assertion (`CONFIG_USE_SWITCH` kernels with
+    /// `CONFIG_SPIN_VALIDATE`). None is needed: until this returns the registration is alive,
+    /// so a callback that still comes (an edge latched before the interrupt was disabled)
+    /// only sets `fired` and wakes the task; removal unlinks the callback with one store, so a
+    /// controller ISR that interrupts it either calls the callback or skips it.
     fn unregister(&mut self) {
         let (port, pin, cb) = (self.spec.port, self.spec.pin, self.callback());
-        critical_section::with(|_| {
-            // SAFETY: the callback was added to this GPIO controller; neither call blocks.
-            unsafe {
-                gpio_pin_interrupt_configure(port, pin, GPIO_INT_DISABLE);
-                gpio_remove_callback(port, cb);
-            }
-        });
+        // SAFETY: the callback was added to this GPIO controller and is still in place; thread
+        // context (a future completes or is dropped in a thread), where both calls may block.
+        unsafe {
+            gpio_pin_interrupt_configure(port, pin, GPIO_INT_DISABLE);
+            gpio_remove_callback(port, cb);
+        }
         self.state = WaitState::Done;
     }
 

@@ -78,8 +78,11 @@
 //! UART API has no "transmitter empty" interrupt that every driver provides, so that last
 //! step sleeps until the end of the frames the driver handed to the FIFO, computed from the
 //! baud rate (`uart_config_get`), then checks `uart_irq_tx_complete` (again one frame later if
-//! the hardware is slower): usually one timer wake-up per flush. Dropping a `Uart` (both halves)
-//! stops its interrupts and discards what was not yet handed to the UART: flush first.
+//! the hardware is slower): usually one timer wake-up per flush. With a driver that implements
+//! neither call (Zephyr 2.7's Stellaris driver: both `-ENOSYS`) nothing tells when the FIFO is
+//! empty: there flush returns at the next tick after the last byte was handed to the UART,
+//! whose FIFO may still be sending. Dropping a `Uart` (both halves) stops its interrupts and
+//! discards what was not yet handed to the UART: flush first.
 //!
 //! # One driver per UART
 //!
