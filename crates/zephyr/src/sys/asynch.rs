@@ -188,7 +188,8 @@ unsafe fn signal_hand_on(sig: *const c_void) {
             if signaled != 0 {
                 without_yield(|| k_poll_signal_raise(sig, result));
                 // The raise may have readied a work queue thread: inside this critical section
-                // it cannot switch yet, its end can.
+                // it cannot switch yet, its end can (with this crate's critical section).
+                #[cfg(feature = "critical-section-impl")]
                 if !k_is_in_isr() {
                     crate::critical::note_wake();
                 }
