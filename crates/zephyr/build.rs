@@ -2,7 +2,8 @@
 //! Zephyr (`cfg(zephyr_real)`) the crate also provides the program's panic handler and global
 //! allocator (`rt.rs`); on the simulator (`cfg(zephyr_sim)`) per-boot statics are per
 //! simulation, elsewhere they are plain statics. `cfg(zephyr_loom)` is set by hand
-//! (`RUSTFLAGS="--cfg zephyr_loom"`) for the executor's model check (`tests/loom_executor.rs`).
+//! (`RUSTFLAGS="--cfg zephyr_loom"`) for the loom model checks (`tests/loom_executor.rs`,
+//! `tests/loom_poll_wait.rs`).
 
 fn main() {
     println!("cargo:rustc-check-cfg=cfg(zephyr_real, zephyr_sim, zephyr_loom)");

@@ -26,6 +26,12 @@
 //! it is taken off its queue or its handler is waited for (`k_work_cancel_sync`) before the
 //! memory goes: no kernel list ever points into freed memory, and no stale wake arrives later.
 //!
+//! The state the future shares with its handler, and every transition of it, is in
+//! `poll_state.rs` (`PollState`, which draws them in full); this module makes the kernel calls
+//! around them. `tests/loom_poll_wait.rs` model-checks that state machine with loom against a
+//! model of the kernel's triggered work: no notification lost when a notified waiter is dropped,
+//! no handler running after `cancel` returned, one wake per triggered registration.
+//!
 //! # Notification order, and passing a notification on
 //!
 //! A kernel object notifies only its *first* registered poller (`z_handle_obj_poll_events`
@@ -43,22 +49,31 @@ use core::ffi::{c_int, c_void};
 use core::future::Future;
 use core::marker::PhantomPinned;
 use core::pin::Pin;
-use core::task::{Context, Poll, Waker};
+use core::task::{Context, Poll};
 
 use zephyr_sys::*;
 
+use super::poll_state::{Cancel, PollState, Polled, Shared, SharedCell, FIRED, IDLE, WAITING};
 use super::QueueRef;
 use crate::time::Timeout;
 
-const IDLE: u8 = 0;
-const WAITING: u8 = 1;
-const FIRED: u8 = 2;
+/// [`Shared`] in an `UnsafeCell`, locked by critical sections: the [`SharedCell`] of every
+/// target.
+struct CriticalCell(UnsafeCell<Shared>);
 
-/// A registration's state, shared with the handler (guarded by critical sections).
-struct Shared {
-    state: u8,
-    result: c_int,
-    waker: Option<Waker>,
+impl SharedCell for CriticalCell {
+    #[inline(always)]
+    fn lock<R>(&self, f: impl FnOnce(&mut Shared) -> R) -> R {
+        // SAFETY: the cell is only touched inside critical sections like this one, or by
+        // `unlocked` when the handler cannot run: `f` holds the only reference.
+        critical_section::with(|_| f(unsafe { &mut *self.0.get() }))
+    }
+
+    #[inline(always)]
+    unsafe fn unlocked<R>(&self, f: impl FnOnce(&mut Shared) -> R) -> R {
+        // SAFETY: the caller guarantees nothing else touches the state meanwhile.
+        f(unsafe { &mut *self.0.get() })
+    }
 }
 
 /// Triggered work waiting for one or two poll events, with the waker to wake.
@@ -74,7 +89,8 @@ struct Registration {
     num: usize,
     /// Whether `work` was ever initialised and submitted (so drop has something to cancel).
     armed: bool,
-    shared: UnsafeCell<Shared>,
+    /// What the future shares with the handler, and its transitions.
+    state: PollState<CriticalCell>,
     queue: QueueRef,
     _pinned: PhantomPinned,
 }
@@ -84,14 +100,8 @@ unsafe extern "C-unwind" fn fired(work: *mut k_work) {
     // repr(C) `Registration`, which stays alive until this handler has returned (its drop
     // cancels or waits with `k_work_cancel_sync`).
     let reg = unsafe { &*(work as *const Registration) };
-    let waker = critical_section::with(|_| {
-        // SAFETY: `shared` is only touched inside critical sections.
-        let shared = unsafe { &mut *reg.shared.get() };
-        shared.state = FIRED;
-        // SAFETY: `reg.work` is the triggered work this handler runs for.
-        shared.result = unsafe { zr_k_work_poll_result(&reg.work) };
-        shared.waker.take()
-    });
+    // SAFETY: `reg.work` is the triggered work this handler runs for.
+    let waker = reg.state.fire(|| unsafe { zr_k_work_poll_result(&reg.work) });
     if let Some(waker) = waker {
         waker.wake();
     }
@@ -194,7 +204,7 @@ impl PollWait {
                 objs: [obj, obj],
                 num: 1,
                 armed: false,
-                shared: UnsafeCell::new(Shared { state: IDLE, result: 0, waker: None }),
+                state: PollState::new(CriticalCell(UnsafeCell::new(Shared::new()))),
                 queue,
                 _pinned: PhantomPinned,
             },
@@ -259,9 +269,7 @@ impl PollWait {
         if !reg.armed {
             return false; // never armed
         }
-        // SAFETY: `shared` is only touched inside critical sections.
-        let state = critical_section::with(|_| unsafe { (*reg.shared.get()).state });
-        if state == WAITING {
+        if reg.state.cancel() == Cancel::TryUnregister {
             // Still waiting, unless an event triggered it and it is queued or running: then
             // `k_work_poll_cancel` must not be asked, as it would report it cancelled while
             // the thread whose call triggered it has not returned (see `wait_for_trigger`).
@@ -276,9 +284,8 @@ impl PollWait {
                 }
             });
             if r == 0 {
-                // Unregistered; its handler will never run.
-                // SAFETY: as above.
-                unsafe { (*reg.shared.get()).state = IDLE };
+                // SAFETY: unregistered before anything triggered it: its handler never runs.
+                unsafe { reg.state.unregistered() };
                 reg.armed = false;
                 return false;
             }
@@ -290,22 +297,10 @@ impl PollWait {
             let mut sync = k_work_sync::default();
             k_work_cancel_sync(zr_k_work_poll_work(&mut reg.work), &mut sync);
         }
-        let notified = critical_section::with(|_| {
-            // SAFETY: as above.
-            let shared = unsafe { &mut *reg.shared.get() };
-            let notified = match shared.state {
-                // The handler ran: its result is unreported.
-                FIRED => shared.result == 0,
-                // Triggered, but the queued work was discarded before its handler ran: the
-                // kernel stored the result when it triggered (0: an event, -EAGAIN: timeout).
-                // SAFETY: the work item is idle now (cancelled or finished).
-                WAITING => (unsafe { zr_k_work_poll_result(&reg.work) }) == 0,
-                _ => false,
-            };
-            shared.state = IDLE;
-            shared.waker = None;
-            notified
-        });
+        // Triggered, but the queued work may have been discarded before its handler ran: the
+        // kernel stored the result when it triggered (0: an event, -EAGAIN: timeout).
+        // SAFETY: the work item is idle now (cancelled or finished).
+        let notified = reg.state.settle(|| unsafe { zr_k_work_poll_result(&reg.work) });
         wait_for_trigger(&reg.work);
         reg.armed = false;
         notified
@@ -344,22 +339,10 @@ impl Future for PollWait {
         // SAFETY: nothing is moved out; the registration stays pinned inside `self`.
         let this = unsafe { self.get_unchecked_mut() };
         let reg = &mut this.reg;
-        let (state, result) = critical_section::with(|_| {
-            // SAFETY: `shared` is only touched inside critical sections.
-            let shared = unsafe { &mut *reg.shared.get() };
-            if shared.state == WAITING {
-                shared.waker = Some(cx.waker().clone());
-            }
-            (shared.state, shared.result)
-        });
-        match state {
-            WAITING => Poll::Pending,
-            FIRED => {
-                // SAFETY: as in `fired`.
-                unsafe { (*reg.shared.get()).state = IDLE };
-                Poll::Ready(if result == 0 { PollResult::Ready } else { PollResult::TimedOut })
-            }
-            _ => {
+        match reg.state.poll(cx.waker()) {
+            Polled::Waiting => Poll::Pending,
+            Polled::Fired(result) => Poll::Ready(reported(result)),
+            Polled::Idle => {
                 if reg.armed {
                     // SAFETY: the work item is idle or finishing its previous run.
                     if unsafe { k_work_busy_get(zr_k_work_poll_work(&mut reg.work)) } != 0 {
@@ -374,12 +357,7 @@ impl Future for PollWait {
                     None => K_FOREVER,
                     Some(d) => K_TIMEOUT_ABS_TICKS(d),
                 };
-                critical_section::with(|_| {
-                    // SAFETY: as above.
-                    let shared = unsafe { &mut *reg.shared.get() };
-                    shared.state = WAITING;
-                    shared.waker = Some(cx.waker().clone());
-                });
+                reg.state.arm(cx.waker());
                 // SAFETY: the registration is pinned (it does not move until dropped, and drop
                 // unregisters it); the events' objects outlive the future (`new`'s contract).
                 let ret = unsafe {
@@ -404,23 +382,21 @@ impl Future for PollWait {
                 reg.armed = true;
                 // The handler may have run already (an event that was ready, on a queue more
                 // urgent than us): report it now rather than wait for the wake.
-                let (state, result) = critical_section::with(|_| {
-                    // SAFETY: as above.
-                    let shared = unsafe { &mut *reg.shared.get() };
-                    (shared.state, shared.result)
-                });
-                if state == FIRED {
-                    // SAFETY: as above.
-                    unsafe { (*reg.shared.get()).state = IDLE };
-                    return Poll::Ready(if result == 0 {
-                        PollResult::Ready
-                    } else {
-                        PollResult::TimedOut
-                    });
+                match reg.state.fired_early() {
+                    Some(result) => Poll::Ready(reported(result)),
+                    None => Poll::Pending,
                 }
-                Poll::Pending
             }
         }
+    }
+}
+
+/// What a fired wait reports for the kernel's `poll_result`.
+fn reported(result: c_int) -> PollResult {
+    if result == 0 {
+        PollResult::Ready
+    } else {
+        PollResult::TimedOut
     }
 }
 

@@ -11,6 +11,7 @@
 //! any executor.
 
 pub mod futures;
+mod poll_state;
 
 use core::ffi::c_int;
 
