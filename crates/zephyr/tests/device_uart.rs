@@ -70,32 +70,46 @@ fn embassy_task(task: impl Future<Output = ()> + 'static) {
     thread("executor", 2, move || ex.run(move |s| spawn(&s, task)));
 }
 
+/// Echoes every byte back, forever.
+async fn echo(mut uart: Uart) {
+    let mut buf = [0u8; 8];
+    loop {
+        let n = uart.read(&mut buf).await.unwrap();
+        uart.write_all(&buf[..n]).await.unwrap();
+    }
+}
+
+/// Feeds "hello, world\n" to `uart1` at 115 200 baud and returns its TX log once the echo
+/// has had time to finish.
+fn feed_hello() -> Vec<(u64, u8)> {
+    let port = UartPort::get("uart1");
+    port.feed(b"hello, world\n");
+    sleep_past(frame_end(0, 14, 115_200));
+    port.tx_log()
+}
+
+/// What an echo of "hello, world\n" fed from cycle 0 puts on the wire: each byte one frame
+/// after it landed, as one burst from the first landing.
+fn hello_echoed() -> Vec<(u64, u8)> {
+    let first = frame_end(0, 1, 115_200);
+    b"hello, world\n"
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| (frame_end(first, i as u64 + 1, 115_200), b))
+        .collect()
+}
+
 /// Echo under the Embassy executor: each byte goes back out the moment it lands (the task
 /// runs at the landing's cycle), so the echo's frames follow the received ones one frame
 /// behind, as one burst from the first landing.
 #[test]
 fn echo_task_under_embassy() {
     let log = sim(115_200, || {
-        let mut uart = uart::<64, 64>();
-        embassy_task(async move {
-            let mut buf = [0u8; 8];
-            loop {
-                let n = uart.read(&mut buf).await.unwrap();
-                uart.write_all(&buf[..n]).await.unwrap();
-            }
-        });
-        let port = UartPort::get("uart1");
-        port.feed(b"hello, world\n");
-        sleep_past(frame_end(0, 14, 115_200));
-        port.tx_log()
+        let uart = uart::<64, 64>();
+        embassy_task(echo(uart));
+        feed_hello()
     });
-    let first = frame_end(0, 1, 115_200);
-    let expected: Vec<(u64, u8)> = b"hello, world\n"
-        .iter()
-        .enumerate()
-        .map(|(i, &b)| (frame_end(first, i as u64 + 1, 115_200), b))
-        .collect();
-    assert_eq!(log, expected);
+    assert_eq!(log, hello_echoed());
 }
 
 /// Echo under kio (a task on a work queue, plain wakers): the same bytes at the same cycles.
@@ -103,29 +117,11 @@ fn echo_task_under_embassy() {
 #[cfg(not(feature = "no-kio"))]
 fn echo_task_under_kio() {
     let log = sim(115_200, || {
-        let mut uart = uart::<64, 64>();
-        let _task = kio::spawn(
-            async move {
-                let mut buf = [0u8; 8];
-                loop {
-                    let n = uart.read(&mut buf).await.unwrap();
-                    uart.write_all(&buf[..n]).await.unwrap();
-                }
-            },
-            queue(c"kio", 3),
-        );
-        let port = UartPort::get("uart1");
-        port.feed(b"hello, world\n");
-        sleep_past(frame_end(0, 14, 115_200));
-        port.tx_log()
+        let uart = uart::<64, 64>();
+        let _task = kio::spawn(echo(uart), queue(c"kio", 3));
+        feed_hello()
     });
-    let first = frame_end(0, 1, 115_200);
-    let expected: Vec<(u64, u8)> = b"hello, world\n"
-        .iter()
-        .enumerate()
-        .map(|(i, &b)| (frame_end(first, i as u64 + 1, 115_200), b))
-        .collect();
-    assert_eq!(log, expected);
+    assert_eq!(log, hello_echoed());
 }
 
 /// A reader task and a writer task on the two halves, in two runtimes (the reader under kio,
