@@ -462,12 +462,7 @@ pub(crate) fn sys_work_q(k: &mut Kernel) -> *mut k_work_q {
     k.work.sys = Some(owned);
     // SAFETY: the kernel owns the queue and never moves it.
     unsafe {
-        k.init_object(
-            addr_of_mut!((*queue)._sim),
-            addr_of_mut!((*queue).notifyq),
-            queue as usize,
-            Z_SIM_WORK_Q,
-        );
+        init_queue(k, queue);
         (*queue).flags = K_WORK_QUEUE_STARTED;
     }
     k.work.pending.insert(queue as usize, VecDeque::new());
