@@ -3,5 +3,6 @@
 pub mod asynch;
 pub mod irq;
 pub mod sync;
+pub mod thread;
 
 pub use asynch::{MsgQueue, PollSignal};
