@@ -16,8 +16,10 @@
 #     into zephyr-layout.txt: sizes, alignments and offsets of the kernel objects, constants;
 #  2. runs `cargo rustc --crate-type staticlib --release` for the target, with
 #     ZEPHYR_RUST_LAYOUT and ZEPHYR_DOTCONFIG pointing at that file and at the build's .config
-#     (zephyr-sys's build.rs reads both); panic = "abort", opt-level CONFIG_RUST_OPT_LEVEL (by
-#     default Zephyr's own choice: -Os: "s", -O2: 2, debug: 1), LTO on;
+#     (zephyr-sys's build.rs reads both), and DOTCONFIG, zephyr-lang-rust's name for the
+#     .config (zephyr_build::export_bool_kconfig() in an application's build.rs reads either);
+#     panic = "abort", opt-level CONFIG_RUST_OPT_LEVEL (by default Zephyr's own choice: -Os:
+#     "s", -O2: 2, debug: 1), LTO on;
 #  3. adds zr_shim.c (real symbols for inline and macro API), zr_devicetree.c (devices and GPIO
 #     pins by node label, generated from the build's devicetree by gen_devicetree_lookup.py)
 #     and zr_main.c (main() calling rust_main(), unless CONFIG_RUST_MAIN=n) to the app library,
@@ -137,6 +139,7 @@ function(rust_cargo_application)
     COMMAND ${CMAKE_COMMAND} -E env
             ZEPHYR_RUST_LAYOUT=${layout}
             ZEPHYR_DOTCONFIG=${DOTCONFIG}
+            DOTCONFIG=${DOTCONFIG}
             ${CARGO} rustc --manifest-path ${RUST_MANIFEST} --lib --crate-type staticlib
             --release --target ${RUST_TARGET} --target-dir ${target_dir} ${features}
             --config "profile.release.panic='abort'"
