@@ -205,6 +205,8 @@ pub enum End {
     /// pending, and the simulation was told that this is a normal end
     /// ([`crate::Sim::idle_ends_run`]).
     Idle,
+    /// Virtual time reached the run's limit ([`crate::Sim::time_limit`]).
+    TimeLimit,
 }
 
 /// The state of one simulated system.
@@ -239,6 +241,10 @@ pub struct Kernel {
     pub ended: Option<End>,
     /// Whether "idle forever" (no thread waits on another) ends the run normally.
     pub idle_ends_run: bool,
+    /// The cycle at which the run ends ([`crate::Sim::time_limit`]).
+    pub time_limit: Option<u64>,
+    /// Whether the main thread's end ends the run ([`crate::Sim::main_return_ends_run`]).
+    pub main_return_ends_run: bool,
     /// Console capture (None: write to stdout).
     pub console: Option<Vec<u8>>,
     /// Event trace, when enabled.
@@ -400,6 +406,8 @@ impl Kernel {
             announce_tick: None,
             ended: None,
             idle_ends_run: false,
+            time_limit: None,
+            main_return_ends_run: true,
             console: None,
             trace: None,
             stacks: Vec::new(),
@@ -745,7 +753,7 @@ impl Kernel {
             self.threads[j as usize].swap_retval = 0;
         }
         self.record(TraceEvent::Exit { thread: slot });
-        if slot == MAIN && self.ended.is_none() {
+        if slot == MAIN && self.main_return_ends_run && self.ended.is_none() {
             self.ended = Some(End::MainReturned);
         }
     }

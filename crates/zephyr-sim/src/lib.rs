@@ -5,7 +5,9 @@
 //! signals and triggered work, queues and FIFOs, message queues, time, interrupt locking, the
 //! console) with Zephyr's names, signatures and documented semantics, in the spirit of
 //! Zephyr's `native_sim` board.
-//! Code written against `zephyr-sys` runs on it unchanged, under `cargo test`.
+//! Code written against `zephyr-sys` runs on it unchanged, under `cargo test`; a Zephyr
+//! application's `rust_main` runs on it unchanged through the [`runner`] ([`app_main!`],
+//! `scripts/sim-run`).
 //!
 //! ```
 //! use zephyr_sys::*;
@@ -66,6 +68,7 @@ pub mod host;
 pub mod irq;
 mod kernel;
 pub mod readyq;
+pub mod runner;
 mod signals;
 mod switch;
 pub mod trace;
@@ -96,6 +99,8 @@ pub struct Sim {
     capture_console: bool,
     realtime: bool,
     idle_ends_run: bool,
+    time_limit: Option<std::time::Duration>,
+    main_return_ends_run: bool,
     stack_size: usize,
     watchdog: Option<std::time::Duration>,
     stall_limit: Option<std::time::Duration>,
@@ -121,6 +126,8 @@ impl Sim {
             capture_console: false,
             realtime: false,
             idle_ends_run: false,
+            time_limit: None,
+            main_return_ends_run: true,
             stack_size: 256 * 1024,
             watchdog: Some(std::time::Duration::from_secs(10)),
             stall_limit: Some(std::time::Duration::from_secs(30)),
@@ -183,6 +190,27 @@ impl Sim {
         self
     }
 
+    /// Ends the run when virtual time reaches `limit` (measured from boot), with `Ok(Outcome)`
+    /// and [`Outcome::time_limit_reached`] set: for firmware that never returns from `main`.
+    /// Everything due at or before the limit runs; the run ends when the next event is later,
+    /// or when a `k_busy_wait` would pass the limit, with `k_uptime_get()` at the limit.
+    /// Threads still alive are discarded as when `main` returns. `None` (the default) runs
+    /// without a limit.
+    pub fn time_limit(mut self, limit: Option<std::time::Duration>) -> Self {
+        self.time_limit = limit;
+        self
+    }
+
+    /// Whether the run ends when `main` returns (the default) or, as on Zephyr, only the main
+    /// thread ends and the other threads go on: the run then ends by [`exit`], at the
+    /// [time limit](Self::time_limit), when every thread has ended (a normal end), when the
+    /// system is idle forever (a [`SimError::Deadlock`], or a normal end with
+    /// [`idle_ends_run`](Self::idle_ends_run)), or with an error.
+    pub fn main_return_ends_run(mut self, on: bool) -> Self {
+        self.main_return_ends_run = on;
+        self
+    }
+
     /// Sets how long a simulated thread may run without giving up the CPU before a diagnostic
     /// is printed to stderr (default 10 s of wall-clock time; `None` turns the watchdog off,
     /// and with it [`stall_limit`](Self::stall_limit)). Such a thread is spinning in a loop
@@ -232,8 +260,8 @@ impl Sim {
         self
     }
 
-    /// Boots the board with `main` as the main thread's body and runs until `main` returns or
-    /// the program calls [`exit`].
+    /// Boots the board with `main` as the main thread's body and runs until `main` returns,
+    /// the program calls [`exit`], or virtual time reaches the [limit](Self::time_limit).
     ///
     /// # Errors
     /// [`SimError`] when the system deadlocks, a simulated thread or ISR panics or overflows
@@ -264,6 +292,11 @@ impl Sim {
             k.console = Some(Vec::new());
         }
         k.idle_ends_run = self.idle_ends_run;
+        k.main_return_ends_run = self.main_return_ends_run;
+        k.time_limit = self.time_limit.map(|limit| {
+            let cycles = limit.as_nanos() * u128::from(self.cycles_per_sec) / 1_000_000_000;
+            u64::try_from(cycles).unwrap_or(u64::MAX)
+        });
         if self.realtime {
             k.realtime = Some(std::time::Instant::now());
         }
@@ -314,9 +347,11 @@ impl Sim {
         let uptime_ticks = k.uptime_ticks();
         let names: Vec<String> = (0..k.threads.len() as u32).map(|s| k.name(s)).collect();
         let value = result.borrow_mut().take();
+        let time_limit_reached = matches!(k.ended, Some(End::TimeLimit));
         let finished = |value: Option<R>, exit_code: Option<i32>, k: &mut Kernel| Outcome {
             value,
             exit_code,
+            time_limit_reached,
             uptime_ticks,
             cycles: k.now,
             switches: k.switches,
@@ -342,7 +377,7 @@ impl Sim {
                 uptime_ticks,
                 console,
             }),
-            Some(End::Idle) => Ok(finished(value, None, &mut k)),
+            Some(End::Idle | End::TimeLimit) => Ok(finished(value, None, &mut k)),
             None => unreachable!("the scheduler stops only when the simulation ended"),
         }
     }
@@ -351,10 +386,13 @@ impl Sim {
 /// What a finished simulation returns.
 #[derive(Debug)]
 pub struct Outcome<R> {
-    /// What `main` returned; `None` if the program called [`exit`].
+    /// What `main` returned; `None` if the program called [`exit`], or if the run ended before
+    /// `main` returned (at the [time limit](Sim::time_limit), or idle).
     pub value: Option<R>,
     /// The code given to [`exit`], if called.
     pub exit_code: Option<i32>,
+    /// True when the run ended at its [`Sim::time_limit`].
+    pub time_limit_reached: bool,
     /// `k_uptime_ticks()` at the end.
     pub uptime_ticks: i64,
     /// Cycle counter at the end.

@@ -256,10 +256,25 @@ fn time_moved() {
 /// Advances virtual time by `cycles` on the running thread, taking interrupts that fall due
 /// (unless it holds `irq_lock`, in which case they stay pending until `irq_unlock`).
 pub fn busy_wait(cycles: u64) {
-    let (end, in_isr) = with(|k| (k.now.saturating_add(cycles), k.isr_depth > 0));
+    let (end, in_isr, limit) =
+        with(|k| (k.now.saturating_add(cycles), k.isr_depth > 0, k.time_limit));
+    // The run's time limit (`Sim::time_limit`) ends it inside the wait.
+    let (end, past_limit) = match limit {
+        Some(limit) if end > limit => (limit, true),
+        _ => (end, false),
+    };
     if in_isr {
-        with(|k| k.now = k.now.max(end));
+        with(|k| {
+            k.now = k.now.max(end);
+            if past_limit {
+                k.ended.get_or_insert(End::TimeLimit);
+            }
+        });
         return;
+    }
+    if with(|k| k.ended.is_some()) {
+        // An ISR ended the run: the scheduler stops without resuming this thread.
+        swap();
     }
     loop {
         let next = with(|k| {
@@ -277,6 +292,12 @@ pub fn busy_wait(cycles: u64) {
         });
         time_moved();
         if !next {
+            if past_limit {
+                with(|k| {
+                    k.ended.get_or_insert(End::TimeLimit);
+                });
+                swap();
+            }
             return;
         }
         if run_due_interrupts() {
@@ -367,6 +388,16 @@ fn run_thread(slot: u32) {
     }
 }
 
+/// Where the running code's fatal error happens: the current thread, an ISR on its stack, or
+/// an ISR while idle (what a panic report names).
+pub fn current_context(k: &Kernel) -> String {
+    if k.current == IDLE {
+        "an ISR (while idle)".to_string()
+    } else {
+        context(k, k.current)
+    }
+}
+
 /// Where a thread's fatal error happened: the thread, or an ISR running on its stack.
 fn context(k: &Kernel, slot: u32) -> String {
     if k.isr_depth > 0 {
@@ -405,7 +436,9 @@ fn idle() {
             let on_each_other = (1..k.threads.len() as u32).any(|s| {
                 k.threads[s as usize].state & _THREAD_DEAD == 0 && kernel::waits_on_thread(k, s)
             });
-            let end = if !on_each_other && k.idle_ends_run {
+            // With `Sim::main_return_ends_run(false)`, every thread may have ended.
+            let all_ended = (1..k.threads.len()).all(|s| k.threads[s].state & _THREAD_DEAD != 0);
+            let end = if all_ended || (!on_each_other && k.idle_ends_run) {
                 End::Idle
             } else {
                 End::Deadlock(deadlock_report(k, on_each_other))
@@ -414,6 +447,11 @@ fn idle() {
         });
         return;
     };
+    // Past the run's time limit (`Sim::time_limit`), the run ends at the limit instead.
+    let (next, past_limit) = with(|k| match k.time_limit {
+        Some(limit) if next > limit => (limit, true),
+        _ => (next, false),
+    });
     let pace = with(|k| {
         k.now = k.now.max(next);
         k.watch.bump();
@@ -427,6 +465,12 @@ fn idle() {
         if due > wall {
             std::thread::sleep(due - wall);
         }
+    }
+    if past_limit {
+        with(|k| {
+            k.ended.get_or_insert(End::TimeLimit);
+        });
+        return;
     }
     match catch_unwind(AssertUnwindSafe(run_due_interrupts)) {
         Ok(_) => {}
