@@ -290,3 +290,134 @@ pub(crate) fn boot_flag(key: *const (), fallback: &AtomicBool) -> &AtomicBool {
         unsafe { &*(p as *const AtomicBool) }
     }
 }
+
+/// Claims a once-per-boot flag (per simulation on the simulator): true the first time in this
+/// boot. What `init_once` on the `kobj_define!` statics uses.
+pub(crate) fn claim_once(flag: &'static AtomicBool) -> bool {
+    !boot_flag(flag as *const AtomicBool as *const (), flag).swap(true, Ordering::AcqRel)
+}
+
+/// Declares kernel objects in `static`s, in upstream zephyr-lang-rust's syntax (the Rust
+/// counterpart of `K_SEM_DEFINE`, `K_THREAD_STACK_DEFINE`, ...).
+///
+/// Each declaration is `static NAME: KIND;` or `static NAME: [KIND; COUNT];`, with optional
+/// attributes (doc comments) and visibility (`pub static`). Each static has
+/// `init_once(args) -> Option<_>`, `Some` the first time in a boot (per simulation on the
+/// simulator) and `None` after:
+///
+/// | `KIND` | `init_once` takes | and returns |
+/// | --- | --- | --- |
+/// | `StaticSemaphore` | `(initial, limit)` | [`sys::sync::Semaphore`] |
+/// | `StaticMutex` | `()` | [`sys::sync::Mutex`] |
+/// | `StaticCondvar` | `()` | [`sys::sync::Condvar`] |
+/// | `ThreadStack<SIZE>` | `()` | a [`sys::thread::ThreadStack`] handle |
+/// | `StaticThread` | a `sys::thread::ThreadStack` | a [`sys::thread::Thread`] to spawn |
+///
+/// [`sys::sync::Semaphore`]: crate::sys::sync::Semaphore
+/// [`sys::sync::Mutex`]: crate::sys::sync::Mutex
+/// [`sys::sync::Condvar`]: crate::sys::sync::Condvar
+/// [`sys::thread::ThreadStack`]: crate::sys::thread::ThreadStack
+/// [`sys::thread::Thread`]: crate::sys::thread::Thread
+///
+/// `SIZE` is an identifier, a literal or a `{ block }`; stacks are rounded up with
+/// [`stack_len`](crate::thread::stack_len). A `ThreadStack<SIZE>` static is a
+/// [`thread::ThreadStack`](crate::thread::ThreadStack), which [`crate::thread::Thread`] can use
+/// too. Semaphores, mutexes and condition variables are returned by value, not yet used: they
+/// may move until their first use and must stay put after (see
+/// [`StaticSemaphore`](crate::sys::sync::StaticSemaphore)); threads and stacks stay in their
+/// `static`.
+///
+/// ```no_run
+/// # use zephyr_sim as _;
+/// use static_cell::StaticCell;
+/// use zephyr::sys::sync::Semaphore;
+/// use zephyr::time::Forever;
+///
+/// const STACK_SIZE: usize = 2048;
+///
+/// zephyr::kobj_define! {
+///     /// Signals the worker.
+///     pub static GO: StaticSemaphore;
+///     static WORKER: StaticThread;
+///     static WORKER_STACK: ThreadStack<STACK_SIZE>;
+///     static POOL_STACKS: [ThreadStack<{ STACK_SIZE / 2 }>; 3];
+/// }
+///
+/// // The semaphore moves into its final place before its first use.
+/// static GO_SEMAPHORE: StaticCell<Semaphore> = StaticCell::new();
+/// let go: &'static Semaphore = GO_SEMAPHORE.init(GO.init_once((0, 1)).unwrap());
+/// let mut worker = WORKER.init_once(WORKER_STACK.init_once(()).unwrap()).unwrap();
+/// worker.set_priority(3);
+/// worker.spawn(move || {
+///     go.take(Forever).unwrap();
+///     zephyr::printkln!("going");
+/// });
+/// go.give();
+/// ```
+#[macro_export]
+macro_rules! kobj_define {
+    () => {};
+    ($(#[$attr:meta])* $v:vis static $name:ident: $kind:ident<$size:tt>; $($rest:tt)*) => {
+        $crate::_kobj_rule!([$(#[$attr])*] [$v] $name $kind<$size>);
+        $crate::kobj_define!($($rest)*);
+    };
+    ($(#[$attr:meta])* $v:vis static $name:ident: $kind:tt; $($rest:tt)*) => {
+        $crate::_kobj_rule!([$(#[$attr])*] [$v] $name $kind);
+        $crate::kobj_define!($($rest)*);
+    };
+}
+
+/// One declaration of [`kobj_define!`].
+#[doc(hidden)]
+#[macro_export]
+macro_rules! _kobj_rule {
+    ([$($attr:tt)*] [$v:vis] $name:ident StaticSemaphore) => {
+        $($attr)* $v static $name: $crate::sys::sync::StaticSemaphore =
+            $crate::sys::sync::StaticSemaphore::new();
+    };
+    ([$($attr:tt)*] [$v:vis] $name:ident [StaticSemaphore; $count:expr]) => {
+        $($attr)* $v static $name: [$crate::sys::sync::StaticSemaphore; $count] =
+            [const { $crate::sys::sync::StaticSemaphore::new() }; $count];
+    };
+    ([$($attr:tt)*] [$v:vis] $name:ident StaticMutex) => {
+        $($attr)* $v static $name: $crate::sys::sync::StaticMutex =
+            $crate::sys::sync::StaticMutex::new();
+    };
+    ([$($attr:tt)*] [$v:vis] $name:ident [StaticMutex; $count:expr]) => {
+        $($attr)* $v static $name: [$crate::sys::sync::StaticMutex; $count] =
+            [const { $crate::sys::sync::StaticMutex::new() }; $count];
+    };
+    ([$($attr:tt)*] [$v:vis] $name:ident StaticCondvar) => {
+        $($attr)* $v static $name: $crate::sys::sync::StaticCondvar =
+            $crate::sys::sync::StaticCondvar::new();
+    };
+    ([$($attr:tt)*] [$v:vis] $name:ident [StaticCondvar; $count:expr]) => {
+        $($attr)* $v static $name: [$crate::sys::sync::StaticCondvar; $count] =
+            [const { $crate::sys::sync::StaticCondvar::new() }; $count];
+    };
+    ([$($attr:tt)*] [$v:vis] $name:ident StaticThread) => {
+        $($attr)* $v static $name: $crate::sys::thread::StaticThread =
+            $crate::sys::thread::StaticThread::new();
+    };
+    ([$($attr:tt)*] [$v:vis] $name:ident [StaticThread; $count:expr]) => {
+        $($attr)* $v static $name: [$crate::sys::thread::StaticThread; $count] =
+            [const { $crate::sys::thread::StaticThread::new() }; $count];
+    };
+    ([$($attr:tt)*] [$v:vis] $name:ident ThreadStack<$size:tt>) => {
+        $($attr)* $v static $name:
+            $crate::thread::ThreadStack<{ $crate::thread::stack_len($size) }> =
+            $crate::thread::ThreadStack::new();
+    };
+    ([$($attr:tt)*] [$v:vis] $name:ident [ThreadStack<$size:tt>; $count:expr]) => {
+        $($attr)* $v static $name:
+            [$crate::thread::ThreadStack<{ $crate::thread::stack_len($size) }>; $count] =
+            [const { $crate::thread::ThreadStack::new() }; $count];
+    };
+    ([$($attr:tt)*] [$v:vis] $name:ident $($other:tt)*) => {
+        ::core::compile_error!(::core::concat!(
+            "kobj_define!: unsupported kind `", ::core::stringify!($($other)*), "` for `",
+            ::core::stringify!($name), "` (supported: StaticSemaphore, StaticMutex, \
+             StaticCondvar, StaticThread, ThreadStack<SIZE>, and arrays [KIND; COUNT] of them)"
+        ));
+    };
+}

@@ -1,4 +1,5 @@
-//! Threads with static stacks: [`Thread`], [`ThreadStack`], [`ThreadId`], priorities.
+//! Threads with static stacks: [`Thread`], [`ThreadStack`], [`ThreadId`], priorities, and
+//! `#[zephyr::thread]` pools ([`ReadyThread`], [`RunningThread`]).
 //!
 //! Zephyr threads live in statically allocated objects: a `k_thread` and a stack. Here both are
 //! `static`s the application declares, and [`Thread::spawn`] runs a Rust closure on them:
@@ -52,14 +53,47 @@
 //! `K_THREAD_DEFINE`, and the kernel's own main thread): a thread object must not be freed
 //! while ids of it are in use.
 //!
-//! On the simulator, a `static` [`Thread`] belongs to the simulation that first spawned it.
+//! On the simulator, a `static` [`Thread`] serves each simulation in turn (whether it was
+//! created is per simulation), one simulation at a time.
+//!
+//! # Thread pools: `#[zephyr::thread]`
+//! As in upstream zephyr-lang-rust, the attribute turns a function into a thread body with a
+//! pool of `pool_size` static threads and stacks: calling it creates a thread with the
+//! arguments (not started, priority 0, named after the function) and returns a
+//! [`ReadyThread`]; [`ReadyThread::start`] returns a [`RunningThread`] to join. A slot whose
+//! thread has ended serves the next call; a call while all are alive panics. The arguments
+//! (`Send + 'static`; references must be `&'static`) are stored inline: no allocation.
+//!
+//! ```no_run
+//! # use zephyr_sim as _;
+//! use core::sync::atomic::{AtomicU32, Ordering};
+//!
+//! static MEALS: AtomicU32 = AtomicU32::new(0);
+//!
+//! #[zephyr::thread(stack_size = 2048, pool_size = 3)]
+//! fn philosopher(n: u32, meals: &'static AtomicU32) {
+//!     meals.fetch_add(n, Ordering::Relaxed);
+//! }
+//!
+//! let first = philosopher(1, &MEALS);
+//! first.set_priority(4);
+//! let running = [first.start(), philosopher(2, &MEALS).start()];
+//! for thread in &running {
+//!     thread.join();
+//! }
+//! assert_eq!(MEALS.load(Ordering::Relaxed), 3);
+//! ```
+//!
+//! # Upstream-shaped static threads
+//! `kobj_define!`'s `StaticThread` and `ThreadStack<N>` (see [`crate::sys::thread`]) run on
+//! this module's [`Thread`] and [`ThreadStack`]; [`stack_len`] rounds stack sizes as upstream.
 
 use core::cell::UnsafeCell;
 use core::ffi::{c_char, c_void};
 use core::fmt;
 use core::mem::{align_of, size_of, MaybeUninit};
 use core::ptr::{self, NonNull};
-use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
 
 use zephyr_sys::{
     k_current_get, k_thread, k_thread_create, k_thread_join, k_thread_name_get, k_thread_name_set,
@@ -73,6 +107,10 @@ use crate::error::{to_result_void, Error, Result};
 use crate::object::KObj;
 use crate::sys::irq::IrqLock;
 use crate::time::Timeout;
+
+mod pool;
+
+pub use pool::{ReadyThread, RunningThread, ThreadPool};
 
 /// The most urgent priority a thread may have (`K_HIGHEST_THREAD_PRIO`, cooperative).
 pub const HIGHEST_PRIORITY: i32 = K_HIGHEST_THREAD_PRIO;
@@ -136,14 +174,43 @@ pub fn yield_now() {
 /// A stack is used by one [`Thread`] at a time (see the [module docs](self)).
 pub struct ThreadStack<const N: usize> {
     stack: z_thread_stack<N>,
-    /// The `Thread` that uses this stack, or null.
+    /// The `Thread` that uses this stack, null, or [`HANDED_OUT`] once
+    /// [`init_once`](Self::init_once) gave it away.
     owner: AtomicPtr<()>,
+    /// `init_once` has run in this boot (per simulation on the simulator).
+    handed_out: AtomicBool,
+}
+
+/// The owner of a stack that [`ThreadStack::init_once`] handed out: its address marks them.
+static HANDED_OUT: u8 = 0;
+
+/// The stack pointer alignment that [`stack_len`] rounds up to (`ARCH_STACK_PTR_ALIGN`; 16 on
+/// the simulator).
+#[cfg(zephyr_real)]
+const STACK_PTR_ALIGN: usize = zephyr_sys::ARCH_STACK_PTR_ALIGN;
+#[cfg(not(zephyr_real))]
+const STACK_PTR_ALIGN: usize = 16;
+
+/// A stack size rounded up to the stack pointer alignment, as zephyr-lang-rust's `stack_len`:
+/// what `kobj_define!`'s `ThreadStack<N>` and `#[zephyr::thread(stack_size = N)]` allocate.
+///
+/// ```
+/// # use zephyr_sim as _;
+/// assert_eq!(zephyr::thread::stack_len(1000) % 8, 0);
+/// assert!(zephyr::thread::stack_len(1000) >= 1000);
+/// ```
+pub const fn stack_len(size: usize) -> usize {
+    size.next_multiple_of(STACK_PTR_ALIGN)
 }
 
 impl<const N: usize> ThreadStack<N> {
     /// Stack memory, not yet used by any thread.
     pub const fn new() -> Self {
-        ThreadStack { stack: z_thread_stack::new(), owner: AtomicPtr::new(ptr::null_mut()) }
+        ThreadStack {
+            stack: z_thread_stack::new(),
+            owner: AtomicPtr::new(ptr::null_mut()),
+            handed_out: AtomicBool::new(false),
+        }
     }
 
     /// The stack size in bytes (`K_THREAD_STACK_SIZEOF`).
@@ -151,21 +218,38 @@ impl<const N: usize> ThreadStack<N> {
         N
     }
 
-    /// Claims the stack for a thread that is not a [`Thread`] (a work queue's), for good;
-    /// returns the raw stack, or `None` if something already uses it.
-    pub(crate) fn claim_for(
-        &'static self,
-        owner: *const (),
-    ) -> Option<*mut zephyr_sys::k_thread_stack_t> {
-        self.owner
-            .compare_exchange(
-                ptr::null_mut(),
-                owner as *mut (),
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            )
-            .ok()
-            .map(|_| self.stack.as_ptr())
+    /// Hands the stack out for good, as upstream's `kobj_define!` stacks do: the handle goes to
+    /// [`sys::thread::StaticThread::init_once`](crate::sys::thread::StaticThread::init_once) or
+    /// a work queue. `None` on a second call in the same boot, or if a [`Thread`] uses the stack.
+    ///
+    /// ```no_run
+    /// # use zephyr_sim as _;
+    /// zephyr::kobj_define! {
+    ///     static STACK: ThreadStack<2048>;
+    /// }
+    /// let stack = STACK.init_once(()).unwrap();
+    /// assert!(stack.size() >= 2048);
+    /// assert!(STACK.init_once(()).is_none());
+    /// ```
+    pub fn init_once(&'static self, _args: ()) -> Option<crate::sys::thread::ThreadStack> {
+        if !crate::object::claim_once(&self.handed_out) {
+            return None;
+        }
+        let marker = ptr::addr_of!(HANDED_OUT) as *mut ();
+        match self.owner.compare_exchange(
+            ptr::null_mut(),
+            marker,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            // Handed out now, or in an earlier boot (another simulation) of the same program.
+            Ok(_) => {}
+            Err(owner) if owner == marker => {}
+            Err(_) => return None,
+        }
+        // SAFETY: a 'static stack of N bytes, claimed for good above: no `Thread` or work queue
+        // binds it any more (their claims need a null owner), and this boot hands it out once.
+        Some(unsafe { crate::sys::thread::ThreadStack::from_raw(self.stack.as_ptr(), N) })
     }
 }
 
@@ -198,8 +282,12 @@ pub struct Thread<const CAP: usize = DEFAULT_CLOSURE_CAPACITY> {
     name: Option<&'static str>,
     /// A spawn is in progress: it alone touches the cells below.
     spawning: AtomicBool,
-    /// The `k_thread` has been created at least once (so kernel calls on it are valid).
+    /// The `k_thread` has been created at least once in this boot (so kernel calls on it are
+    /// valid). Reached through [`Thread::created`], which makes it per simulation.
     created: AtomicBool,
+    /// How many times the `k_thread` has been created: tells a [`RunningThread`] whether the
+    /// thread it stands for has been replaced (so has ended).
+    generation: AtomicU32,
     /// The closure of the latest spawn, until its thread takes it.
     closure: UnsafeCell<ClosureBuf<CAP>>,
     /// Drops the closure in `closure`, while it has not been taken.
@@ -232,6 +320,7 @@ impl<const CAP: usize> Thread<CAP> {
             name,
             spawning: AtomicBool::new(false),
             created: AtomicBool::new(false),
+            generation: AtomicU32::new(0),
             closure: UnsafeCell::new(ClosureBuf([MaybeUninit::uninit(); CAP])),
             pending: UnsafeCell::new(None),
             stack_owner: UnsafeCell::new(None),
@@ -278,91 +367,29 @@ impl<const CAP: usize> Thread<CAP> {
             assert!(align_of::<F>() <= CLOSURE_ALIGN, "Thread::spawn: closure over-aligned");
         }
         assert_thread_context("Thread::spawn");
-        check_priority(priority)?;
-        let name = match self.name {
-            Some(name) => Some(c_name(name)?),
-            None => None,
-        };
+        let options = SpawnOptions::new(priority, self.name.map(str::as_bytes))?;
+        let spawn = self.begin_spawn()?;
+        spawn.bind_stack(stack)?;
+        Ok(spawn.create(stack.stack.as_ptr(), stack.stack.size(), &options, true, f).id)
+    }
 
+    /// Claims this `Thread` for a spawn: fails with [`Error::EBUSY`] while another spawn of it
+    /// is in progress or its previous thread is alive (`k_thread_join(K_NO_WAIT)`).
+    pub(crate) fn begin_spawn(&'static self) -> Result<SpawnGuard<CAP>> {
         if self.spawning.swap(true, Ordering::Acquire) {
             return Err(Error::EBUSY);
         }
-        struct Release<'a>(&'a AtomicBool);
-        impl Drop for Release<'_> {
-            fn drop(&mut self) {
-                self.0.store(false, Ordering::Release);
-            }
-        }
-        let release = Release(&self.spawning);
-
-        let tid = self.thread.get();
-        if self.created.load(Ordering::Acquire) {
-            // SAFETY: the k_thread was created before and never moves (`&'static self`).
-            let r = unsafe { k_thread_join(tid, K_NO_WAIT) };
-            if r != 0 {
+        // From here on, dropping the guard ends the claim.
+        let guard = SpawnGuard { thread: self };
+        if self.created().load(Ordering::Acquire) {
+            // SAFETY: the k_thread was created in this boot and never moves (`&'static self`).
+            if unsafe { k_thread_join(self.thread.get(), K_NO_WAIT) } != 0 {
                 return Err(Error::EBUSY);
             }
         }
-        // From here the previous thread (if any) is dead, and `spawning` excludes other
-        // spawners: the cells are ours.
-
-        // SAFETY: see above.
-        let stack_owner = unsafe { &mut *self.stack_owner.get() };
-        let me = self as *const Self as *mut ();
-        match stack.owner.compare_exchange(ptr::null_mut(), me, Ordering::AcqRel, Ordering::Acquire)
-        {
-            Ok(_) => {}
-            Err(owner) if owner == me => {}
-            Err(_) => return Err(Error::EADDRINUSE),
-        }
-        if let Some(previous) = stack_owner.take() {
-            if !ptr::eq(previous, &stack.owner) {
-                // Our previous stack is free again: its thread (ours) is dead.
-                previous.store(ptr::null_mut(), Ordering::Release);
-            }
-        }
-        *stack_owner = Some(&stack.owner);
-
-        // SAFETY: the cells are ours (see above); `pending` says whether the buffer holds a
-        // closure that its thread never took (it died before running), which is dropped here.
-        unsafe {
-            let buf = self.closure.get() as *mut u8;
-            if let Some(drop_it) = (*self.pending.get()).take() {
-                drop_it(buf);
-            }
-            (buf as *mut F).write(f);
-            *self.pending.get() = Some(drop_closure::<F>);
-        }
-
-        {
-            // No thread or ISR may see the k_thread while it is re-initialised.
-            let _irq = IrqLock::new();
-            // SAFETY: `tid` is our never-moving k_thread, not alive (checked above); the stack
-            // is ours alone (bound above); the trampoline gets this `Thread`, whose buffer holds
-            // an `F`. K_FOREVER: created, not started, so nothing runs under the lock.
-            unsafe {
-                k_thread_create(
-                    tid,
-                    stack.stack.as_ptr(),
-                    stack.stack.size(),
-                    Some(trampoline::<F, CAP>),
-                    self as *const Self as *mut c_void,
-                    ptr::null_mut(),
-                    ptr::null_mut(),
-                    priority,
-                    0,
-                    K_FOREVER,
-                );
-                if let Some(name) = &name {
-                    k_thread_name_set(tid, name.as_ptr());
-                }
-            }
-        }
-        self.created.store(true, Ordering::Release);
-        drop(release);
-        // SAFETY: created above with K_FOREVER.
-        unsafe { k_thread_start(tid) };
-        Ok(ThreadId(NonNull::new(tid).expect("k_thread is not null")))
+        // The previous thread (if any) is dead, and `spawning` excludes other spawners: the cells
+        // are the guard's.
+        Ok(guard)
     }
 
     /// Waits for this `Thread`'s current thread to return (`k_thread_join`); at once if it has.
@@ -378,7 +405,7 @@ impl<const CAP: usize> Thread<CAP> {
     pub fn join<T: Into<Timeout>>(&'static self, timeout: T) -> Result<()> {
         let timeout: Timeout = timeout.into();
         assert_thread_context("Thread::join");
-        if !self.created.load(Ordering::Acquire) {
+        if !self.created().load(Ordering::Acquire) {
             return Err(Error::EINVAL);
         }
         // SAFETY: a created, never-moving k_thread, in thread context.
@@ -394,32 +421,23 @@ impl<const CAP: usize> Thread<CAP> {
     /// In an interrupt handler.
     pub fn release_stack(&'static self) -> Result<()> {
         assert_thread_context("Thread::release_stack");
-        if self.spawning.swap(true, Ordering::Acquire) {
-            return Err(Error::EBUSY);
-        }
-        let r = if self.created.load(Ordering::Acquire)
-            // SAFETY: a created, never-moving k_thread, in thread context.
-            && unsafe { k_thread_join(self.thread.get(), K_NO_WAIT) } != 0
-        {
-            Err(Error::EBUSY)
-        } else {
-            // SAFETY: `spawning` is ours and no thread runs from this object: the cells are ours.
-            if let Some(owner) = unsafe { (*self.stack_owner.get()).take() } {
-                owner.store(ptr::null_mut(), Ordering::Release);
-            }
-            Ok(())
-        };
-        self.spawning.store(false, Ordering::Release);
-        r
+        self.begin_spawn()?.unbind_stack();
+        Ok(())
     }
 
     /// The id of this `Thread`'s kernel thread (alive or not), once spawned.
     pub fn id(&'static self) -> Option<ThreadId> {
-        if self.created.load(Ordering::Acquire) {
+        if self.created().load(Ordering::Acquire) {
             NonNull::new(self.thread.get()).map(ThreadId)
         } else {
             None
         }
+    }
+
+    /// Whether the `k_thread` was created in this boot: per simulation on the simulator (a
+    /// `static` `Thread` serves each simulation in turn), the field itself on real Zephyr.
+    fn created(&'static self) -> &'static AtomicBool {
+        crate::object::boot_flag(&self.created as *const AtomicBool as *const (), &self.created)
     }
 
     /// Takes the closure out of the buffer for the thread that runs it.
@@ -433,6 +451,158 @@ impl<const CAP: usize> Thread<CAP> {
             *self.pending.get() = None;
             (self.closure.get() as *const F).read()
         }
+    }
+}
+
+/// What a spawn passes to `k_thread_create` besides the stack, checked before it claims the
+/// `Thread`.
+pub(crate) struct SpawnOptions {
+    priority: i32,
+    /// `k_thread_create`'s `options` (`K_ESSENTIAL`, `K_FP_REGS`, ...).
+    pub(crate) options: u32,
+    name: Option<[c_char; CONFIG_THREAD_MAX_NAME_LEN]>,
+}
+
+impl SpawnOptions {
+    /// Checks `priority` and converts `name`.
+    ///
+    /// # Errors
+    /// [`Error::EINVAL`]: `priority` is out of range, or `name` holds a NUL byte.
+    pub(crate) fn new(priority: i32, name: Option<&[u8]>) -> Result<Self> {
+        check_priority(priority)?;
+        let name = match name {
+            Some(name) => Some(c_name(name)?),
+            None => None,
+        };
+        Ok(SpawnOptions { priority, options: 0, name })
+    }
+}
+
+/// What [`SpawnGuard::create`] made: the thread, and which creation of its `Thread` it is.
+pub(crate) struct Spawned {
+    pub(crate) id: ThreadId,
+    pub(crate) generation: u32,
+}
+
+/// A spawn of a [`Thread`] in progress (its `spawning` flag, held until dropped): the previous
+/// thread from it is dead (or there was none), so the guard alone touches the cells.
+pub(crate) struct SpawnGuard<const CAP: usize> {
+    thread: &'static Thread<CAP>,
+}
+
+impl<const CAP: usize> Drop for SpawnGuard<CAP> {
+    fn drop(&mut self) {
+        self.thread.spawning.store(false, Ordering::Release);
+    }
+}
+
+impl<const CAP: usize> SpawnGuard<CAP> {
+    /// Binds `stack` to this `Thread` (freeing the stack it used before, if another).
+    ///
+    /// # Errors
+    /// [`Error::EADDRINUSE`]: `stack` belongs to another `Thread` or to a work queue.
+    pub(crate) fn bind_stack<const N: usize>(&self, stack: &'static ThreadStack<N>) -> Result<()> {
+        let me = self.thread as *const Thread<CAP> as *mut ();
+        match stack.owner.compare_exchange(ptr::null_mut(), me, Ordering::AcqRel, Ordering::Acquire)
+        {
+            Ok(_) => {}
+            Err(owner) if owner == me => {}
+            Err(_) => return Err(Error::EADDRINUSE),
+        }
+        // SAFETY: the guard owns the cells (see `begin_spawn`).
+        let stack_owner = unsafe { &mut *self.thread.stack_owner.get() };
+        if let Some(previous) = stack_owner.take() {
+            if !ptr::eq(previous, &stack.owner) {
+                // Our previous stack is free again: its thread (ours) is dead.
+                previous.store(ptr::null_mut(), Ordering::Release);
+            }
+        }
+        *stack_owner = Some(&stack.owner);
+        Ok(())
+    }
+
+    /// Frees the stack this `Thread` last ran on, if any: for a spawn on a stack claimed by other
+    /// means (a `sys::thread::ThreadStack` handle), and [`Thread::release_stack`].
+    pub(crate) fn unbind_stack(&self) {
+        // SAFETY: the guard owns the cells (see `begin_spawn`); its thread is dead.
+        if let Some(owner) = unsafe { (*self.thread.stack_owner.get()).take() } {
+            owner.store(ptr::null_mut(), Ordering::Release);
+        }
+    }
+
+    /// Drops a closure that a thread of this `Thread` never took (it was aborted before it ran).
+    pub(crate) fn drop_pending(&self) {
+        // SAFETY: the guard owns the cells (see `begin_spawn`); `pending` says whether the buffer
+        // holds a closure, of the type `pending` drops.
+        unsafe {
+            if let Some(drop_it) = (*self.thread.pending.get()).take() {
+                drop_it(self.thread.closure.get() as *mut u8);
+            }
+        }
+    }
+
+    /// Creates the thread on the stack at `base` (`size` bytes) to run `f`, and starts it if
+    /// `start` (otherwise it waits for `k_thread_start`).
+    ///
+    /// The stack must be bound to this `Thread` ([`bind_stack`](Self::bind_stack)) or claimed
+    /// for it for good (a `sys::thread::ThreadStack` handle): the callers guarantee that no
+    /// other live thread uses it. `F` must fit the closure buffer; the public callers check that
+    /// at compile time, and this asserts it.
+    pub(crate) fn create<F>(
+        self,
+        base: *mut zephyr_sys::k_thread_stack_t,
+        size: usize,
+        options: &SpawnOptions,
+        start: bool,
+        f: F,
+    ) -> Spawned
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        assert!(size_of::<F>() <= CAP && align_of::<F>() <= CLOSURE_ALIGN);
+        let thread = self.thread;
+        self.drop_pending();
+        // SAFETY: the guard owns the cells, and the buffer no longer holds a closure; `F` fits
+        // (asserted above).
+        unsafe {
+            (thread.closure.get() as *mut F).write(f);
+            *thread.pending.get() = Some(drop_closure::<F>);
+        }
+        let generation = thread.generation.fetch_add(1, Ordering::AcqRel).wrapping_add(1);
+
+        let tid = thread.thread.get();
+        {
+            // No thread or ISR may see the k_thread while it is re-initialised.
+            let _irq = IrqLock::new();
+            // SAFETY: `tid` is our never-moving k_thread, not alive (`begin_spawn` checked); the
+            // stack is ours alone (the caller's duty); the trampoline gets this `Thread`, whose
+            // buffer holds an `F`. K_FOREVER: created, not started, so nothing runs under the
+            // lock.
+            unsafe {
+                k_thread_create(
+                    tid,
+                    base,
+                    size,
+                    Some(trampoline::<F, CAP>),
+                    thread as *const Thread<CAP> as *mut c_void,
+                    ptr::null_mut(),
+                    ptr::null_mut(),
+                    options.priority,
+                    options.options,
+                    K_FOREVER,
+                );
+                if let Some(name) = &options.name {
+                    k_thread_name_set(tid, name.as_ptr());
+                }
+            }
+        }
+        thread.created().store(true, Ordering::Release);
+        drop(self);
+        if start {
+            // SAFETY: created above with K_FOREVER.
+            unsafe { k_thread_start(tid) };
+        }
+        Spawned { id: ThreadId(NonNull::new(tid).expect("k_thread is not null")), generation }
     }
 }
 
@@ -471,20 +641,22 @@ unsafe extern "C-unwind" fn trampoline<F: FnOnce() + Send + 'static, const CAP: 
 }
 
 /// Converts a name to a NUL-terminated C string of at most `CONFIG_THREAD_MAX_NAME_LEN - 1`
-/// bytes, truncated at a character boundary.
+/// bytes, truncated at a character boundary if it is UTF-8 (at a byte otherwise).
 // Without CONFIG_THREAD_NAME a real build has CONFIG_THREAD_MAX_NAME_LEN = 1: the bounds are
 // then constants clippy finds trivial, and the code stays right.
 #[allow(clippy::unnecessary_min_or_max)]
-fn c_name(name: &str) -> Result<[c_char; CONFIG_THREAD_MAX_NAME_LEN]> {
-    if name.as_bytes().contains(&0) {
+fn c_name(name: &[u8]) -> Result<[c_char; CONFIG_THREAD_MAX_NAME_LEN]> {
+    if name.contains(&0) {
         return Err(Error::EINVAL);
     }
     let mut len = name.len().min(CONFIG_THREAD_MAX_NAME_LEN - 1);
-    while !name.is_char_boundary(len) {
-        len -= 1;
+    if let Ok(text) = core::str::from_utf8(name) {
+        while !text.is_char_boundary(len) {
+            len -= 1;
+        }
     }
     let mut buf = [0 as c_char; CONFIG_THREAD_MAX_NAME_LEN];
-    for (d, s) in buf.iter_mut().zip(&name.as_bytes()[..len]) {
+    for (d, s) in buf.iter_mut().zip(&name[..len]) {
         *d = *s as c_char;
     }
     Ok(buf)
@@ -570,7 +742,7 @@ impl ThreadId {
     /// [`Error::EINVAL`] if `name` holds a NUL byte; what the kernel returns (`ENOSYS` without
     /// `CONFIG_THREAD_NAME`).
     pub fn set_name(self, name: &str) -> Result<()> {
-        let buf = c_name(name)?;
+        let buf = c_name(name.as_bytes())?;
         // SAFETY: a valid thread (type invariant); `buf` is NUL-terminated and the kernel
         // copies it.
         to_result_void(unsafe { k_thread_name_set(self.as_raw(), buf.as_ptr()) })

@@ -51,3 +51,15 @@ fn executor_zephyr_with_an_embassy_platform_executor_does_not_compile() {
         "{err}"
     );
 }
+
+/// `#[zephyr::thread]` arguments that borrow for less than `'static` (an elided reference, an
+/// anonymous lifetime): a compile error at each, saying why, as upstream's attribute has it.
+#[test]
+fn a_thread_argument_that_is_not_static_does_not_compile() {
+    let err = check_fails("thread-arg-lifetime");
+    let why = "thread arguments must live forever: a reference argument must be `&'static` (the \
+               thread may outlive the call that starts it)";
+    assert_eq!(err.matches(why).count(), 2, "{err}");
+    assert!(err.contains("fn elided(value: &u32)"), "{err}");
+    assert!(err.contains("fn anonymous(holder: Holder<'_>)"), "{err}");
+}
