@@ -1,4 +1,17 @@
-//! A data-owning [`Mutex`] and a [`Condvar`], shaped like `std::sync`'s, on kernel mutexes.
+//! Synchronisation in the shape of `std::sync` and upstream zephyr-lang-rust's `zephyr::sync`:
+//! a data-owning [`Mutex`] and a [`Condvar`] on kernel mutexes, a [`SpinMutex`] that ISRs may
+//! take, [`channel`]s on kernel queues, and [`Arc`], [`Weak`] and [`atomic`].
+//!
+//! | item | on | from ISRs |
+//! | --- | --- | --- |
+//! | [`Mutex`], [`Condvar`] | `k_mutex`, `k_condvar` | no |
+//! | [`SpinMutex`] | a critical section (`irq_lock`) while held | yes |
+//! | [`channel::unbounded`], [`channel::bounded`] | `k_queue` (+ a free list of slots) | the calls that do not wait |
+//! | [`Arc`], [`Weak`] | `alloc::sync` | yes |
+//! | [`atomic`] | `core::sync::atomic` | yes |
+//!
+//! [`channel`], [`Arc`] and [`Weak`] need a global allocator, and are left out with the
+//! `no-kio` feature (the feature that declares a program without one).
 //!
 //! [`Mutex<T>`] owns its data and hands out access only through a [`MutexGuard`], which unlocks
 //! the kernel mutex when dropped. It is built on [`sys::sync::Mutex`](crate::sys::sync::Mutex)
@@ -32,7 +45,35 @@
 //! * **Priority inheritance**: a thread waiting for the lock lends its priority to the owner.
 //! * **Threads only.** A kernel mutex cannot be used from an interrupt handler, not even
 //!   `try_lock` (Zephyr asserts, the simulator panics naming the call, and this crate panics
-//!   first). Share data with ISRs through a critical section or a semaphore instead.
+//!   first). Share data with ISRs through a [`SpinMutex`], a critical section or a semaphore.
+
+#[cfg(not(feature = "no-kio"))]
+extern crate alloc;
+
+#[cfg(not(feature = "no-kio"))]
+pub use alloc::sync::{Arc, Weak};
+
+#[cfg(not(feature = "no-kio"))]
+pub mod channel;
+
+mod spinmutex;
+
+pub use spinmutex::{
+    SpinLockResult, SpinMutex, SpinMutexGuard, SpinTryLockError, SpinTryLockResult,
+};
+
+pub mod atomic {
+    //! The atomic types, re-exported from `core::sync::atomic`.
+    //!
+    //! Upstream zephyr-lang-rust re-exports `portable-atomic` here, which emulates what the
+    //! target lacks (compare-and-swap on ARMv6-M or RISC-V without the A extension, 64-bit
+    //! atomics on 32-bit targets) with critical sections. These are `core`'s: a type or method
+    //! the target has no instruction for is missing (for example `AtomicU64` on Cortex-M, or
+    //! `fetch_add` on ARMv6-M), a compile error rather than a silent critical section. This
+    //! crate needs compare-and-swap itself (ARMv7-M, ARMv8-M Mainline, RISC-V with A).
+
+    pub use core::sync::atomic::*;
+}
 
 use core::cell::UnsafeCell;
 use core::convert::Infallible;
