@@ -49,7 +49,7 @@ use zephyr::device::i2c::I2c;
 use zephyr::device::uart::{Uart, UartBuffers};
 use zephyr::embassy::Executor;
 use zephyr::thread::ThreadStack;
-use zephyr::work::{QueueRef, WorkQueue};
+use zephyr::work::{WorkQueue, WorkQueueBuilder};
 use zephyr_sim::devices::gpio::GpioPort;
 use zephyr_sim::devices::i2c::{temperature_sensor as ts, RegisterFile};
 use zephyr_sim::devices::uart::UartPort;
@@ -134,10 +134,9 @@ fn run_task<T: 'static>(task: impl Future<Output = T> + 'static) -> T {
 }
 
 /// A started work queue at `prio`, for kio tasks.
-fn kio_queue(prio: i32) -> QueueRef {
-    let queue: &'static WorkQueue = leak(WorkQueue::new());
-    queue.start(leak(ThreadStack::<4096>::new()), prio, c"kio").expect("queue");
-    queue.handle()
+fn kio_queue(prio: i32) -> WorkQueue {
+    let stack = leak(ThreadStack::<4096>::new()).init_once(()).expect("stack");
+    WorkQueueBuilder::new().set_priority(prio).set_name(c"kio").start(stack)
 }
 
 /// A plain Zephyr semaphore (count 0, limit 1), leaked.
@@ -231,7 +230,7 @@ fn gpio_latency(responder: Responder, load: bool) -> GpioRun {
                 if responder == Responder::Embassy {
                     embassy_thread(RESPONDER_PRIO, task);
                 } else {
-                    drop(zephyr::kio::spawn(task, kio_queue(RESPONDER_PRIO)));
+                    drop(zephyr::kio::spawn(task, &kio_queue(RESPONDER_PRIO), c"responder"));
                 }
             }
             Responder::Thread => {
@@ -444,7 +443,7 @@ fn start_echo(echo: Echo) -> &'static AtomicU32 {
     match echo {
         Echo::By(Responder::Embassy) => embassy_thread(RESPONDER_PRIO, safe_echo()),
         Echo::By(Responder::Kio) => {
-            drop(zephyr::kio::spawn(safe_echo(), kio_queue(RESPONDER_PRIO)))
+            drop(zephyr::kio::spawn(safe_echo(), &kio_queue(RESPONDER_PRIO), c"responder"))
         }
         Echo::By(Responder::Thread) => {
             // SAFETY: a NUL-terminated label of a UART on the board.
@@ -744,7 +743,7 @@ fn i2c_run(user: I2cUser) -> (u64, i64) {
                     }
                     sum
                 };
-                zephyr::kio::spawn(task, kio_queue(RESPONDER_PRIO)).join()
+                zephyr::kio::spawn(task, &kio_queue(RESPONDER_PRIO), c"responder").join()
             }
         };
         (cycles() - start, sum)

@@ -189,12 +189,12 @@ fn kio_ping_pong(rounds: u64) {
             type Chan = Channel<CriticalSectionRawMutex, u32, 1>;
             let chans: &'static (Chan, Chan) =
                 Box::leak(Box::new((Channel::new(), Channel::new())));
-            let queue: &'static zephyr::work::WorkQueue =
-                Box::leak(Box::new(zephyr::work::WorkQueue::new()));
             let stack: &'static zephyr::thread::ThreadStack<4096> =
                 Box::leak(Box::new(zephyr::thread::ThreadStack::new()));
-            queue.start(stack, 2, c"kio").expect("queue");
-            let q = queue.handle();
+            let q = zephyr::work::WorkQueueBuilder::new()
+                .set_priority(2)
+                .set_name(c"kio")
+                .start(stack.init_once(()).expect("stack"));
             let _ponger = zephyr::kio::spawn(
                 async move {
                     loop {
@@ -202,7 +202,8 @@ fn kio_ping_pong(rounds: u64) {
                         chans.1.send(v + 1).await;
                     }
                 },
-                q,
+                &q,
+                c"ponger",
             );
             zephyr::kio::spawn(
                 async move {
@@ -212,7 +213,8 @@ fn kio_ping_pong(rounds: u64) {
                         debug_assert_eq!(r, i + 1);
                     }
                 },
-                q,
+                &q,
+                c"pinger",
             )
             .join();
         })

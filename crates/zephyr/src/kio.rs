@@ -12,6 +12,35 @@
 //!                      └──────────── Waker::wake = k_work_submit ◄──────┘ (from anywhere)
 //! ```
 //!
+//! ```no_run
+//! # use zephyr_sim as _;
+//! use zephyr::kio::{sleep, spawn, spawn_local};
+//! use zephyr::time::Duration;
+//! use zephyr::work::WorkQueue;
+//!
+//! let handle = spawn(
+//!     async {
+//!         sleep(Duration::millis_at_least(5)).await;
+//!         // A task may spawn futures that are not `Send` on its own queue.
+//!         let local = std::rc::Rc::new(20);
+//!         spawn_local(async move { *local + 1 }, c"local").join_async().await * 2
+//!     },
+//!     WorkQueue::system(),
+//!     c"answer",
+//! );
+//! assert_eq!(handle.join(), 42);
+//! ```
+//!
+//! Queues come from [`WorkQueue::system`], a [`WorkQueueBuilder`](crate::work::WorkQueueBuilder)
+//! or a [`StaticWorkQueue`](crate::work::StaticWorkQueue); `spawn` takes `&WorkQueue`, so an
+//! `&Arc<WorkQueue>` works as upstream code passes it.
+//!
+//! # Task names
+//! Every task has a name, as upstream's API has it (`spawn(future, &queue, c"name")`). Zephyr
+//! 2.7's work items have no name, so it stays in the task: [`JoinHandle::name`] and its `Debug`
+//! show it, [`current_task_name`] tells a task its own, and kio's panics name the task they are
+//! about (a blocking join that would deadlock, `spawn_local` outside a task).
+//!
 //! kio needs a global allocator (`alloc`). The `no-kio` feature removes this module.
 //!
 //! # Mixing runtimes
@@ -30,6 +59,8 @@ extern crate alloc;
 
 use alloc::sync::Arc;
 use core::cell::{Cell, UnsafeCell};
+use core::ffi::CStr;
+use core::fmt;
 use core::future::Future;
 use core::marker::PhantomData;
 use core::pin::Pin;
@@ -42,7 +73,7 @@ use zephyr_sys::*;
 use crate::object::{BootStatic, KObj};
 use crate::time::Timeout;
 use crate::work::futures::Sleep;
-use crate::work::QueueRef;
+use crate::work::WorkQueue;
 
 enum State<F: Future> {
     Running(F),
@@ -53,14 +84,15 @@ enum State<F: Future> {
 #[repr(C)]
 struct Task<F: Future> {
     work: k_work,
-    queue: QueueRef,
+    queue: WorkQueue,
+    name: &'static CStr,
     state: UnsafeCell<State<F>>,
     done: KObj<k_sem>,
     finished: AtomicBool,
     join_waker: Mutex<Cell<Option<Waker>>>,
 }
 
-// SAFETY: other threads and ISRs only touch `work` (through kernel calls), `queue`, the
+// SAFETY: other threads and ISRs only touch `work` (through kernel calls), `queue`, `name`, the
 // reference count, `finished`, `done` and `join_waker` (kernel or critical-section
 // synchronised). The future and the output in `state` are only touched on the queue's thread
 // (the handler), or by the single `JoinHandle` once `finished` says the handler is done with
@@ -82,32 +114,56 @@ impl<F: Future> Drop for Task<F> {
     }
 }
 
-/// The work queue of the kio task being polled right now, per boot.
-static CURRENT: BootStatic<Mutex<Cell<Option<QueueRef>>>> =
-    BootStatic::new(|| Mutex::new(Cell::new(None)));
-
-fn current_queue() -> Option<QueueRef> {
-    critical_section::with(|cs| CURRENT.get().borrow(cs).get())
+/// The kio task being polled right now: its queue and name.
+#[derive(Clone, Copy)]
+struct Current {
+    queue: WorkQueue,
+    name: &'static CStr,
 }
 
-fn set_current_queue(q: Option<QueueRef>) -> Option<QueueRef> {
-    critical_section::with(|cs| CURRENT.get().borrow(cs).replace(q))
+/// The kio task being polled right now, per boot.
+static CURRENT: BootStatic<Mutex<Cell<Option<Current>>>> =
+    BootStatic::new(|| Mutex::new(Cell::new(None)));
+
+/// The task being polled on the calling thread, if any (a task of a less urgent queue that a
+/// more urgent one preempted is not the calling thread's).
+fn current_task() -> Option<Current> {
+    critical_section::with(|cs| CURRENT.get().borrow(cs).get()).filter(|c| c.queue.is_current())
+}
+
+fn set_current_task(c: Option<Current>) -> Option<Current> {
+    critical_section::with(|cs| CURRENT.get().borrow(cs).replace(c))
+}
+
+/// The name of the kio task that calls this (given to [`spawn`] or [`spawn_local`]); `None`
+/// outside kio tasks.
+pub fn current_task_name() -> Option<&'static CStr> {
+    current_task().map(|c| c.name)
 }
 
 impl<F: Future + 'static> Task<F> {
     /// Submits the task's work item, handing the queue a reference while it is queued.
+    ///
+    /// The reference is taken **before** the submit: when the queue's thread is more urgent than
+    /// the caller, Zephyr switches to it inside `k_work_submit_to_queue`, and the handler takes
+    /// the reference back (and may drop it) before the call returns. Taken after, that handler
+    /// would free a task its `JoinHandle` still points to.
     fn schedule(self: &Arc<Self>) {
         let ptr = Arc::as_ptr(self);
+        // SAFETY: `ptr` comes from a live Arc (`self`): this is the queued item's reference.
+        unsafe { Arc::increment_strong_count(ptr) };
         // SAFETY: the work item lives inside the Arc allocation (it never moves) and was
-        // initialised by `spawn_on`; a queued item holds one strong reference, taken back by
-        // the handler.
-        unsafe {
-            let r = k_work_submit_to_queue(self.queue.as_raw(), &(*ptr).work as *const _ as *mut _);
-            assert!(r >= 0, "kio: k_work_submit_to_queue failed: {r}");
-            if r > 0 {
-                Arc::increment_strong_count(ptr);
-            }
+        // initialised by `spawn_on`.
+        let r = unsafe {
+            k_work_submit_to_queue(self.queue.as_raw(), &(*ptr).work as *const _ as *mut _)
+        };
+        if r <= 0 {
+            // Not queued by this call (already queued: that submission holds its own
+            // reference; or an error): give the reference back. `self` keeps the task alive.
+            // SAFETY: the reference taken above, not handed to the queue.
+            drop(unsafe { Arc::from_raw(ptr) });
         }
+        assert!(r >= 0, "kio: k_work_submit_to_queue failed: {r}");
     }
 
     const VTABLE: RawWakerVTable =
@@ -151,10 +207,10 @@ impl<F: Future + 'static> Task<F> {
             },
         );
         let mut cx = Context::from_waker(&waker);
-        let outer = set_current_queue(Some(task.queue));
+        let outer = set_current_task(Some(Current { queue: task.queue, name: task.name }));
         // SAFETY: the future lives inside the Arc allocation and is never moved.
         let poll = unsafe { Pin::new_unchecked(future) }.poll(&mut cx);
-        set_current_queue(outer);
+        set_current_task(outer);
         if let Poll::Ready(output) = poll {
             *state = State::Done(Some(output));
             task.finished.store(true, Ordering::Release);
@@ -167,13 +223,14 @@ impl<F: Future + 'static> Task<F> {
     }
 }
 
-fn spawn_on<F>(future: F, queue: QueueRef) -> JoinHandle<F::Output>
+fn spawn_on<F>(future: F, queue: WorkQueue, name: &'static CStr) -> JoinHandle<F::Output>
 where
     F: Future + 'static,
 {
     let task = Arc::new(Task {
         work: k_work::new(),
         queue,
+        name,
         state: UnsafeCell::new(State::Running(future)),
         done: KObj::sem(0, 1),
         finished: AtomicBool::new(false),
@@ -185,30 +242,32 @@ where
     JoinHandle { task, _output: PhantomData }
 }
 
-/// Spawns `future` as a task on `queue`; it first runs when the queue's thread gets to it.
-pub fn spawn<F>(future: F, queue: QueueRef) -> JoinHandle<F::Output>
+/// Spawns `future` as a task named `name` on `queue`; it first runs when the queue's thread
+/// gets to it (upstream zephyr-lang-rust's signature).
+pub fn spawn<F>(future: F, queue: &WorkQueue, name: &'static CStr) -> JoinHandle<F::Output>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    spawn_on(future, queue)
+    spawn_on(future, *queue, name)
 }
 
-/// Spawns a future that need not be `Send` on the work queue of the calling kio task.
+/// Spawns a future that need not be `Send`, as a task named `name`, on the work queue of the
+/// calling kio task (upstream's signature; its output need not be `Send` either).
 ///
 /// # Panics
 /// When not called from a kio task.
-pub fn spawn_local<F>(future: F) -> JoinHandle<F::Output>
+pub fn spawn_local<F>(future: F, name: &'static CStr) -> JoinHandle<F::Output>
 where
     F: Future + 'static,
 {
-    let Some(queue) = current_queue().filter(|q| q.is_current()) else {
+    let Some(current) = current_task() else {
         panic!(
-            "kio::spawn_local must be called from a kio task (it spawns on the calling task's \
-             work queue); elsewhere use kio::spawn with a queue and a Send future"
+            "kio::spawn_local({name:?}) must be called from a kio task (it spawns on the calling \
+             task's work queue); elsewhere use kio::spawn with a queue and a Send future"
         )
     };
-    spawn_on(future, queue)
+    spawn_on(future, current.queue, name)
 }
 
 /// Waits asynchronously for `timeout` (relative timeouts end N + 1 ticks after the current
@@ -234,7 +293,8 @@ pub async fn yield_now() {
 
 /// Type-erased access to a task's completion, for [`JoinHandle`].
 trait Completion<T>: Send + Sync {
-    fn queue(&self) -> QueueRef;
+    fn queue(&self) -> WorkQueue;
+    fn name(&self) -> &'static CStr;
     fn done_sem(&self) -> *mut k_sem;
     fn finished(&self) -> bool;
     /// # Safety
@@ -244,8 +304,11 @@ trait Completion<T>: Send + Sync {
 }
 
 impl<F: Future + 'static> Completion<F::Output> for Task<F> {
-    fn queue(&self) -> QueueRef {
+    fn queue(&self) -> WorkQueue {
         self.queue
+    }
+    fn name(&self) -> &'static CStr {
+        self.name
     }
     fn done_sem(&self) -> *mut k_sem {
         self.done.get()
@@ -273,6 +336,11 @@ pub struct JoinHandle<T> {
 }
 
 impl<T> JoinHandle<T> {
+    /// The task's name, as given to [`spawn`] or [`spawn_local`].
+    pub fn name(&self) -> &'static CStr {
+        self.task.name()
+    }
+
     /// Whether the task has finished.
     pub fn is_finished(&self) -> bool {
         self.task.finished()
@@ -295,11 +363,12 @@ impl<T> JoinHandle<T> {
     /// # Panics
     /// As [`join`](Self::join).
     pub fn join_timeout(self, timeout: impl Into<Timeout>) -> core::result::Result<T, Self> {
-        assert!(!crate::thread::is_in_isr(), "kio: JoinHandle::join in an ISR");
+        let name = self.task.name();
+        assert!(!crate::thread::is_in_isr(), "kio: JoinHandle::join({name:?}) in an ISR");
         if !self.task.finished() && self.task.queue().is_current() {
             panic!(
-                "kio: JoinHandle::join on the work queue thread that runs the task would \
-                 deadlock; use join_async"
+                "kio: JoinHandle::join({name:?}) on the work queue thread that runs the task \
+                 would deadlock; use join_async"
             );
         }
         // SAFETY: a valid semaphore inside the task, which this handle keeps alive.
@@ -315,6 +384,15 @@ impl<T> JoinHandle<T> {
     /// `zephyr::embassy::Executor`, ...).
     pub fn join_async(self) -> JoinAsync<T> {
         JoinAsync { handle: Some(self) }
+    }
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle")
+            .field("name", &self.task.name())
+            .field("finished", &self.task.finished())
+            .finish()
     }
 }
 
@@ -342,15 +420,15 @@ impl<T> Future for JoinAsync<T> {
     }
 }
 
-/// Runs `future` to completion on a new task on `queue` and blocks the calling thread until
-/// it finishes (a convenience for threads that start kio work).
+/// Runs `future` to completion as a task named `name` on `queue` and blocks the calling thread
+/// until it finishes (a convenience for threads that start kio work: `spawn(..).join()`).
 ///
 /// # Panics
 /// As [`JoinHandle::join`].
-pub fn block_on<F>(future: F, queue: QueueRef) -> F::Output
+pub fn block_on<F>(future: F, queue: &WorkQueue, name: &'static CStr) -> F::Output
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    spawn(future, queue).join()
+    spawn(future, queue, name).join()
 }

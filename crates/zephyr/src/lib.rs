@@ -12,7 +12,7 @@
 //! | [`time`] | ticks, [`time::Duration`], [`time::Instant`], [`time::Timeout`], `sleep` |
 //! | [`sys::sync`] | kernel semaphores and mutexes |
 //! | [`sync`] | a data-owning [`sync::Mutex`] and a [`sync::Condvar`] |
-//! | [`thread`] | threads with static stacks and priorities |
+//! | [`thread`](mod@thread) | threads with static stacks and priorities |
 //! | [`timer`] | kernel timers, with a stopped/running typestate |
 //! | [`work`] | work queues and work items; [`work::futures`]: waiting for kernel events from any executor |
 //! | [`sys::asynch`] | `Semaphore::take_async`, [`sys::PollSignal`], [`sys::MsgQueue`] |
@@ -71,7 +71,7 @@
 //! * `embassy-time-driver` (alias `time-driver`): `embassy-time` on one `k_timer`;
 //!   `time-driver-convert` allows differing tick rates.
 //! * `critical-section-impl` (default): `critical-section` on `irq_lock`.
-//! * `log`: a `log` backend printing through `printk`.
+//! * `log` (default): a `log` backend printing through `printk`; `zephyr::set_logger()`.
 //! * `no-kio`: removes `kio` (which needs a global allocator); the async kernel waits remain.
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -96,6 +96,11 @@ mod rt;
 #[cfg(feature = "log")]
 pub mod logging;
 
+/// Upstream's `unsafe fn zephyr::set_logger()` (feature `log`, on by default): see
+/// [`logging::upstream_set_logger`].
+#[cfg(feature = "log")]
+pub use logging::upstream_set_logger as set_logger;
+
 #[cfg(not(feature = "no-kio"))]
 pub mod kio;
 
@@ -104,5 +109,34 @@ pub mod embassy;
 
 pub use error::{Error, Result};
 
+/// `#[zephyr::thread(stack_size = ..., pool_size = ...)]`: a function whose calls create
+/// threads from a static pool (see [`thread`](mod@thread)'s docs). The attribute and the
+/// `thread` module share the name, as upstream zephyr-lang-rust has them.
+pub use zephyr_macros::thread;
+
 /// The raw kernel API this crate is built on.
 pub use zephyr_sys as raw;
+
+// On the simulator the program is a host program: std provides its panic handler and global
+// allocator, also to an application built as `crate-type = ["staticlib", "rlib"]` (the
+// staticlib is built beside the rlib the simulator links, and needs both).
+#[cfg(zephyr_sim)]
+extern crate std;
+
+pub mod kconfig {
+    //! The build's Kconfig values, as constants (zephyr-lang-rust's `zephyr::kconfig`).
+    //!
+    //! One constant per integer, hex and string option of the configuration, with
+    //! zephyr-lang-rust's types: decimal options are `isize`, `0x` hex options `usize`, strings
+    //! `&str` (`CONFIG_BOARD`, `CONFIG_SYS_CLOCK_TICKS_PER_SEC`, ...). Boolean options are not
+    //! constants: an application's `build.rs` turns them into cfgs with
+    //! `zephyr_build::export_bool_kconfig()`.
+    //!
+    //! On real Zephyr the values are the application's `.config`. On the simulator they are the
+    //! simulated board's configuration (`CONFIG_BOARD` is `"zephyr_sim"`): `zephyr-build`'s
+    //! `boards/zephyr_sim_defconfig` and the fragments named in `ZEPHYR_SIM_CONF`
+    //! (`scripts/sim-run` names the application's `prj.conf` there). So the documentation of a
+    //! particular build shows that build's values, not those of every build.
+    #![allow(missing_docs)]
+    include!(concat!(env!("OUT_DIR"), "/kconfig.rs"));
+}

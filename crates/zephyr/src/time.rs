@@ -8,9 +8,23 @@
 //! conversions back round **down**, exactly as Zephyr's `K_MSEC()` and `k_ticks_to_ms_floor64()`
 //! do. They read the tick rate at run time ([`ticks_per_sec`]): on real Zephyr that is the
 //! Kconfig constant, but the simulator can boot boards at other rates, which is why the
-//! constructors are not `const` (upstream zephyr-lang-rust uses `fugit` types with the rate as a
-//! const parameter; the names `Duration::millis`, `to_millis`, `ticks` are kept for code that
-//! moves over).
+//! constructors are not `const`.
+//!
+//! # Upstream (`fugit`) names
+//!
+//! Upstream zephyr-lang-rust's `Duration` and `Instant` are `fugit` types with the rate as a
+//! const parameter ([`SYS_FREQUENCY`]). The fugit names upstream code calls exist here too, on
+//! these types: [`Duration::millis_at_least`] (and `nanos`/`micros`/`secs`/`minutes`/`hours`
+//! `_at_least`), [`Duration::millis`] (and the others), [`Duration::to_millis`] (and the others),
+//! [`Duration::from_ticks`], [`Duration::ticks`], [`Instant::duration_since_epoch`],
+//! [`Instant::checked_add_duration`], and [`now`]. Two differences:
+//!
+//! * fugit's `Duration::millis(n)` (no `_at_least`) rounds **down** to whole ticks; here it rounds
+//!   up like everything else (a timeout never ends early). At 10 kHz, where every millisecond is
+//!   whole ticks, both give the same; at 100 Hz `millis(5)` is 0 ticks in fugit and 1 here.
+//! * The constructors from human units are not `const fn` (the rate is read at run time), so
+//!   `const D: Duration = Duration::millis_at_least(5);` does not build; use a `fn` or
+//!   [`Duration::from_ticks`] (which is `const`).
 //!
 //! Anything that takes a timeout takes `impl Into<`[`Timeout`]`>`: a [`Duration`] (relative),
 //! an [`Instant`] (absolute, `K_TIMEOUT_ABS_TICKS`), [`Forever`] or [`NoWait`].
@@ -41,6 +55,22 @@ const MAX_KERNEL_TICKS: Tick = i64::MAX as Tick;
 #[inline]
 pub fn ticks_per_sec() -> u32 {
     zephyr_sys::sys_clock_ticks_per_sec()
+}
+
+/// The system clock's ticks per second, as configured (`CONFIG_SYS_CLOCK_TICKS_PER_SEC`;
+/// upstream zephyr-lang-rust's name).
+///
+/// On real Zephyr this is the rate the kernel runs at. On the simulator it is the build's
+/// default board rate (10 000 unless `CONFIG_SYS_CLOCK_TICKS_PER_SEC` is set when building);
+/// a board booted at another rate (`Sim::ticks_per_sec`) runs at [`ticks_per_sec()`], which
+/// every conversion here reads.
+pub const SYS_FREQUENCY: u32 = zephyr_sys::CONFIG_SYS_CLOCK_TICKS_PER_SEC;
+
+/// The current uptime as an [`Instant`] (`k_uptime_ticks`): upstream's `zephyr::time::now()`,
+/// the same as [`Instant::now`].
+#[inline]
+pub fn now() -> Instant {
+    Instant::now()
 }
 
 /// A span of time, in kernel ticks.
@@ -89,22 +119,98 @@ impl Duration {
         Duration::from_ticks(z_tmcvt(s, 1, ticks_per_sec() as u64, true))
     }
 
-    /// Same as [`Duration::from_millis`] (the `fugit` name upstream code uses).
+    /// `m` minutes, in ticks (saturating at [`Duration::MAX`]).
+    #[inline]
+    pub fn from_minutes(m: u64) -> Duration {
+        Duration::from_ticks(z_tmcvt(m.saturating_mul(60), 1, ticks_per_sec() as u64, true))
+    }
+
+    /// `h` hours, in ticks (saturating at [`Duration::MAX`]).
+    #[inline]
+    pub fn from_hours(h: u64) -> Duration {
+        Duration::from_minutes(h.saturating_mul(60))
+    }
+
+    /// Same as [`Duration::from_millis`]: rounds **up** to whole ticks, where fugit's `millis`
+    /// rounds down (see the [module docs](self)).
     #[inline]
     pub fn millis(ms: u64) -> Duration {
         Duration::from_millis(ms)
     }
 
-    /// Same as [`Duration::from_micros`] (the `fugit` name upstream code uses).
+    /// Same as [`Duration::from_micros`] (rounds up; fugit's rounds down).
     #[inline]
     pub fn micros(us: u64) -> Duration {
         Duration::from_micros(us)
+    }
+
+    /// Same as [`Duration::from_nanos`] (rounds up; fugit's rounds down).
+    #[inline]
+    pub fn nanos(ns: u64) -> Duration {
+        Duration::from_nanos(ns)
     }
 
     /// Same as [`Duration::from_secs`] (the `fugit` name upstream code uses).
     #[inline]
     pub fn secs(s: u64) -> Duration {
         Duration::from_secs(s)
+    }
+
+    /// Same as [`Duration::from_minutes`] (the `fugit` name).
+    #[inline]
+    pub fn minutes(m: u64) -> Duration {
+        Duration::from_minutes(m)
+    }
+
+    /// Same as [`Duration::from_hours`] (the `fugit` name).
+    #[inline]
+    pub fn hours(h: u64) -> Duration {
+        Duration::from_hours(h)
+    }
+
+    /// At least `ms` milliseconds, rounded up to whole ticks (fugit's name; the same as
+    /// [`Duration::from_millis`]).
+    ///
+    /// ```no_run
+    /// # use zephyr_sim as _;
+    /// use zephyr::time::{sleep, Duration, Tick};
+    ///
+    /// let period = 25;
+    /// sleep(Duration::millis_at_least(period as Tick)); // 250 ticks at 10 kHz, 3 at 100 Hz
+    /// ```
+    #[inline]
+    pub fn millis_at_least(ms: u64) -> Duration {
+        Duration::from_millis(ms)
+    }
+
+    /// At least `us` microseconds, rounded up to whole ticks (fugit's name).
+    #[inline]
+    pub fn micros_at_least(us: u64) -> Duration {
+        Duration::from_micros(us)
+    }
+
+    /// At least `ns` nanoseconds, rounded up to whole ticks (fugit's name).
+    #[inline]
+    pub fn nanos_at_least(ns: u64) -> Duration {
+        Duration::from_nanos(ns)
+    }
+
+    /// At least `s` seconds, in ticks (fugit's name; whole seconds are whole ticks).
+    #[inline]
+    pub fn secs_at_least(s: u64) -> Duration {
+        Duration::from_secs(s)
+    }
+
+    /// At least `m` minutes, in ticks (fugit's name).
+    #[inline]
+    pub fn minutes_at_least(m: u64) -> Duration {
+        Duration::from_minutes(m)
+    }
+
+    /// At least `h` hours, in ticks (fugit's name).
+    #[inline]
+    pub fn hours_at_least(h: u64) -> Duration {
+        Duration::from_hours(h)
     }
 
     /// The tick count.
@@ -135,6 +241,18 @@ impl Duration {
     #[inline]
     pub fn to_secs(self) -> u64 {
         z_tmcvt(self.ticks, ticks_per_sec() as u64, 1, false)
+    }
+
+    /// Whole minutes (rounded down).
+    #[inline]
+    pub fn to_minutes(self) -> u64 {
+        self.to_secs() / 60
+    }
+
+    /// Whole hours (rounded down).
+    #[inline]
+    pub fn to_hours(self) -> u64 {
+        self.to_secs() / 3600
     }
 
     /// Whether this is zero ticks.
@@ -293,6 +411,24 @@ impl Instant {
             Some(ticks) => Some(Instant { ticks }),
             None => None,
         }
+    }
+
+    /// Time since boot (fugit's name).
+    #[inline]
+    pub const fn duration_since_epoch(self) -> Duration {
+        Duration { ticks: self.ticks }
+    }
+
+    /// Same as [`Instant::checked_add`] (fugit's name).
+    #[inline]
+    pub const fn checked_add_duration(self, d: Duration) -> Option<Instant> {
+        self.checked_add(d)
+    }
+
+    /// Same as [`Instant::checked_sub`] (fugit's name).
+    #[inline]
+    pub const fn checked_sub_duration(self, d: Duration) -> Option<Instant> {
+        self.checked_sub(d)
     }
 }
 

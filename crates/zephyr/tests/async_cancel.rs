@@ -54,10 +54,10 @@ fn start(
             });
         }
         Runtime::Kio(prio) => {
-            kio::spawn(future, queue(name, prio));
+            kio::spawn(future, &queue(name, prio), c"task");
         }
         Runtime::KioSystem => {
-            kio::spawn(future, WorkQueue::system());
+            kio::spawn(future, WorkQueue::system(), c"task");
         }
     }
 }

@@ -38,7 +38,8 @@ fn take_async_under_kio_woken_by_rust_c_and_isr() {
                     let r = take.as_mut().await;
                     (ticks(), r)
                 },
-                q,
+                &q,
+                c"task",
             );
             task.join()
         });
@@ -65,7 +66,8 @@ fn take_async_times_out_at_the_exact_tick_under_both_runtimes() {
                 let r = sem.take_async(Duration::from_ticks(100)).await;
                 (t0, ticks(), r)
             },
-            q,
+            &q,
+            c"k",
         )
         .join();
         (embassy, k)
@@ -91,7 +93,8 @@ fn two_runtimes_wait_on_the_same_semaphore() {
                 sem.take_async(Forever).await.unwrap();
                 order.lock().unwrap().push(("kio-1".into(), ticks()));
             },
-            q,
+            &q,
+            c"k1",
         );
         let ex = executor();
         thread("executor", 2, move || {
@@ -111,7 +114,8 @@ fn two_runtimes_wait_on_the_same_semaphore() {
                 sem.take_async(Forever).await.unwrap();
                 order.lock().unwrap().push(("kio-2".into(), ticks()));
             },
-            q,
+            &q,
+            c"k2",
         );
         for t in [10, 20, 30, 40] {
             zephyr::time::sleep(zephyr::time::Instant::from_ticks(t));
@@ -146,15 +150,18 @@ fn join_async_across_queues_and_runtimes() {
                 kio::sleep(Duration::from_ticks(49)).await;
                 (ticks(), 7u32)
             },
-            slow,
+            &slow,
+            c"worker",
         );
-        let joiner = kio::spawn(async move { (worker.join_async().await, ticks()) }, fast);
+        let joiner =
+            kio::spawn(async move { (worker.join_async().await, ticks()) }, &fast, c"joiner");
         let other = kio::spawn(
             async {
                 kio::sleep(Duration::from_ticks(99)).await;
                 42u32
             },
-            slow,
+            &slow,
+            c"other",
         );
         let seen = run_task(async move { (other.join_async().await, ticks()) });
         (joiner.join(), seen)
@@ -212,7 +219,7 @@ fn poll_signal_wait_async_raised_from_an_isr() {
             k_timer_start(t, K_TICKS(300), K_NO_WAIT);
         }
         let q = queue(c"kio", 3);
-        let k = kio::spawn(async move { (sig.wait_async(Forever).await, ticks()) }, q);
+        let k = kio::spawn(async move { (sig.wait_async(Forever).await, ticks()) }, &q, c"k");
         let before = sig.check();
         let r = k.join();
         sig.reset();
@@ -245,7 +252,8 @@ fn msg_queue_async_get_and_put() {
                 let timeout = mq.get_async(Duration::from_ticks(10)).await;
                 (a, b, ticks(), timeout)
             },
-            q,
+            &q,
+            c"consumer",
         );
         let c = consumer.join();
         // put_async on a full queue waits for a get.
@@ -255,7 +263,8 @@ fn msg_queue_async_get_and_put() {
                 let r = mq.put_async(2, Forever).await;
                 (r, ticks())
             },
-            q,
+            &q,
+            c"p",
         );
         zephyr::time::sleep(Duration::from_ticks(20));
         let first = mq.get(NoWait);
@@ -289,7 +298,8 @@ fn kio_sleep_yield_and_spawn_local() {
                     kio::yield_now().await;
                 }
             },
-            q,
+            &q,
+            c"a",
         );
         let b = kio::spawn(
             async move {
@@ -300,10 +310,11 @@ fn kio_sleep_yield_and_spawn_local() {
                 let t0 = ticks();
                 kio::sleep(Duration::from_ticks(10)).await;
                 let rc = Rc::new(5); // not Send
-                let local = kio::spawn_local(async move { *rc * 2 });
+                let local = kio::spawn_local(async move { *rc * 2 }, c"local");
                 (t0, ticks(), local.join_async().await)
             },
-            q,
+            &q,
+            c"b",
         );
         a.join();
         let b = b.join();
@@ -319,10 +330,11 @@ fn kio_sleep_yield_and_spawn_local() {
 fn spawn_local_outside_kio_panics() {
     let err = zephyr_sim::Sim::new()
         .run(|| {
-            let _ = kio::spawn_local(async {});
+            let _ = kio::spawn_local(async {}, c"local");
         })
         .unwrap_err();
-    assert!(err.to_string().contains("kio::spawn_local must be called from a kio task"), "{err}");
+    let err = err.to_string();
+    assert!(err.contains("kio::spawn_local(\"local\") must be called from a kio task"), "{err}");
 }
 
 /// Misuse is a clear panic: a blocking join on the queue that runs the task.
@@ -333,10 +345,11 @@ fn blocking_join_on_the_tasks_own_queue_panics() {
             let q = queue(c"kio", 3);
             let outer = kio::spawn(
                 async move {
-                    let inner = kio::spawn(async { 1 }, q);
+                    let inner = kio::spawn(async { 1 }, &q, c"inner");
                     inner.join()
                 },
-                q,
+                &q,
+                c"outer",
             );
             outer.join()
         })
@@ -350,7 +363,7 @@ fn a_panicking_kio_task_ends_the_system() {
     let err = zephyr_sim::Sim::new()
         .run(|| {
             let q = queue(c"kio-q", 3);
-            kio::spawn(async { panic!("task failed") }, q).join()
+            kio::spawn(async { panic!("task failed") }, &q, c"task").join()
         })
         .unwrap_err();
     let text = err.to_string();
@@ -362,7 +375,7 @@ fn a_panicking_kio_task_ends_the_system() {
 fn join_handles_cross_threads() {
     let r = sim(|| {
         let q = queue(c"kio", 3);
-        let h = kio::spawn(async { Arc::new(9) }, q);
+        let h = kio::spawn(async { Arc::new(9) }, &q, c"h");
         let out: &'static std::sync::Mutex<Option<Arc<i32>>> = leak(Default::default());
         thread("joiner", 4, move || {
             *out.lock().unwrap() = Some(h.join());
@@ -434,12 +447,14 @@ fn async_waits_past_the_horizon_wait_forever() {
                     )
                 },
                 queue,
+                c"block_on",
             );
             let b = kio::block_on(
                 async move {
                     matches!(select(kio::sleep(max), kio::sleep(ten_ms)).await, Either::Second(_))
                 },
                 queue,
+                c"block_on",
             );
             (a, b)
         })
@@ -471,7 +486,8 @@ fn a_raw_c_give_from_a_thread_is_waited_out_before_the_wait_is_reused() {
                     }
                     got
                 },
-                q,
+                &q,
+                c"task",
             );
             let raw_sem = sem.as_raw() as usize;
             thread("giver", 7, move || {
@@ -498,4 +514,31 @@ fn a_raw_c_give_from_a_thread_is_waited_out_before_the_wait_is_reused() {
         };
         assert_eq!(got, expected, "raw C give: {raw}");
     }
+}
+
+/// A task spawned onto a queue more urgent than the spawner runs inside the spawn's
+/// `k_work_submit_to_queue` (Zephyr switches to the readied queue thread there) and may finish
+/// before the call returns: the queue's reference to the task is taken before the submit, so
+/// the finished task and its heap-owning output outlive that run (taken after it, the handler
+/// freed the task under its `JoinHandle`: a double free). The same for a task that wakes
+/// itself, and on the cooperative system queue.
+#[test]
+fn a_task_that_finishes_inside_its_spawn_keeps_its_output() {
+    let r = sim(|| {
+        let q = queue(c"urgent", 2);
+        let boxed = kio::spawn(async { Box::new(7u64) }, &q, c"boxed").join();
+        let text = kio::spawn(
+            async {
+                kio::yield_now().await;
+                String::from("yielded")
+            },
+            &q,
+            c"text",
+        )
+        .join();
+        let system =
+            kio::spawn(async { vec![1u8, 2, 3] }, zephyr::work::WorkQueue::system(), c"sys").join();
+        (*boxed, text, system)
+    });
+    assert_eq!(r, (7, "yielded".to_owned(), vec![1, 2, 3]));
 }

@@ -189,7 +189,8 @@ fn edges_at_virtual_times_wake_embassy_and_kio_tasks() {
                 in1.wait_for_falling_edge().await.unwrap();
                 (cycles(), ticks())
             },
-            q,
+            &q,
+            c"task",
         );
         let embassy = run_task(async move {
             let mut out = Vec::new();
@@ -348,7 +349,8 @@ fn dropping_a_wait_under_kio_removes_its_callback() {
                 in0.wait_for_high().await.unwrap();
                 (matches!(r, Either::Second(())), at, cycles())
             },
-            q,
+            &q,
+            c"task",
         );
         thread("watcher", 4, move || {
             zephyr::time::sleep(zephyr::time::Instant::from_ticks(50));

@@ -104,7 +104,7 @@ fn sensor_reads_async_under_embassy() {
     let got = run(board(), || {
         let system_queue = run_task(read_sensor_async(bus()));
         let i2c_queue = queue(c"i2c", 2);
-        let own_queue = run_task(read_sensor_async(bus().on_queue(i2c_queue)));
+        let own_queue = run_task(read_sensor_async(bus().on_queue(&i2c_queue)));
         (system_queue, own_queue)
     });
     assert_eq!(got, (Ok((ts::ID, 2150)), Ok((ts::ID, 2150))));
@@ -118,8 +118,9 @@ fn sensor_reads_async_under_embassy() {
 fn sensor_reads_async_under_kio() {
     let got = run(board(), || {
         let kio_queue = queue(c"kio", 3);
-        let system_queue = kio::spawn(read_sensor_async(bus()), kio_queue).join();
-        let task_queue = kio::spawn(read_sensor_async(bus().on_queue(kio_queue)), kio_queue);
+        let system_queue = kio::spawn(read_sensor_async(bus()), &kio_queue, c"system_queue").join();
+        let task_queue =
+            kio::spawn(read_sensor_async(bus().on_queue(&kio_queue)), &kio_queue, c"task_queue");
         (system_queue, task_queue.join())
     });
     assert_eq!(got, (Ok((ts::ID, 2150)), Ok((ts::ID, 2150))));
@@ -277,7 +278,8 @@ fn several_tasks_share_the_bus_through_the_driver_lock() {
                 }
                 results
             },
-            queue(c"kio", 3),
+            &queue(c"kio", 3),
+            c"kio_task",
         );
         let done = Rc::new(Cell::new(0));
         let (r, d) = (results.clone(), done.clone());
@@ -364,7 +366,7 @@ fn cancelled_transactions_never_start_or_are_waited_for() {
     let board = Board::new().i2c("i2c0").i2c_target("i2c0", EEPROM as u16, move || eeprom.clone());
     let got = run(board, || {
         let slow_queue = queue(c"i2c-slow", 8);
-        let bus = bus().on_queue(slow_queue);
+        let bus = bus().on_queue(&slow_queue);
         run_task(async move {
             // Dropped while queued.
             let mut buf = [0u8; 4];

@@ -118,7 +118,7 @@ fn echo_task_under_embassy() {
 fn echo_task_under_kio() {
     let log = sim(115_200, || {
         let uart = uart::<64, 64>();
-        let _task = kio::spawn(echo(uart), queue(c"kio", 3));
+        let _task = kio::spawn(echo(uart), &queue(c"kio", 3), c"task");
         feed_hello()
     });
     assert_eq!(log, hello_echoed());
@@ -144,7 +144,8 @@ fn split_halves_serve_a_reader_and_a_writer_task_in_two_runtimes() {
                     }
                 }
             },
-            queue(c"kio", 3),
+            &queue(c"kio", 3),
+            c"reader",
         );
         embassy_task(async move {
             loop {

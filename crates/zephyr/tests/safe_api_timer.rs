@@ -73,7 +73,7 @@ fn count_fire() {
 #[test]
 fn dropping_a_running_timer_stops_it() {
     let (r, _) = run(0, || {
-        let running = DROPPED_TIMER.take().unwrap().start_callback(
+        let running = DROPPED_TIMER.take().unwrap().start_fn(
             count_fire,
             Duration::from_ticks(10),
             Duration::from_ticks(10),
@@ -106,7 +106,7 @@ fn on_expiry() {
 #[test]
 fn callback_runs_in_isr_context() {
     let (r, log) = run(0, || {
-        let running = CALLBACK_TIMER.take().unwrap().start_callback(
+        let running = CALLBACK_TIMER.take().unwrap().start_fn(
             on_expiry,
             Duration::from_ticks(20),
             Duration::from_ticks(20),

@@ -20,12 +20,12 @@ use zephyr::sys::sync::Semaphore;
 use zephyr::sys::MsgQueue;
 use zephyr::thread::{Thread, ThreadStack};
 use zephyr::time::{Duration, Forever};
-use zephyr::work::WorkQueue;
+use zephyr::work::StaticWorkQueue;
 use zephyr_sys::*;
 
 static TOKENS: Semaphore = Semaphore::new(0, 3);
 static READINGS: MsgQueue<u32, 4> = MsgQueue::new();
-static QUEUE: WorkQueue = WorkQueue::new();
+static QUEUE: StaticWorkQueue = StaticWorkQueue::new();
 static QUEUE_STACK: ThreadStack<4096> = ThreadStack::new();
 static EMBASSY: Thread = Thread::named("embassy");
 static EMBASSY_STACK: ThreadStack<4096> = ThreadStack::new();
@@ -59,15 +59,15 @@ async fn embassy_waiter(worker: kio::JoinHandle<u32>) {
 }
 
 fn app_main() {
-    QUEUE.start(&QUEUE_STACK, 4, c"kio-queue").expect("work queue");
-    let q = QUEUE.handle();
+    let q = QUEUE.start(&QUEUE_STACK, 4, c"kio-queue").expect("work queue");
     for name in ["kio-1", "kio-2"] {
         kio::spawn(
             async move {
                 TOKENS.take_async(Forever).await.unwrap();
                 say!(name, "got a token (a kio task, woken by the ISR's give)");
             },
-            q,
+            &q,
+            c"token-waiter",
         );
     }
     let worker = kio::spawn(
@@ -80,7 +80,8 @@ fn app_main() {
             }
             sum
         },
-        q,
+        &q,
+        c"worker",
     );
     EMBASSY
         .spawn(&EMBASSY_STACK, 6, move || {

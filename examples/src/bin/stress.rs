@@ -98,7 +98,7 @@ use zephyr::sys::sync::Semaphore;
 use zephyr::sys::{MsgQueue, PollSignal};
 use zephyr::thread::ThreadStack;
 use zephyr::time::{Duration, Forever, NoWait};
-use zephyr::work::{QueueRef, WorkQueue};
+use zephyr::work::{WorkQueue, WorkQueueBuilder};
 
 const USAGE: &str = "usage: stress [--wakes N] [--seeds S] [--first-seed F] [--jobs J]
 
@@ -530,11 +530,10 @@ fn spawn<F: Future<Output = ()> + 'static>(spawner: &Spawner, future: F) {
     spawner.spawn(storage.spawn(|| future).expect("fresh task storage"));
 }
 
-/// A started work queue at `prio`, leaked.
-fn work_queue(name: &'static core::ffi::CStr, prio: i32) -> QueueRef {
-    let queue: &'static WorkQueue = Box::leak(Box::new(WorkQueue::new()));
-    queue.start(Box::leak(Box::new(ThreadStack::<4096>::new())), prio, name).expect("work queue");
-    queue.handle()
+/// A started work queue at `prio`, on a leaked stack.
+fn work_queue(name: &'static core::ffi::CStr, prio: i32) -> WorkQueue {
+    let stack = Box::leak(Box::new(ThreadStack::<4096>::new())).init_once(()).expect("stack");
+    WorkQueueBuilder::new().set_priority(prio).set_name(name).start(stack)
 }
 
 /// Raises the next interrupt of a chain: 0-299 cycles on, it produces 1-3 wakes (none while
@@ -689,10 +688,10 @@ fn simulation(seed: u64, budget: u64) -> Report {
         let task = consumer(world, index, rng(index));
         match runtime {
             Runtime::Embassy => embassy.push(task),
-            Runtime::KioHigh => drop(kio::spawn(task, high)),
-            Runtime::KioLow => drop(kio::spawn(task, low)),
-            Runtime::KioSystem => drop(kio::spawn(task, WorkQueue::system())),
-            Runtime::KioCoop => drop(kio::spawn(task, coop)),
+            Runtime::KioHigh => drop(kio::spawn(task, &high, c"stress-high")),
+            Runtime::KioLow => drop(kio::spawn(task, &low, c"stress-low")),
+            Runtime::KioSystem => drop(kio::spawn(task, WorkQueue::system(), c"stress-system")),
+            Runtime::KioCoop => drop(kio::spawn(task, &coop, c"stress-coop")),
         }
     }
     zephyr_sim::spawn_thread("embassy", 3, move || {

@@ -18,7 +18,7 @@ use zephyr::sys::{MsgQueue, PollSignal};
 use zephyr::thread::{Thread, ThreadStack};
 use zephyr::time::{Duration, Forever, Instant, NoWait};
 use zephyr::timer::StaticTimer;
-use zephyr::work::{Work, WorkQueue};
+use zephyr::work::{StaticWorkQueue, Work, WorkQueue};
 use zephyr::Error;
 
 static COUNT: Mutex<u32> = Mutex::new(0);
@@ -34,7 +34,7 @@ static NEVER: Semaphore = Semaphore::new(0, 1);
 
 static WORK_DONE: Semaphore = Semaphore::new(0, 1);
 static WORK: Work = Work::new(|| WORK_DONE.give());
-static MY_QUEUE: WorkQueue = WorkQueue::new();
+static MY_QUEUE: StaticWorkQueue = StaticWorkQueue::new();
 static MY_QUEUE_STACK: ThreadStack<2048> = ThreadStack::new();
 
 /// Runs in interrupt context at each expiry of `TIMER`.
@@ -68,7 +68,7 @@ pub extern "C" fn rust_main() {
     // A periodic kernel timer whose callback (an ISR) feeds a message queue and raises a poll
     // signal, awaited by kio tasks on the system work queue through triggered work.
     let system = WorkQueue::system();
-    let running = TIMER.take().expect("timer").start_callback(
+    let running = TIMER.take().expect("timer").start_fn(
         on_tick,
         Duration::from_millis(2),
         Duration::from_millis(2),
@@ -83,6 +83,7 @@ pub extern "C" fn rust_main() {
             (sum, raised)
         },
         system,
+        c"timer-feed",
     );
     drop(running.stop());
     assert_eq!(got, (1 + 2 + 3, 42));
@@ -90,15 +91,18 @@ pub extern "C" fn rust_main() {
 
     // An async take that times out ends at the same tick as the blocking one would.
     let start = Instant::now();
-    let r =
-        zephyr::kio::block_on(async { NEVER.take_async(Duration::from_millis(5)).await }, system);
+    let r = zephyr::kio::block_on(
+        async { NEVER.take_async(Duration::from_millis(5)).await },
+        system,
+        c"take-timeout",
+    );
     assert_eq!(r, Err(Error::EAGAIN));
     assert!(Instant::now() - start >= Duration::from_millis(5), "the timeout ended early");
     printkln!("objects: Semaphore::take_async timeout (EAGAIN) ok");
 
     // A work item on a work queue of our own, started on a static stack.
-    MY_QUEUE.start(&MY_QUEUE_STACK, 3, c"my_queue").expect("queue start");
-    WORK.submit_to(MY_QUEUE.handle()).expect("submit");
+    let my_queue = MY_QUEUE.start(&MY_QUEUE_STACK, 3, c"my_queue").expect("queue start");
+    WORK.submit_to(&my_queue).expect("submit");
     WORK_DONE.take(Duration::from_millis(100)).expect("the work item ran");
     printkln!("objects: Work on a WorkQueue of our own ok");
 

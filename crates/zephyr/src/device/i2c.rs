@@ -50,13 +50,13 @@
 //! # use zephyr_sim as _;
 //! use zephyr::device::i2c::I2c;
 //! use zephyr::thread::ThreadStack;
-//! use zephyr::work::WorkQueue;
+//! use zephyr::work::StaticWorkQueue;
 //!
-//! static I2C_QUEUE: WorkQueue = WorkQueue::new();
+//! static I2C_QUEUE: StaticWorkQueue = StaticWorkQueue::new();
 //! static I2C_STACK: ThreadStack<1024> = ThreadStack::new();
 //!
-//! I2C_QUEUE.start(&I2C_STACK, 2, c"i2c").unwrap();
-//! let bus = I2c::get("i2c0")?.on_queue(I2C_QUEUE.handle());
+//! let queue = I2C_QUEUE.start(&I2C_STACK, 2, c"i2c")?;
+//! let bus = I2c::get("i2c0")?.on_queue(&queue);
 //! # Ok::<(), zephyr::Error>(())
 //! ```
 //!
@@ -105,7 +105,7 @@ use zephyr_sys::{
 };
 
 use super::Device;
-use crate::work::{QueueRef, WorkQueue};
+use crate::work::WorkQueue;
 
 /// The most operations a transaction may hold (the `i2c_msg` array is built on the stack of
 /// the thread that makes the transfer: 16 messages are 192 bytes on a 32-bit MCU).
@@ -214,7 +214,7 @@ impl core::error::Error for Error {}
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct I2c {
     device: Device,
-    queue: QueueRef,
+    queue: WorkQueue,
 }
 
 impl I2c {
@@ -232,14 +232,14 @@ impl I2c {
 
     /// The I2C controller `device` (which must be one; see [`get`](Self::get)).
     pub fn new(device: Device) -> I2c {
-        I2c { device, queue: WorkQueue::system() }
+        I2c { device, queue: WorkQueue::system_queue() }
     }
 
     /// Runs this handle's async transactions on `queue` (a started work queue), instead of the
     /// system work queue. The queue's thread makes the transfers: its stack holds the message
     /// array and the driver's frames (1 KiB is plenty), and its priority is theirs.
-    pub fn on_queue(mut self, queue: QueueRef) -> I2c {
-        self.queue = queue;
+    pub fn on_queue(mut self, queue: &WorkQueue) -> I2c {
+        self.queue = *queue;
         self
     }
 
@@ -403,7 +403,7 @@ struct Job {
     /// drop waits for the handler).
     operations: *mut Operation<'static>,
     count: usize,
-    queue: QueueRef,
+    queue: WorkQueue,
     /// Whether `work` was initialised and submitted (so drop has something to wait for).
     submitted: bool,
     shared: UnsafeCell<Shared>,

@@ -1,4 +1,6 @@
-//! Kernel synchronisation objects, thinly wrapped: [`Semaphore`], [`Mutex`], [`Condvar`].
+//! Kernel synchronisation objects, thinly wrapped: [`Semaphore`], [`Mutex`], [`Condvar`]; and
+//! their upstream-style `static` forms for `kobj_define!` ([`StaticSemaphore`], [`StaticMutex`],
+//! [`StaticCondvar`]).
 //!
 //! Each type holds its kernel object in a [`KObj`], statically initialised by a `const fn`
 //! (`Z_SEM_INITIALIZER` and friends, what `K_SEM_DEFINE` expands to), so the usual home of one
@@ -31,7 +33,7 @@
 
 use core::ffi::c_uint;
 use core::fmt;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use zephyr_sys::{
     k_condvar, k_condvar_broadcast, k_condvar_signal, k_condvar_wait, k_mutex, k_mutex_lock,
@@ -149,6 +151,14 @@ impl Semaphore {
     pub fn count(&self) -> u32 {
         // SAFETY: a valid k_sem at a fixed address; a plain read.
         unsafe { k_sem_count_get(self.item.get()) }
+    }
+
+    /// The current count as a `usize`: upstream zephyr-lang-rust's name for [`count`](Self::count).
+    ///
+    /// # Panics
+    /// If the semaphore moved since its first use.
+    pub fn count_get(&self) -> usize {
+        self.count() as usize
     }
 
     /// The kernel object, for raw kernel calls.
@@ -314,6 +324,156 @@ impl fmt::Debug for Condvar {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Not the address: taking it would pin the object where it is now.
         f.debug_struct("sys::Condvar").finish_non_exhaustive()
+    }
+}
+
+/// A semaphore for a `static`, as `kobj_define!` declares `static NAME: StaticSemaphore;`
+/// (upstream zephyr-lang-rust's shape): [`init_once`](Self::init_once) returns the
+/// [`Semaphore`].
+///
+/// The kernel object is in the returned [`Semaphore`], not in the `static`: it is returned
+/// before the kernel has seen it, so it may move until its first use (into an `Arc`, a `Vec`
+/// collected before use, a struct) and must stay put from then on, as any [`Semaphore`] (a
+/// use after a move is a panic, see [`KObj`]). The `static` only makes sure there is one per
+/// boot.
+///
+/// ```no_run
+/// # use zephyr_sim as _;
+/// use zephyr::time::Forever;
+///
+/// zephyr::kobj_define! {
+///     static FORKS: [StaticSemaphore; 5];
+/// }
+/// let forks: Vec<_> = FORKS.iter().map(|sem| sem.init_once((1, 1)).unwrap()).collect();
+/// forks[0].take(Forever).unwrap();
+/// forks[0].give();
+/// assert!(FORKS[0].init_once((1, 1)).is_none());
+/// ```
+pub struct StaticSemaphore {
+    claimed: AtomicBool,
+}
+
+impl StaticSemaphore {
+    /// Not yet initialised (what `kobj_define!` puts in the `static`).
+    pub const fn new() -> Self {
+        StaticSemaphore { claimed: AtomicBool::new(false) }
+    }
+
+    /// A semaphore with count `initial` and maximum `limit` (upstream's `(c_uint, c_uint)`;
+    /// [`K_SEM_MAX_LIMIT`] for "no limit"): `Some` the first time in a boot, `None` after.
+    ///
+    /// # Panics
+    /// If `limit` is 0 or `initial > limit` (what `k_sem_init` rejects).
+    pub fn init_once(&'static self, (initial, limit): (c_uint, c_uint)) -> Option<Semaphore> {
+        if !crate::object::claim_once(&self.claimed) {
+            return None;
+        }
+        match Semaphore::try_new(initial, limit) {
+            Ok(sem) => Some(sem),
+            Err(_) => panic!(
+                "StaticSemaphore::init_once: invalid ({initial}, {limit}): the limit must be \
+                 non-zero and at least the initial count"
+            ),
+        }
+    }
+}
+
+impl Default for StaticSemaphore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for StaticSemaphore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StaticSemaphore").finish_non_exhaustive()
+    }
+}
+
+/// A kernel mutex for a `static`, as `kobj_define!` declares `static NAME: StaticMutex;`:
+/// [`init_once(())`](Self::init_once) returns the [`Mutex`], for instance to build a
+/// [`crate::sync::Mutex`] with `new_from`.
+///
+/// As for [`StaticSemaphore`], the kernel object is in the returned value, which may move until
+/// its first use.
+///
+/// ```no_run
+/// # use zephyr_sim as _;
+/// use zephyr::sync::Mutex;
+///
+/// zephyr::kobj_define! {
+///     static STATS_LOCK: StaticMutex;
+/// }
+/// let stats = Mutex::new_from([0u32; 4], STATS_LOCK.init_once(()).unwrap());
+/// stats.lock().unwrap()[0] += 1;
+/// ```
+pub struct StaticMutex {
+    claimed: AtomicBool,
+}
+
+impl StaticMutex {
+    /// Not yet initialised (what `kobj_define!` puts in the `static`).
+    pub const fn new() -> Self {
+        StaticMutex { claimed: AtomicBool::new(false) }
+    }
+
+    /// An unlocked mutex: `Some` the first time in a boot, `None` after.
+    pub fn init_once(&'static self, _args: ()) -> Option<Mutex> {
+        crate::object::claim_once(&self.claimed).then(Mutex::new)
+    }
+}
+
+impl Default for StaticMutex {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for StaticMutex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StaticMutex").finish_non_exhaustive()
+    }
+}
+
+/// A condition variable for a `static`, as `kobj_define!` declares `static NAME:
+/// StaticCondvar;`: [`init_once(())`](Self::init_once) returns the [`Condvar`].
+///
+/// As for [`StaticSemaphore`], the kernel object is in the returned value, which may move until
+/// its first use.
+///
+/// ```no_run
+/// # use zephyr_sim as _;
+/// zephyr::kobj_define! {
+///     static READY: StaticCondvar;
+/// }
+/// let ready = zephyr::sync::Condvar::new_from(READY.init_once(()).unwrap());
+/// ready.notify_all();
+/// ```
+pub struct StaticCondvar {
+    claimed: AtomicBool,
+}
+
+impl StaticCondvar {
+    /// Not yet initialised (what `kobj_define!` puts in the `static`).
+    pub const fn new() -> Self {
+        StaticCondvar { claimed: AtomicBool::new(false) }
+    }
+
+    /// A condition variable: `Some` the first time in a boot, `None` after.
+    pub fn init_once(&'static self, _args: ()) -> Option<Condvar> {
+        crate::object::claim_once(&self.claimed).then(Condvar::new)
+    }
+}
+
+impl Default for StaticCondvar {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for StaticCondvar {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StaticCondvar").finish_non_exhaustive()
     }
 }
 

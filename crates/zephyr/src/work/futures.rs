@@ -54,7 +54,7 @@ use core::task::{Context, Poll};
 use zephyr_sys::*;
 
 use super::poll_state::{Cancel, PollState, Polled, Shared, SharedCell, FIRED, IDLE, WAITING};
-use super::QueueRef;
+use super::WorkQueue;
 use crate::time::Timeout;
 
 /// [`Shared`] in an `UnsafeCell`, locked by critical sections: the [`SharedCell`] of every
@@ -91,7 +91,7 @@ struct Registration {
     armed: bool,
     /// What the future shares with the handler, and its transitions.
     state: PollState<CriticalCell>,
-    queue: QueueRef,
+    queue: WorkQueue,
     _pinned: PhantomPinned,
 }
 
@@ -185,7 +185,7 @@ impl PollWait {
     ///
     /// `obj` must be a kernel object of the kind `type_` names that outlives this future.
     pub fn new(type_: u32, obj: *mut c_void, timeout: impl Into<Timeout>) -> Self {
-        Self::on_queue(type_, obj, timeout, super::WorkQueue::system())
+        Self::on_queue(type_, obj, timeout, &WorkQueue::system_queue())
     }
 
     /// Like [`new`](Self::new), notified through `queue`.
@@ -193,7 +193,7 @@ impl PollWait {
         type_: u32,
         obj: *mut c_void,
         timeout: impl Into<Timeout>,
-        queue: QueueRef,
+        queue: &WorkQueue,
     ) -> Self {
         let timeout = timeout.into();
         PollWait {
@@ -205,7 +205,7 @@ impl PollWait {
                 num: 1,
                 armed: false,
                 state: PollState::new(CriticalCell(UnsafeCell::new(Shared::new()))),
-                queue,
+                queue: *queue,
                 _pinned: PhantomPinned,
             },
             deadline: absolute_deadline(timeout),

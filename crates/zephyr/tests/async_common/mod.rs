@@ -5,7 +5,7 @@ use std::ffi::c_void;
 
 use zephyr::sys::sync::Semaphore;
 use zephyr::thread::ThreadStack;
-use zephyr::work::{QueueRef, WorkQueue};
+use zephyr::work::{StaticWorkQueue, WorkQueue};
 use zephyr_sys::*;
 
 use crate::embassy_common::thread;
@@ -14,11 +14,11 @@ pub fn leak<T>(v: T) -> &'static T {
     Box::leak(Box::new(v))
 }
 
-/// A started work queue at `prio`, leaked.
-pub fn queue(name: &'static std::ffi::CStr, prio: i32) -> QueueRef {
-    let q: &'static WorkQueue = leak(WorkQueue::new());
-    q.start(leak(ThreadStack::<4096>::new()), prio, name).unwrap();
-    q.handle()
+/// A started work queue at `prio`, leaked (a `StaticWorkQueue`: `WorkQueueBuilder::start`
+/// needs kio's allocator, and these tests also run with `no-kio`).
+pub fn queue(name: &'static std::ffi::CStr, prio: i32) -> WorkQueue {
+    let stack = leak(ThreadStack::<4096>::new());
+    leak(StaticWorkQueue::new()).start(stack, prio, name).unwrap()
 }
 
 pub fn sim<R: 'static>(main: impl FnOnce() -> R + 'static) -> R {
