@@ -213,12 +213,14 @@ fn waiting_in_an_isr_panics() {
     assert!(msg.contains("Sender::send: blocking call from an interrupt handler"), "{msg}");
 }
 
-/// Under the Embassy executor: `recv_async` woken by a thread's send, `recv_timeout_async`
-/// timing out at the exact tick, `send_async` on a full bounded channel woken by a thread's
-/// receive, and the end of the channel seen by `recv_async`.
-#[test]
-fn async_send_and_recv_under_the_embassy_executor() {
-    let (_, log) = run(5, || {
+/// The async scenario, for both runtimes: `recv_async` woken by a thread's send,
+/// `recv_timeout_async` timing out at the exact tick, `send_async` on a full bounded channel
+/// woken by a thread's receive, and the end of the channel seen by `recv_async`. `run_in`
+/// runs the task's future to its end on the runtime under test (at priority 3 or more urgent).
+fn async_send_and_recv(
+    run_in: fn(std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>),
+) {
+    let (_, log) = run(5, move || {
         let (tx, rx) = channel::unbounded::<u32>();
         let (btx, brx) = channel::bounded::<u32>(1);
         thread("peer", 7, move || {
@@ -229,7 +231,7 @@ fn async_send_and_recv_under_the_embassy_executor() {
             log!("peer got {:?}", brx.recv());
             drop(tx);
         });
-        run_task(async move {
+        run_in(Box::pin(async move {
             log!("task got {:?}", rx.recv_async().await);
             log!("task got {:?}", rx.recv_timeout_async(Duration::from_ticks(50)).await);
             btx.send_async(10).await.unwrap();
@@ -237,7 +239,7 @@ fn async_send_and_recv_under_the_embassy_executor() {
             btx.send_async(11).await.unwrap();
             log!("task sent 11");
             log!("task got {:?}", rx.recv_async().await);
-        });
+        }));
     });
     assert_eq!(
         log,
@@ -255,50 +257,19 @@ fn async_send_and_recv_under_the_embassy_executor() {
     );
 }
 
-/// Under kio: the same waits, from a task on a work queue.
+/// The async scenario under the Embassy executor (on the main thread, priority 5).
+#[test]
+fn async_send_and_recv_under_the_embassy_executor() {
+    async_send_and_recv(run_task);
+}
+
+/// The async scenario under kio, on a work queue at priority 3.
 #[test]
 fn async_send_and_recv_under_kio() {
-    let (_, log) = run(5, || {
-        let (tx, rx) = channel::unbounded::<u32>();
-        let (btx, brx) = channel::bounded::<u32>(1);
-        thread("peer", 7, move || {
-            sleep(Instant::from_ticks(100));
-            tx.send(1).unwrap();
-            sleep(Instant::from_ticks(300));
-            log!("peer got {:?}", brx.recv());
-            log!("peer got {:?}", brx.recv());
-            drop(tx);
-        });
+    async_send_and_recv(|task| {
         let q = async_common::queue(c"kio", 3);
-        kio::spawn(
-            async move {
-                log!("task got {:?}", rx.recv_async().await);
-                log!("task got {:?}", rx.recv_timeout_async(Duration::from_ticks(50)).await);
-                btx.send_async(10).await.unwrap();
-                log!("task sent 10");
-                btx.send_async(11).await.unwrap();
-                log!("task sent 11");
-                log!("task got {:?}", rx.recv_async().await);
-            },
-            &q,
-            c"task",
-        )
-        .join();
+        kio::spawn(task, &q, c"task").join();
     });
-    assert_eq!(
-        log,
-        [
-            "T=100 task got Ok(1)",
-            "T=151 task got Err(RecvError)",
-            "T=151 task sent 10",
-            // The receive hands the slot to the waiting task, whose executor (or work queue)
-            // is more urgent than the peer: it runs before the peer's next line.
-            "T=300 task sent 11",
-            "T=300 peer got Ok(10)",
-            "T=300 peer got Ok(11)",
-            "T=300 task got Err(RecvError)",
-        ]
-    );
 }
 
 /// A receiver future dropped after the kernel notified it (a `select` whose other branch won
