@@ -274,12 +274,20 @@ pub fn main(rust_main: impl FnOnce() + 'static) -> ! {
 fn report_panics_and_exit() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        previous(info);
+        let message = crate::switch::panic_message(info.payload());
+        // The simulator stopping a thread (the stall watchdog) unwinds it without a panic, so
+        // without this hook; the unwind then meets `rust_main`'s `extern "C"` boundary, whose
+        // abort panics here. The stop was reported already: skip the default hook's backtrace.
+        let stopped = message == "panic in a function that cannot unwind";
+        if !stopped {
+            previous(info);
+        }
         if !crate::kernel::running() {
             return;
         }
-        let message = crate::switch::panic_message(info.payload());
-        let error = if crate::kernel::in_kernel() {
+        let error = if stopped {
+            "the thread was stopped (reported above)".to_string()
+        } else if crate::kernel::in_kernel() {
             format!("fatal error: a kernel call panicked: {message}")
         } else {
             crate::kernel::peek(|k| {
