@@ -32,6 +32,7 @@ use crate::api::poll::{PollState, Poller};
 use crate::api::work::WorkState;
 use crate::readyq::ReadyQueue;
 use crate::switch::Co;
+use crate::timeline::{Context, Hook, Timeline, What};
 use crate::trace::{TraceEvent, TraceRecord};
 
 /// Slot of the idle thread.
@@ -156,6 +157,10 @@ pub struct Thread {
     pub co: Option<Box<Co>>,
     /// How the thread's coroutine suspends itself (set when it first runs).
     pub yielder: *const corosensei::Yielder<(), crate::switch::Switch>,
+    /// Virtual time charged to it ([`crate::cpu`]).
+    pub cpu_cycles: u64,
+    /// How many times the CPU switched to it.
+    pub switched_in: u64,
 }
 
 impl Thread {
@@ -176,6 +181,8 @@ impl Thread {
             sleep_until: 0,
             co: None,
             yielder: std::ptr::null(),
+            cpu_cycles: 0,
+            switched_in: 0,
         }
     }
 
@@ -249,6 +256,12 @@ pub struct Kernel {
     pub console: Option<Vec<u8>>,
     /// Event trace, when enabled.
     pub trace: Option<Vec<TraceRecord>>,
+    /// The timeline for the Chrome trace file, when one is written ([`crate::Sim::trace_file`]).
+    pub timeline: Option<Box<Timeline>>,
+    /// Virtual time charged to ISRs ([`crate::cpu`]).
+    pub isr_cycles: u64,
+    /// How many ISRs ran.
+    pub isr_count: u64,
     /// Host stacks of exited threads, for reuse.
     pub stacks: Vec<corosensei::stack::DefaultStack>,
     /// Size of each host stack.
@@ -410,6 +423,9 @@ impl Kernel {
             main_return_ends_run: true,
             console: None,
             trace: None,
+            timeline: None,
+            isr_cycles: 0,
+            isr_count: 0,
             stacks: Vec::new(),
             stack_size: 256 * 1024,
             realtime: None,
@@ -518,13 +534,62 @@ impl Kernel {
         }
     }
 
-    /// Records a trace event, when tracing.
+    /// Advances virtual time to `cycles` (never back), charging the time to what holds the CPU:
+    /// an ISR, or the current thread (idle when none runs). See [`crate::cpu`].
+    pub fn advance_to(&mut self, cycles: u64) {
+        if cycles > self.now {
+            let elapsed = cycles - self.now;
+            if self.isr_depth > 0 {
+                self.isr_cycles += elapsed;
+            } else {
+                self.threads[self.current as usize].cpu_cycles += elapsed;
+            }
+            self.now = cycles;
+        }
+    }
+
+    /// Where the running code is, for the timeline: an ISR or the current thread.
+    pub fn context(&self) -> Context {
+        if self.isr_depth > 0 {
+            Context::Isr
+        } else {
+            Context::Thread(self.current)
+        }
+    }
+
+    /// Records a trace event, when tracing (the text trace, the timeline, or both).
     pub fn record(&mut self, event: TraceEvent) {
+        if let Some(timeline) = self.timeline.as_mut() {
+            let context =
+                if self.isr_depth > 0 { Context::Isr } else { Context::Thread(self.current) };
+            timeline.push(self.now, context, What::Event(event.clone()));
+        }
         if let Some(trace) = self.trace.as_mut() {
             let tick = self.announce_tick.unwrap_or_else(|| {
                 (self.now as u128 * self.ticks_per_sec as u128 / self.cycles_per_sec as u128) as i64
             });
             trace.push(TraceRecord { cycles: self.now, tick, event });
+        }
+    }
+
+    /// Records a timeline mark (not part of the text trace), when recording one.
+    pub fn mark(&mut self, what: What) {
+        if self.timeline.is_some() {
+            let (now, context) = (self.now, self.context());
+            if let Some(timeline) = self.timeline.as_mut() {
+                timeline.push(now, context, what);
+            }
+        }
+    }
+
+    /// Records an Embassy executor hook, when recording a timeline; `executor_id` and
+    /// `task_id` are the ids the hooks pass, numbered here in order of first appearance.
+    pub fn record_embassy(&mut self, hook: Hook, executor_id: u32, task_id: Option<u32>) {
+        let (now, context) = (self.now, self.context());
+        if let Some(timeline) = self.timeline.as_mut() {
+            let executor = timeline.executor(executor_id, context);
+            let task = task_id.map_or(0, |id| timeline.task(id));
+            timeline.push(now, context, What::Embassy { hook, executor, task });
         }
     }
 
@@ -660,6 +725,9 @@ impl Kernel {
         t.state &= !bits;
         if t.is_ready() && t.state & _THREAD_QUEUED == 0 {
             self.enqueue(slot);
+            if self.timeline.is_some() && self.context() != Context::Thread(slot) {
+                self.mark(What::Ready(slot));
+            }
         } else {
             self.sync_state(slot);
         }

@@ -63,6 +63,7 @@
 //!   that never uses it has no `sysworkq` thread); see [`api::work`].
 
 pub mod api;
+pub mod cpu;
 pub mod devices;
 pub mod host;
 pub mod irq;
@@ -71,6 +72,7 @@ pub mod readyq;
 pub mod runner;
 mod signals;
 mod switch;
+mod timeline;
 pub mod trace;
 mod watchdog;
 
@@ -96,6 +98,7 @@ pub struct Sim {
     cycles_per_sec: u32,
     main_priority: i32,
     trace: bool,
+    trace_file: Option<std::path::PathBuf>,
     capture_console: bool,
     realtime: bool,
     idle_ends_run: bool,
@@ -123,6 +126,7 @@ impl Sim {
             cycles_per_sec: CONFIG_SYS_CLOCK_HW_CYCLES_PER_SEC,
             main_priority: CONFIG_MAIN_THREAD_PRIORITY,
             trace: false,
+            trace_file: None,
             capture_console: false,
             realtime: false,
             idle_ends_run: false,
@@ -162,6 +166,24 @@ impl Sim {
     /// Records an event trace, returned in [`Outcome::trace`].
     pub fn trace(mut self, on: bool) -> Self {
         self.trace = on;
+        self
+    }
+
+    /// Writes a trace of the run to `path` when it ends (also when it fails), in Chrome's JSON
+    /// trace event format: open it in the Perfetto UI (<https://ui.perfetto.dev>, "Open trace
+    /// file") or in `chrome://tracing`. It shows one track per thread with its running
+    /// intervals, an ISR track, wake-ups as arrows from the waker to the woken thread, and, with
+    /// this crate's `embassy-trace` feature, one track per Embassy executor with its task polls
+    /// (name tasks with [`trace::name_task`]). Timestamps are virtual time in microseconds.
+    ///
+    /// Without it, the environment variable `ZEPHYR_SIM_TRACE` names the file, for any program
+    /// or test: `{n}` in it is replaced by the run's number in the process (1, 2, ...);
+    /// without `{n}`, the process's first run writes the file and later runs write
+    /// `<stem>-2.<ext>`, `<stem>-3.<ext>`... (which run gets which number depends on the order
+    /// in which runs start, across parallel tests; each file's contents are deterministic).
+    /// Recording costs nothing when neither is set.
+    pub fn trace_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.trace_file = Some(path.into());
         self
     }
 
@@ -288,6 +310,10 @@ impl Sim {
         if self.trace {
             k.trace = Some(Vec::new());
         }
+        let trace_file = self.trace_file.clone().or_else(trace_file_from_env);
+        if trace_file.is_some() {
+            k.timeline = Some(Box::default());
+        }
         if self.capture_console {
             k.console = Some(Vec::new());
         }
@@ -347,6 +373,28 @@ impl Sim {
         let uptime_ticks = k.uptime_ticks();
         let names: Vec<String> = (0..k.threads.len() as u32).map(|s| k.name(s)).collect();
         let value = result.borrow_mut().take();
+        if let (Some(path), Some(timeline)) = (trace_file, k.timeline.take()) {
+            let json = timeline.chrome_json(&names, k.cycles_per_sec, k.now);
+            if let Err(e) = std::fs::write(&path, json) {
+                eprintln!("zephyr-sim: cannot write the trace file {}: {e}", path.display());
+            }
+        }
+        let cpu = cpu::CpuStats {
+            cycles_per_sec: k.cycles_per_sec,
+            total_cycles: k.now,
+            isr_cycles: k.isr_cycles,
+            isr_count: k.isr_count,
+            threads: k
+                .threads
+                .iter()
+                .zip(&names)
+                .map(|(t, name)| cpu::ThreadCpu {
+                    name: name.clone(),
+                    cycles: t.cpu_cycles,
+                    switched_in: t.switched_in,
+                })
+                .collect(),
+        };
         let time_limit_reached = matches!(k.ended, Some(End::TimeLimit));
         let finished = |value: Option<R>, exit_code: Option<i32>, k: &mut Kernel| Outcome {
             value,
@@ -355,6 +403,7 @@ impl Sim {
             uptime_ticks,
             cycles: k.now,
             switches: k.switches,
+            cpu: cpu.clone(),
             console: console.clone(),
             trace: k.trace.take().unwrap_or_default(),
             thread_names: names.clone(),
@@ -383,6 +432,28 @@ impl Sim {
     }
 }
 
+/// The trace file named by `ZEPHYR_SIM_TRACE` for the next run of this process, if set (see
+/// [`Sim::trace_file`]).
+fn trace_file_from_env() -> Option<std::path::PathBuf> {
+    static RUNS: AtomicU32 = AtomicU32::new(1);
+    let path = std::env::var_os("ZEPHYR_SIM_TRACE").filter(|p| !p.is_empty())?;
+    let n = RUNS.fetch_add(1, Ordering::Relaxed);
+    let path = std::path::PathBuf::from(path);
+    let text = path.to_string_lossy();
+    if text.contains("{n}") {
+        return Some(text.replace("{n}", &n.to_string()).into());
+    }
+    if n == 1 {
+        return Some(path);
+    }
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = match path.extension() {
+        Some(ext) => format!("{stem}-{n}.{}", ext.to_string_lossy()),
+        None => format!("{stem}-{n}"),
+    };
+    Some(path.with_file_name(name))
+}
+
 /// What a finished simulation returns.
 #[derive(Debug)]
 pub struct Outcome<R> {
@@ -399,6 +470,9 @@ pub struct Outcome<R> {
     pub cycles: u64,
     /// How many times the CPU switched to another thread.
     pub switches: u64,
+    /// How virtual time was spent: per thread, in ISRs, idle (see [`cpu`] for what is
+    /// measured). `print!("{}", outcome.cpu)` prints a table.
+    pub cpu: cpu::CpuStats,
     /// Console output, when captured.
     pub console: String,
     /// Event trace, when enabled.

@@ -28,6 +28,7 @@ use zephyr_sys::thread_state::*;
 
 use crate::kernel::{self, with, End, Kernel, Target, IDLE};
 use crate::signals;
+use crate::timeline::What;
 use crate::trace::TraceEvent;
 
 /// What a thread tells the scheduler when it suspends its coroutine.
@@ -151,13 +152,21 @@ pub fn run_due_interrupts() -> bool {
                 (None, None) => return None,
             };
             k.isr_depth += 1;
+            k.isr_count += 1;
             if pick_timeout {
                 let (key, target) = k.timeouts.pop_first().expect("due timeout");
                 k.announce_tick = Some(key.0);
+                k.mark(What::IsrEnter(match target {
+                    Target::Thread(_) => "sys_clock: timeout",
+                    Target::Timer(_) => "sys_clock: k_timer",
+                    Target::DelayedWork(_) => "sys_clock: delayed work",
+                    Target::PollWork(_) => "sys_clock: triggered work",
+                }));
                 Some(Event::Timeout(target))
             } else {
                 let (_, f) = k.irqs.pop_first().expect("due interrupt");
                 k.announce_tick = None;
+                k.mark(What::IsrEnter("irq"));
                 k.record(TraceEvent::Irq);
                 Some(Event::Irq(f))
             }
@@ -176,6 +185,7 @@ pub fn run_due_interrupts() -> bool {
             Event::Irq(f) => f(),
         }
         with(|k| {
+            k.mark(What::IsrExit);
             k.isr_depth -= 1;
             k.announce_tick = None;
         });
@@ -265,7 +275,7 @@ pub fn busy_wait(cycles: u64) {
     };
     if in_isr {
         with(|k| {
-            k.now = k.now.max(end);
+            k.advance_to(end);
             if past_limit {
                 k.ended.get_or_insert(End::TimeLimit);
             }
@@ -281,11 +291,11 @@ pub fn busy_wait(cycles: u64) {
             let locked = k.threads[k.current as usize].irq_lock > 0;
             match k.next_event() {
                 Some(t) if t <= end && !locked => {
-                    k.now = k.now.max(t);
+                    k.advance_to(t);
                     true
                 }
                 _ => {
-                    k.now = k.now.max(end);
+                    k.advance_to(end);
                     false
                 }
             }
@@ -324,6 +334,7 @@ pub fn run_scheduler() {
             None => {
                 with(|k| {
                     if k.last_run != IDLE {
+                        k.threads[IDLE as usize].switched_in += 1;
                         k.record(TraceEvent::Switch { from: k.last_run, to: IDLE });
                         k.last_run = IDLE;
                     }
@@ -342,6 +353,7 @@ fn run_thread(slot: u32) {
         k.watch.running.store(slot, Ordering::Relaxed);
         if k.last_run != slot {
             k.switches += 1;
+            k.threads[slot as usize].switched_in += 1;
             k.record(TraceEvent::Switch { from: k.last_run, to: slot });
             k.last_run = slot;
         }
@@ -453,7 +465,7 @@ fn idle() {
         _ => (next, false),
     });
     let pace = with(|k| {
-        k.now = k.now.max(next);
+        k.advance_to(next);
         k.watch.bump();
         k.watch.running.store(IDLE, Ordering::Relaxed);
         k.realtime.map(|start| (start, k.now, k.cycles_per_sec))

@@ -91,3 +91,18 @@ impl fmt::Display for Trace<'_> {
         Ok(())
     }
 }
+
+/// Names an Embassy task in the trace file ([`crate::Sim::trace_file`]): embassy-executor's
+/// tracing hooks identify a task only by a number (`SpawnToken::id`), so its track shows
+/// `task N` (in spawn order) unless named here. Call it before or after spawning, on a
+/// simulated thread; outside a simulation, or when no trace file is written, it does nothing.
+pub fn name_task(task_id: u32, name: &str) {
+    if !crate::kernel::running() {
+        return;
+    }
+    crate::kernel::with(|k| {
+        if let Some(timeline) = k.timeline.as_mut() {
+            timeline.name_task(task_id, name);
+        }
+    });
+}
