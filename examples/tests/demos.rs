@@ -34,3 +34,8 @@ fn kio_demo_matches_its_golden_output_every_run() {
 fn device_demo_matches_its_golden_output_every_run() {
     check(env!("CARGO_BIN_EXE_device-demo"), include_str!("golden/device-demo.txt"), "device-demo");
 }
+
+#[test]
+fn cpu_demo_matches_its_golden_output_every_run() {
+    check(env!("CARGO_BIN_EXE_cpu-demo"), include_str!("golden/cpu-demo.txt"), "cpu-demo");
+}
