@@ -584,6 +584,10 @@ impl Kernel {
 
     /// Records an Embassy executor hook, when recording a timeline; `executor_id` and
     /// `task_id` are the ids the hooks pass, numbered here in order of first appearance.
+    #[cfg_attr(
+        not(feature = "embassy-trace"),
+        allow(dead_code, reason = "called by the Embassy hooks, with the embassy-trace feature")
+    )]
     pub fn record_embassy(&mut self, hook: Hook, executor_id: u32, task_id: Option<u32>) {
         let (now, context) = (self.now, self.context());
         if let Some(timeline) = self.timeline.as_mut() {

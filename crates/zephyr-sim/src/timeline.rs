@@ -36,6 +36,10 @@ pub enum Context {
 }
 
 /// Which Embassy executor hook was called.
+#[cfg_attr(
+    not(feature = "embassy-trace"),
+    allow(dead_code, reason = "made by the Embassy hooks, with the embassy-trace feature")
+)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Hook {
     /// `_embassy_trace_task_new`: a task was spawned.
