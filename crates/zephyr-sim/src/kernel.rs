@@ -557,8 +557,18 @@ impl Kernel {
         }
     }
 
-    /// Records a trace event, when tracing (the text trace, the timeline, or both).
+    /// Records a trace event, when tracing (the text trace, the timeline, or both). Costs two
+    /// tests when not tracing (the switch path calls it).
+    #[inline(always)]
     pub fn record(&mut self, event: TraceEvent) {
+        if self.trace.is_some() || self.timeline.is_some() {
+            self.record_traced(event);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn record_traced(&mut self, event: TraceEvent) {
         if let Some(timeline) = self.timeline.as_mut() {
             let context =
                 if self.isr_depth > 0 { Context::Isr } else { Context::Thread(self.current) };
@@ -573,6 +583,7 @@ impl Kernel {
     }
 
     /// Records a timeline mark (not part of the text trace), when recording one.
+    #[inline(always)]
     pub fn mark(&mut self, what: What) {
         if self.timeline.is_some() {
             let (now, context) = (self.now, self.context());
