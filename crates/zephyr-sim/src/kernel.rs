@@ -161,6 +161,9 @@ pub struct Thread {
     pub cpu_cycles: u64,
     /// How many times the CPU switched to it.
     pub switched_in: u64,
+    /// Cost-model CPU cycles it owes (a switch to it, a pend, a wake), paid when it next runs
+    /// ([`crate::cost`]).
+    pub cost_owed: u64,
 }
 
 impl Thread {
@@ -183,6 +186,7 @@ impl Thread {
             yielder: std::ptr::null(),
             cpu_cycles: 0,
             switched_in: 0,
+            cost_owed: 0,
         }
     }
 
@@ -291,6 +295,13 @@ pub struct Kernel {
     pub poll: PollState,
     /// The board's devices (see [`crate::devices`]).
     pub devices: crate::devices::Devices,
+    /// The cost model ([`crate::Sim::cost_model`]; all zero when off).
+    pub cost: crate::cost::CostModel,
+    /// True when the cost model charges anything.
+    pub cost_on: bool,
+    /// The fraction of a simulator cycle the cost model carries over, in units of
+    /// 1 / `cost.cpu_hz` cycles.
+    pub cost_carry: u64,
 }
 
 /// The simulations running now, on any host thread (by id): a static kernel object last used
@@ -440,6 +451,9 @@ impl Kernel {
             devices: Default::default(),
             rng: None,
             deferred_irqs: std::collections::VecDeque::new(),
+            cost: crate::cost::CostModel::none(),
+            cost_on: false,
+            cost_carry: 0,
         };
         for (name, prio) in [("idle", K_IDLE_PRIO), ("main", main_prio)] {
             let obj = FixedBox::new(k_thread::new());
@@ -546,6 +560,25 @@ impl Kernel {
             }
             self.now = cycles;
         }
+    }
+
+    /// Converts `cpu` cost-model CPU cycles to simulator cycles, carrying the remainder so
+    /// that a sum of charges converts exactly ([`crate::cost`]).
+    pub fn cost_cycles(&mut self, cpu: u64) -> u64 {
+        if cpu == 0 {
+            return 0;
+        }
+        self.cost_carry += cpu * u64::from(self.cycles_per_sec);
+        let hz = u64::from(self.cost.cpu_hz);
+        let cycles = self.cost_carry / hz;
+        self.cost_carry %= hz;
+        cycles
+    }
+
+    /// Takes what the current thread owes the cost model, in simulator cycles (0 when off).
+    pub fn take_cost_owed(&mut self) -> u64 {
+        let owed = std::mem::take(&mut self.threads[self.current as usize].cost_owed);
+        self.cost_cycles(owed)
     }
 
     /// Where the running code is, for the timeline: an ISR or the current thread.
@@ -899,6 +932,7 @@ impl Kernel {
         let t = &mut self.threads[slot as usize];
         t.wait = Some(w);
         t.swap_retval = -EAGAIN;
+        t.cost_owed += u64::from(self.cost.pend);
         self.set_state(slot, _THREAD_PENDING);
         self.add_thread_timeout(slot, timeout);
     }
@@ -939,6 +973,7 @@ impl Kernel {
     /// Removes a pending thread from its wait queue and timeout, and readies it (unless
     /// suspended). Its blocking call returns its `swap_retval`.
     pub fn unpend(&mut self, slot: u32) {
+        self.threads[slot as usize].cost_owed += u64::from(self.cost.wake);
         self.unlink(slot);
         self.abort_thread_timeout(slot);
         self.clear_state(slot, _THREAD_PENDING);

@@ -63,6 +63,7 @@
 //!   that never uses it has no `sysworkq` thread); see [`api::work`].
 
 pub mod api;
+pub mod cost;
 pub mod cpu;
 pub mod devices;
 pub mod host;
@@ -109,6 +110,7 @@ pub struct Sim {
     stall_limit: Option<std::time::Duration>,
     seed: Option<u64>,
     board: devices::Board,
+    cost: cost::CostModel,
 }
 
 impl Default for Sim {
@@ -137,6 +139,7 @@ impl Sim {
             stall_limit: Some(std::time::Duration::from_secs(30)),
             seed: None,
             board: devices::Board::default(),
+            cost: cost::CostModel::none(),
         }
     }
 
@@ -266,6 +269,21 @@ impl Sim {
         self
     }
 
+    /// Charges virtual time for the kernel's and the executor's own work: kernel calls, context
+    /// switches, ISR entry and exit, Embassy task polls, from a table of CPU cycles
+    /// ([`cost::CostModel`]; [`CostModel::cortex_m3`](cost::CostModel::cortex_m3) ships
+    /// calibrated for a Cortex-M3). Off by default ([`CostModel::none`](cost::CostModel::none)):
+    /// code takes no virtual time. With a model, a latency or throughput measured in virtual
+    /// time is an estimate for that MCU. See [`cost`] for where each entry is charged.
+    ///
+    /// # Panics
+    /// If the model's `cpu_hz` is zero.
+    pub fn cost_model(mut self, model: cost::CostModel) -> Self {
+        assert!(model.cpu_hz > 0, "CostModel::cpu_hz must be positive");
+        self.cost = model;
+        self
+    }
+
     /// Sets the board's devices (the simulator's devicetree; see [`devices::Board`]). Each
     /// run boots fresh devices from it. The default board has none.
     pub fn board(mut self, board: devices::Board) -> Self {
@@ -327,6 +345,8 @@ impl Sim {
             k.realtime = Some(std::time::Instant::now());
         }
         k.rng = self.seed;
+        k.cost = self.cost;
+        k.cost_on = !self.cost.is_none();
         k.devices = devices::Devices::boot(&self.board, id);
         let result: Rc<RefCell<Option<R>>> = Rc::new(RefCell::new(None));
         let slot = result.clone();

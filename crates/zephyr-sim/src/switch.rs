@@ -91,7 +91,13 @@ pub fn make_coroutine(k: &mut Kernel, slot: u32, body: Box<dyn FnOnce()>) -> Box
         let y = y as *const Yielder<(), Switch>;
         // Inside `catch_unwind`: a kernel entry may unwind once the watchdog asked to stop.
         let run = move || {
-            with(|k| k.threads[slot as usize].yielder = y);
+            let owed = with(|k| {
+                k.threads[slot as usize].yielder = y;
+                k.take_cost_owed()
+            });
+            if owed > 0 {
+                busy_wait(owed);
+            }
             body()
         };
         match catch_unwind(AssertUnwindSafe(run)) {
@@ -110,7 +116,12 @@ pub fn swap() -> i32 {
     // SAFETY: `y` was stored by this thread's coroutine body and lives as long as the
     // coroutine, which is running right now (we are on its stack).
     unsafe { (*y).suspend(Switch::Reschedule) };
-    with(|k| k.threads[k.current as usize].swap_retval)
+    let (retval, owed) = with(|k| (k.threads[k.current as usize].swap_retval, k.take_cost_owed()));
+    if owed > 0 {
+        // The cost model: the switch to this thread, and its pend or wake ([`crate::cost`]).
+        busy_wait(owed);
+    }
+    retval
 }
 
 /// Ends the calling thread: it never runs again (`k_thread_abort(k_current_get())`).
@@ -153,6 +164,11 @@ pub fn run_due_interrupts() -> bool {
             };
             k.isr_depth += 1;
             k.isr_count += 1;
+            if k.cost_on {
+                let entry = u64::from(k.cost.isr_entry);
+                let cycles = k.cost_cycles(entry);
+                k.advance_to(k.now + cycles);
+            }
             if pick_timeout {
                 let (key, target) = k.timeouts.pop_first().expect("due timeout");
                 k.announce_tick = Some(key.0);
@@ -185,6 +201,11 @@ pub fn run_due_interrupts() -> bool {
             Event::Irq(f) => f(),
         }
         with(|k| {
+            if k.cost_on {
+                let exit = u64::from(k.cost.isr_exit);
+                let cycles = k.cost_cycles(exit);
+                k.advance_to(k.now + cycles);
+            }
             k.mark(What::IsrExit);
             k.isr_depth -= 1;
             k.announce_tick = None;
@@ -239,6 +260,17 @@ pub fn interrupt_point() {
     if due && run_due_interrupts() {
         interrupt_exit();
     }
+}
+
+/// The entry of a scheduling kernel call: the cost model's charge for it ([`crate::cost`]),
+/// then an [interrupt point](interrupt_point). Costs one read of the kernel when neither is
+/// active.
+pub fn kernel_call_entry() {
+    if kernel::peek(|k| k.deferred_irqs.is_empty() && !k.cost_on) {
+        return;
+    }
+    crate::cost::kernel_call();
+    interrupt_point();
 }
 
 /// After interrupts ran on a thread's stack: the interrupt exit, a reschedule point.
@@ -354,6 +386,7 @@ fn run_thread(slot: u32) {
         if k.last_run != slot {
             k.switches += 1;
             k.threads[slot as usize].switched_in += 1;
+            k.threads[slot as usize].cost_owed += u64::from(k.cost.context_switch);
             k.record(TraceEvent::Switch { from: k.last_run, to: slot });
             k.last_run = slot;
         }

@@ -422,7 +422,11 @@ mod embassy_hooks {
     /// A poll of a task begins.
     #[no_mangle]
     fn _embassy_trace_task_exec_begin(executor_id: u32, task_id: u32) {
-        record(Hook::ExecBegin, executor_id, Some(task_id))
+        record(Hook::ExecBegin, executor_id, Some(task_id));
+        if crate::kernel::running() {
+            // The cost model's charge for the poll, on the executor's thread.
+            crate::cost::executor_poll();
+        }
     }
 
     /// The poll ended.

@@ -378,7 +378,7 @@ pub unsafe extern "C-unwind" fn k_poll(
     num_events: c_int,
     timeout: k_timeout_t,
 ) -> c_int {
-    crate::switch::interrupt_point();
+    crate::switch::kernel_call_entry();
     assert!(num_events >= 0, "k_poll: negative number of events ({num_events})");
     assert!(!events.is_null() || num_events == 0, "k_poll: events is NULL");
     if timeout != K_NO_WAIT {
@@ -492,7 +492,7 @@ pub unsafe extern "C-unwind" fn k_poll_signal_raise(
     sig: *mut k_poll_signal,
     result: c_int,
 ) -> c_int {
-    crate::switch::interrupt_point();
+    crate::switch::kernel_call_entry();
     let notified = with(|k| {
         check_signal(k, sig, "k_poll_signal_raise");
         // SAFETY: checked above.

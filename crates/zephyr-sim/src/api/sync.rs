@@ -59,7 +59,7 @@ pub unsafe extern "C-unwind" fn k_sem_init(
 /// `sem` must be an initialised semaphore.
 #[no_mangle]
 pub unsafe extern "C-unwind" fn k_sem_give(sem: *mut k_sem) {
-    crate::switch::interrupt_point();
+    crate::switch::kernel_call_entry();
     with(|k| {
         check_sem(k, sem, "k_sem_give");
         // SAFETY: checked above.
@@ -91,7 +91,7 @@ pub unsafe extern "C-unwind" fn k_sem_give(sem: *mut k_sem) {
 /// Waiting (any timeout but `K_NO_WAIT`) in an ISR.
 #[no_mangle]
 pub unsafe extern "C-unwind" fn k_sem_take(sem: *mut k_sem, timeout: k_timeout_t) -> c_int {
-    crate::switch::interrupt_point();
+    crate::switch::kernel_call_entry();
     let r = with(|k| {
         check_sem(k, sem, "k_sem_take");
         // SAFETY: checked above.
@@ -208,7 +208,7 @@ fn adjust_owner_prio(k: &mut Kernel, m: *mut k_mutex, prio: c_int) -> bool {
 /// In an ISR (mutexes cannot be used there).
 #[no_mangle]
 pub unsafe extern "C-unwind" fn k_mutex_lock(mutex: *mut k_mutex, timeout: k_timeout_t) -> c_int {
-    crate::switch::interrupt_point();
+    crate::switch::kernel_call_entry();
     no_isr("k_mutex_lock");
     let r = with(|k| {
         check_mutex(k, mutex, "k_mutex_lock");
@@ -297,7 +297,7 @@ fn unlock(k: &mut Kernel, mutex: *mut k_mutex) -> Result<bool, c_int> {
 /// `mutex` must be an initialised mutex.
 #[no_mangle]
 pub unsafe extern "C-unwind" fn k_mutex_unlock(mutex: *mut k_mutex) -> c_int {
-    crate::switch::interrupt_point();
+    crate::switch::kernel_call_entry();
     no_isr("k_mutex_unlock");
     match with(|k| unlock(k, mutex)) {
         Err(e) => e,

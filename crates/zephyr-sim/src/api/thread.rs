@@ -173,7 +173,7 @@ fn tick_sleep(ticks: k_ticks_t) -> k_ticks_t {
 /// Thread context only.
 #[no_mangle]
 pub unsafe extern "C-unwind" fn k_sleep(timeout: k_timeout_t) -> i32 {
-    crate::switch::interrupt_point();
+    crate::switch::kernel_call_entry();
     no_isr("k_sleep");
     if timeout == K_FOREVER {
         // SAFETY: suspending the current thread is always valid in thread context.
@@ -202,7 +202,7 @@ pub unsafe extern "C-unwind" fn k_usleep(us: i32) -> i32 {
 /// Thread context only.
 #[no_mangle]
 pub unsafe extern "C-unwind" fn k_yield() {
-    crate::switch::interrupt_point();
+    crate::switch::kernel_call_entry();
     no_isr("k_yield");
     // Like a blocking call, a yield switches even while the caller holds `irq_lock` (the lock
     // belongs to the thread): kernel/sched.c's z_impl_k_yield calls z_swap unconditionally.
@@ -260,7 +260,7 @@ pub extern "C-unwind" fn k_current_get() -> k_tid_t {
 /// `thread` must be a thread of this simulation.
 #[no_mangle]
 pub unsafe extern "C-unwind" fn k_thread_suspend(thread: k_tid_t) {
-    crate::switch::interrupt_point();
+    crate::switch::kernel_call_entry();
     let switch_now = with(|k| {
         let slot = k.slot_of(thread, "k_thread_suspend");
         if k.threads[slot as usize].state & _THREAD_DEAD != 0 {
@@ -283,7 +283,7 @@ pub unsafe extern "C-unwind" fn k_thread_suspend(thread: k_tid_t) {
 /// `thread` must be a thread of this simulation.
 #[no_mangle]
 pub unsafe extern "C-unwind" fn k_thread_resume(thread: k_tid_t) {
-    crate::switch::interrupt_point();
+    crate::switch::kernel_call_entry();
     let resumed = with(|k| {
         let slot = k.slot_of(thread, "k_thread_resume");
         if k.threads[slot as usize].state & _THREAD_SUSPENDED == 0 {
