@@ -378,7 +378,7 @@ pub fn with<R>(f: impl FnOnce(&mut Kernel) -> R) -> R {
 #[inline(never)]
 fn stop_at_kernel_entry() {
     if crate::signals::on_thread_stack() && !std::thread::panicking() {
-        std::panic::resume_unwind(Box::new(crate::switch::StallRequest));
+        crate::switch::unwind_to_scheduler(crate::switch::Unwind::Stall);
     }
 }
 

@@ -592,5 +592,5 @@ impl std::error::Error for SimError {}
 ///
 /// The caller's stack unwinds (its destructors run) before the simulation stops.
 pub fn exit(code: i32) -> ! {
-    std::panic::resume_unwind(Box::new(switch::ExitRequest(code)))
+    switch::unwind_to_scheduler(switch::Unwind::Exit(code))
 }

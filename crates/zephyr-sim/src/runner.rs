@@ -207,10 +207,6 @@ pub fn run(board: Sim, rust_main: impl FnOnce() + 'static) -> Finished {
         // As on Zephyr, the main thread ends and the system goes on.
         returned_in_main.set(true);
     });
-    let at = |ticks: i64| {
-        let ms = ticks * 1000 / i64::from(zephyr_sys::CONFIG_SYS_CLOCK_TICKS_PER_SEC);
-        format!("{}.{:03} s of virtual time", ms / 1000, ms % 1000)
-    };
     let (exit_code, report) = match &result {
         Ok(outcome) if outcome.time_limit_reached => (
             0,
@@ -248,11 +244,16 @@ pub fn run(board: Sim, rust_main: impl FnOnce() + 'static) -> Finished {
     Finished { exit_code, report, result }
 }
 
+/// `ticks` of uptime as the runner's lines say it.
+fn at(ticks: i64) -> String {
+    let ms = ticks * 1000 / i64::from(zephyr_sys::CONFIG_SYS_CLOCK_TICKS_PER_SEC);
+    format!("{}.{:03} s of virtual time", ms / 1000, ms % 1000)
+}
+
 /// The runner program: reads the [`Options`] from the command line and `ZEPHYR_SIM_FOR`, runs
 /// `rust_main` on their [board](Options::board), prints the [report](Finished::report) to
 /// standard error and exits with its code. What [`app_main!`](crate::app_main) calls.
 pub fn main(rust_main: impl FnOnce() + 'static) -> ! {
-    report_panics_and_exit();
     let options = match Options::from_env() {
         Ok(options) => options,
         Err(message) => {
@@ -261,6 +262,13 @@ pub fn main(rust_main: impl FnOnce() + 'static) -> ! {
             std::process::exit(if help { 0 } else { 2 })
         }
     };
+    main_with(options, rust_main)
+}
+
+/// [`main`] with the options given: runs `rust_main` on their board, prints the report to
+/// standard error and exits with its code.
+pub fn main_with(options: Options, rust_main: impl FnOnce() + 'static) -> ! {
+    report_panics_and_exit();
     let finished = run(options.board(), rust_main);
     let _ = std::io::stdout().flush();
     eprintln!("{}", finished.report);
@@ -274,31 +282,42 @@ pub fn main(rust_main: impl FnOnce() + 'static) -> ! {
 fn report_panics_and_exit() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let message = crate::switch::panic_message(info.payload());
-        // The simulator stopping a thread (the stall watchdog) unwinds it without a panic, so
-        // without this hook; the unwind then meets `rust_main`'s `extern "C"` boundary, whose
-        // abort panics here. The stop was reported already: skip the default hook's backtrace.
-        let stopped = message == "panic in a function that cannot unwind";
-        if !stopped {
+        // The simulator's own unwind (`exit`, the watchdog's stop) does not call this hook;
+        // when it meets `rust_main`'s `extern "C"` boundary, the abort there does. The unwind
+        // says how the run ends: skip the default hook's backtrace.
+        let unwinding = crate::switch::unwind_in_progress();
+        if unwinding.is_none() {
             previous(info);
         }
         if !crate::kernel::running() {
             return;
         }
-        let error = if stopped {
-            "the thread was stopped (reported above)".to_string()
-        } else if crate::kernel::in_kernel() {
-            format!("fatal error: a kernel call panicked: {message}")
-        } else {
-            crate::kernel::peek(|k| {
-                SimError::Panic {
-                    context: crate::switch::current_context(k),
-                    message,
-                    uptime_ticks: k.uptime_ticks(),
-                    console: String::new(),
-                }
-                .to_string()
-            })
+        let error = match unwinding {
+            Some(crate::switch::Unwind::Exit(code)) => {
+                let uptime = crate::kernel::peek(|k| k.uptime_ticks());
+                let _ = std::io::stdout().flush();
+                eprintln!("zephyr-sim: exit({code}) at {}", at(uptime));
+                std::process::exit(code);
+            }
+            Some(crate::switch::Unwind::Stall) => {
+                "the thread was stopped (reported above)".to_string()
+            }
+            None if crate::kernel::in_kernel() => {
+                let message = crate::switch::panic_message(info.payload());
+                format!("fatal error: a kernel call panicked: {message}")
+            }
+            None => {
+                let message = crate::switch::panic_message(info.payload());
+                crate::kernel::peek(|k| {
+                    SimError::Panic {
+                        context: crate::switch::current_context(k),
+                        message,
+                        uptime_ticks: k.uptime_ticks(),
+                        console: String::new(),
+                    }
+                    .to_string()
+                })
+            }
         };
         let _ = std::io::stdout().flush();
         eprintln!("zephyr-sim: {error}\nzephyr-sim: the run failed (exit 1)");

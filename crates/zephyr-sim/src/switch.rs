@@ -49,9 +49,42 @@ pub struct ExitRequest(pub i32);
 /// watchdog asked to stop the run ([`kernel::with`]).
 pub struct StallRequest;
 
+/// An unwind of a simulated thread to the scheduler that the simulator itself started.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unwind {
+    /// [`crate::exit`] with this code.
+    Exit(i32),
+    /// The watchdog's stop at a kernel entry.
+    Stall,
+}
+
+thread_local! {
+    /// The unwind under way on this host thread's simulation, from [`unwind_to_scheduler`]
+    /// until the scheduler catches it. Read by a panic hook that meets the unwind's abort at
+    /// an `extern "C"` frame (`rust_main`), which it cannot cross (`crate::runner`).
+    static UNWINDING: std::cell::Cell<Option<Unwind>> = const { std::cell::Cell::new(None) };
+}
+
+/// Unwinds the current simulated thread to the scheduler with `request` (its destructors
+/// run), which ends the simulation accordingly.
+pub fn unwind_to_scheduler(request: Unwind) -> ! {
+    UNWINDING.set(Some(request));
+    match request {
+        Unwind::Exit(code) => std::panic::resume_unwind(Box::new(ExitRequest(code))),
+        Unwind::Stall => std::panic::resume_unwind(Box::new(StallRequest)),
+    }
+}
+
+/// The simulator's own unwind under way on this host thread, if any.
+pub fn unwind_in_progress() -> Option<Unwind> {
+    UNWINDING.get()
+}
+
 /// What a panic payload ends the simulation with: an exit request, the watchdog's stop, or a
 /// fatal error.
 fn ending(k: &Kernel, payload: Box<dyn Any + Send>, context: impl FnOnce() -> String) -> End {
+    // The unwind, if it was the simulator's, has arrived.
+    UNWINDING.set(None);
     if payload.is::<StallRequest>() {
         return stalled(k);
     }

@@ -176,6 +176,33 @@ fn exit_gives_its_code() {
     assert_eq!(finished.report, "zephyr-sim: exit(3) at 0.000 s of virtual time");
 }
 
+/// An application's `rust_main`: `extern "C"`, so no unwind crosses it.
+extern "C" fn rust_main_that_exits() {
+    zephyr_sim::exit(3);
+}
+
+/// The environment variable that makes this test binary, started again by
+/// `exit_inside_an_extern_c_rust_main_gives_its_code`, be the runner program.
+const CHILD: &str = "ZEPHYR_SIM_RUNNER_TEST_CHILD";
+
+/// `exit` inside an `extern "C"` `rust_main` (what `app_main!` calls): its unwind aborts at
+/// that frame, and the runner program still ends with the code and its line, not a failure.
+/// The runner program exits the process, so it runs in a child: this test binary, again.
+#[test]
+fn exit_inside_an_extern_c_rust_main_gives_its_code() {
+    if std::env::var_os(CHILD).is_some() {
+        runner::main_with(Options { time_limit: None, realtime: false }, || rust_main_that_exits());
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["exit_inside_an_extern_c_rust_main_gives_its_code", "--exact", "--nocapture"])
+        .env(CHILD, "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert_eq!(last_line(&stderr), "zephyr-sim: exit(3) at 0.000 s of virtual time", "{stderr}");
+}
+
 #[test]
 fn options_from_the_command_line_and_the_environment() {
     let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
