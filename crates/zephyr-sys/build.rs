@@ -34,6 +34,13 @@ const OPTIONS: &[(&str, &str, &str)] = &[
         "u32",
         "Hardware cycle counter rate, in Hz (1 MHz on the simulator, as on native_posix).",
     ),
+    (
+        "CONFIG_NUM_IRQS",
+        "u32",
+        "Number of interrupt lines (`irq_connect_dynamic` takes 0..CONFIG_NUM_IRQS; \
+         native_posix, which has no such option, has 32: `N_IRQS` of \
+         boards/posix/native_posix/irq_ctrl.h).",
+    ),
     ("CONFIG_MAIN_THREAD_PRIORITY", "i32", "Priority of the thread that runs `main`."),
     ("CONFIG_NUM_COOP_PRIORITIES", "i32", "Number of cooperative (negative) priorities."),
     (
@@ -224,6 +231,11 @@ fn kconfig_from_dotconfig(path: &PathBuf) -> String {
             (Some(v), _) => (*v).to_string(),
             // Only defined with CONFIG_THREAD_NAME; without it, names are not stored.
             (None, "CONFIG_THREAD_MAX_NAME_LEN") => "1".to_string(),
+            // native_posix has no NUM_IRQS option: its controller has N_IRQS = 32 lines
+            // (boards/posix/native_posix/irq_ctrl.h).
+            (None, "CONFIG_NUM_IRQS") if values.contains_key("CONFIG_ARCH_POSIX") => {
+                "32".to_string()
+            }
             (None, _) => panic!("{name} is not in {}", path.display()),
         };
         check_value(name, ty, &value);
@@ -340,6 +352,13 @@ fn real_layout(path: &PathBuf) -> String {
     out.push_str(&format!(
         "/// Address width of the target, in bits.\npub const ZR_BITS: u32 = {};\n",
         p.bits
+    ));
+    out.push_str(&format!(
+        "/// The least urgent interrupt priority `irq_connect_dynamic` accepts (0 is the most \
+         urgent): `IRQ_PRIO_LOWEST` on Cortex-M (include/arch/arm/aarch32/exc.h), 255 on \
+         native_posix, 0 on other architectures (the layout probe).\n\
+         pub const zr_IRQ_PRIO_LOWEST: core::ffi::c_uint = {};\n",
+        p.unsigned("ZR_CONST__ZR_IRQ_PRIO_LOWEST") as u32
     ));
     for (ty, plain_new) in TYPES {
         let size = p.unsigned(&format!("ZR_SIZE__{ty}"));

@@ -75,6 +75,19 @@ void zr_layout_probe(void)
 #else
 	GEN_ABSOLUTE_SYM(ZR_CONST__ZR_IRQ_BASEPRI, 0);
 #endif
+	/*
+	 * The least urgent priority irq_connect_dynamic accepts (0 is the most urgent). Cortex-M:
+	 * IRQ_PRIO_LOWEST of include/arch/arm/aarch32/exc.h (6 with 3 priority bits, as on
+	 * qemu_cortex_m3). native_posix: 255 (boards/posix/native_posix/irq_ctrl.c, "prio=255 ==
+	 * lowest"). Elsewhere: 0, the one priority every architecture has.
+	 */
+#if defined(IRQ_PRIO_LOWEST)
+	GEN_ABSOLUTE_SYM(ZR_CONST__ZR_IRQ_PRIO_LOWEST, IRQ_PRIO_LOWEST);
+#elif defined(CONFIG_ARCH_POSIX)
+	GEN_ABSOLUTE_SYM(ZR_CONST__ZR_IRQ_PRIO_LOWEST, 255);
+#else
+	GEN_ABSOLUTE_SYM(ZR_CONST__ZR_IRQ_PRIO_LOWEST, 0);
+#endif
 	/* k_is_in_isr() is arch_is_in_isr(): on Cortex-M, IPSR != 0 (handler mode). */
 #ifdef CONFIG_CPU_CORTEX_M
 	GEN_ABSOLUTE_SYM(ZR_CONST__ZR_CORTEX_M, 1);

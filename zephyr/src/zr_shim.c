@@ -124,6 +124,45 @@ void zr_irq_unlock(unsigned int key)
 }
 ZR_FN(bool, arch_irq_unlocked, (unsigned int key), (key))
 
+/*
+ * Interrupt lines (include/irq.h). irq_connect_dynamic exists with CONFIG_DYNAMIC_INTERRUPTS
+ * only: without it zr_irq_connect_dynamic is missing and an application that uses it fails to
+ * link naming it. irq_enable, irq_disable and irq_is_enabled are macros for arch_irq_*.
+ */
+#ifdef CONFIG_DYNAMIC_INTERRUPTS
+typedef void (*zr_irq_routine_t)(const void *parameter);
+ZR_FN(int, irq_connect_dynamic,
+      (unsigned int irq, unsigned int priority, zr_irq_routine_t routine, const void *parameter,
+       uint32_t flags),
+      (irq, priority, routine, parameter, flags))
+#endif
+ZR_VOID(irq_enable, (unsigned int irq), (irq))
+ZR_VOID(irq_disable, (unsigned int irq), (irq))
+ZR_FN(int, irq_is_enabled, (unsigned int irq), (irq))
+
+/*
+ * Extension zr_irq_pend: sets an interrupt line pending from software. Cortex-M: the NVIC's
+ * set-pending register (CMSIS NVIC_SetPendingIRQ). native_posix: posix_sw_set_pending_IRQ
+ * (boards/posix/native_posix/irq_handler.c), which interrupts at once if the line is enabled,
+ * unlocked and more urgent than what runs. Other architectures: not provided, so that an
+ * application using it fails to link naming zr_irq_pend.
+ */
+#if defined(CONFIG_CPU_CORTEX_M)
+void zr_irq_pend(unsigned int irq);
+void zr_irq_pend(unsigned int irq)
+{
+	NVIC_SetPendingIRQ((IRQn_Type)irq);
+}
+#elif defined(CONFIG_BOARD_NATIVE_POSIX)
+/* arch/posix/CMakeLists.txt puts the board directory on every source's include path. */
+#include "irq_handler.h"
+void zr_irq_pend(unsigned int irq);
+void zr_irq_pend(unsigned int irq)
+{
+	posix_sw_set_pending_IRQ(irq);
+}
+#endif
+
 /* Console: what printk ends in. */
 void zr_k_str_out(char *c, size_t n);
 void zr_k_str_out(char *c, size_t n)

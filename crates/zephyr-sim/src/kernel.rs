@@ -302,6 +302,9 @@ pub struct Kernel {
     /// The fraction of a simulator cycle the cost model carries over, in units of
     /// 1 / `cost.cpu_hz` cycles.
     pub cost_carry: u64,
+    /// The interrupt controller: interrupt lines and the running ISRs' priorities
+    /// ([`crate::nvic`]).
+    pub nvic: crate::nvic::Nvic,
 }
 
 /// The simulations running now, on any host thread (by id): a static kernel object last used
@@ -454,6 +457,7 @@ impl Kernel {
             cost: crate::cost::CostModel::none(),
             cost_on: false,
             cost_carry: 0,
+            nvic: Default::default(),
         };
         for (name, prio) in [("idle", K_IDLE_PRIO), ("main", main_prio)] {
             let obj = FixedBox::new(k_thread::new());

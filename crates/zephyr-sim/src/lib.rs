@@ -69,6 +69,7 @@ pub mod devices;
 pub mod host;
 pub mod irq;
 mod kernel;
+mod nvic;
 pub mod readyq;
 pub mod runner;
 mod signals;

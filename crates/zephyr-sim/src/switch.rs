@@ -197,6 +197,8 @@ pub fn run_due_interrupts() -> bool {
             };
             k.isr_depth += 1;
             k.isr_count += 1;
+            // The system clock and device interrupts run at priority 0 ([`crate::nvic`]).
+            k.nvic.active.push((0, None));
             if k.cost_on {
                 let entry = u64::from(k.cost.isr_entry);
                 let cycles = k.cost_cycles(entry);
@@ -233,7 +235,7 @@ pub fn run_due_interrupts() -> bool {
             }
             Event::Irq(f) => f(),
         }
-        with(|k| {
+        let chain = with(|k| {
             if k.cost_on {
                 let exit = u64::from(k.cost.isr_exit);
                 let cycles = k.cost_cycles(exit);
@@ -241,8 +243,109 @@ pub fn run_due_interrupts() -> bool {
             }
             k.mark(What::IsrExit);
             k.isr_depth -= 1;
+            k.nvic.active.pop();
             k.announce_tick = None;
+            k.nvic.pending != 0
         });
+        if chain {
+            // Tail-chaining: lines this ISR pended that are more urgent than what it returns to.
+            run_pending_lines();
+        }
+    }
+    any
+}
+
+/// Whether interrupts are locked where the CPU runs: by the running ISR, or by the thread
+/// (none on the scheduler's own stack).
+fn irqs_locked(k: &Kernel) -> bool {
+    if k.isr_depth > 0 {
+        k.isr_irq_lock != 0
+    } else {
+        k.current != IDLE && k.threads[k.current as usize].irq_lock != 0
+    }
+}
+
+/// Whether an interrupt line is deliverable now ([`crate::nvic`]): pending, enabled, more
+/// urgent than the running level, interrupts unlocked, the run not over.
+pub fn line_deliverable(k: &Kernel) -> bool {
+    k.nvic.pending != 0
+        && k.ended.is_none()
+        && !irqs_locked(k)
+        && k.nvic.next(k.nvic.level()).is_some()
+}
+
+/// Runs the deliverable interrupt lines' ISRs ([`crate::nvic`]), one after the other
+/// (tail-chaining: the most urgent first, then the lowest line number), each in ISR context;
+/// time advancing in one lets more urgent interrupts nest into it. Returns whether any ran.
+/// The caller (a thread) then reschedules ([`interrupt_exit`]).
+///
+/// A panic in an ISR ends the run with a report naming the ISR and the line: it is caught
+/// at the ISR's boundary, the CPU returns to the interrupted context's level, and the unwind
+/// continues there, so the interrupted thread's destructors run in thread context.
+pub fn run_pending_lines() -> bool {
+    let mut any = false;
+    loop {
+        let next = with(|k| {
+            if std::thread::panicking() || !line_deliverable(k) {
+                return None;
+            }
+            let irq = k.nvic.next(k.nvic.level())?;
+            k.nvic.pending &= !(1u64 << irq);
+            let line = k.nvic.lines[irq as usize];
+            k.nvic.active.push((line.priority, Some(irq)));
+            k.isr_depth += 1;
+            k.isr_count += 1;
+            if k.cost_on {
+                let entry = u64::from(k.cost.isr_entry);
+                let cycles = k.cost_cycles(entry);
+                k.advance_to(k.now + cycles);
+            }
+            k.record(TraceEvent::IrqEnter { irq });
+            Some((irq, line))
+        });
+        let Some((irq, line)) = next else { break };
+        any = true;
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            if let Some(routine) = line.routine {
+                // SAFETY: the routine and its parameter were connected together with
+                // `irq_connect_dynamic`, whose caller vouched for calling one with the other
+                // in ISR context; this is ISR context (`isr_depth` is raised).
+                unsafe { routine(line.parameter) };
+            }
+        }));
+        let leave = |k: &mut Kernel| {
+            k.isr_depth -= 1;
+            k.nvic.active.pop();
+        };
+        if let Err(payload) = result {
+            with(|k| {
+                if !payload.is::<ExitRequest>() && !payload.is::<StallRequest>() {
+                    let context = isr_context(k);
+                    let end = End::Panic { context, message: panic_message(&*payload) };
+                    k.ended.get_or_insert(end);
+                }
+                leave(k);
+            });
+            std::panic::resume_unwind(payload);
+        }
+        let clock_due = with(|k| {
+            if k.cost_on {
+                let exit = u64::from(k.cost.isr_exit);
+                let cycles = k.cost_cycles(exit);
+                k.advance_to(k.now + cycles);
+            }
+            k.record(TraceEvent::IrqExit { irq });
+            leave(k);
+            // The system clock or a device interrupt fell due during the ISR (its exit cost)
+            // and waited for it: it is taken before the CPU returns below priority 0.
+            k.nvic.level() > 0
+                && !irqs_locked(k)
+                && k.ended.is_none()
+                && k.next_event().is_some_and(|t| t <= k.now)
+        });
+        if clock_due {
+            run_due_interrupts();
+        }
     }
     any
 }
@@ -339,12 +442,7 @@ pub fn busy_wait(cycles: u64) {
         _ => (end, false),
     };
     if in_isr {
-        with(|k| {
-            k.advance_to(end);
-            if past_limit {
-                k.ended.get_or_insert(End::TimeLimit);
-            }
-        });
+        isr_busy_wait(end, past_limit);
         return;
     }
     if with(|k| k.ended.is_some()) {
@@ -381,6 +479,37 @@ pub fn busy_wait(cycles: u64) {
     }
 }
 
+/// [`busy_wait`] in an ISR, until cycle `end`: interrupts due meanwhile that are more urgent
+/// than the running ISR (the system clock and device interrupts, priority 0) nest into it at
+/// their time, unless it holds `irq_lock`; others wait for its exit. On a Cortex-M the NVIC
+/// preempts an active exception for a strictly more urgent one (ARMv7-M ARM B1.5.4); Zephyr
+/// 2.7 runs ISRs with interrupts unlocked (arch/arm/core/aarch32/isr_wrapper.S).
+fn isr_busy_wait(end: u64, past_limit: bool) {
+    loop {
+        let next = with(|k| {
+            let nest = k.nvic.level() > 0 && k.isr_irq_lock == 0 && k.ended.is_none();
+            match k.next_event() {
+                Some(t) if nest && t <= end => {
+                    k.advance_to(t);
+                    true
+                }
+                _ => {
+                    k.advance_to(end);
+                    if past_limit {
+                        k.ended.get_or_insert(End::TimeLimit);
+                    }
+                    false
+                }
+            }
+        });
+        if !next {
+            return;
+        }
+        time_moved();
+        run_due_interrupts();
+    }
+}
+
 /// The scheduler loop: runs threads until the simulation ends. Plays the idle thread.
 pub fn run_scheduler() {
     loop {
@@ -391,9 +520,29 @@ pub fn run_scheduler() {
             if k.ended.is_some() {
                 return Err(());
             }
-            Ok(k.ready.best())
+            if k.nvic.pending != 0 {
+                // A line pended while its thread held `irq_lock`, and that thread blocked: the
+                // CPU takes it before the next thread runs (as the unlocked next thread would).
+                k.current = IDLE;
+                if line_deliverable(k) {
+                    return Ok(None);
+                }
+            }
+            Ok(Some(k.ready.best()))
         });
-        let Ok(next) = next else { return };
+        let next = match next {
+            Err(()) => return,
+            Ok(None) => {
+                if let Err(payload) = catch_unwind(AssertUnwindSafe(run_pending_lines)) {
+                    with(|k| {
+                        let end = ending(k, payload, || "an ISR (between threads)".to_string());
+                        k.ended.get_or_insert(end);
+                    });
+                }
+                continue;
+            }
+            Ok(Some(next)) => next,
+        };
         match next {
             Some(slot) => run_thread(slot),
             None => {
@@ -470,16 +619,26 @@ fn run_thread(slot: u32) {
 /// an ISR while idle (what a panic report names).
 pub fn current_context(k: &Kernel) -> String {
     if k.current == IDLE {
-        "an ISR (while idle)".to_string()
+        format!("{} (while idle)", k.nvic.describe_innermost())
     } else {
         context(k, k.current)
+    }
+}
+
+/// The running ISR, and what it interrupted: `the ISR of irq 5 (priority 2) interrupting
+/// thread 'main'`, `... (while idle)`.
+fn isr_context(k: &Kernel) -> String {
+    if k.current == IDLE {
+        format!("{} (while idle)", k.nvic.describe_innermost())
+    } else {
+        format!("{} interrupting thread '{}'", k.nvic.describe_innermost(), k.name(k.current))
     }
 }
 
 /// Where a thread's fatal error happened: the thread, or an ISR running on its stack.
 fn context(k: &Kernel, slot: u32) -> String {
     if k.isr_depth > 0 {
-        format!("an ISR interrupting thread '{}'", k.name(slot))
+        format!("{} interrupting thread '{}'", k.nvic.describe_innermost(), k.name(slot))
     } else {
         format!("thread '{}'", k.name(slot))
     }
@@ -553,9 +712,11 @@ fn idle() {
     match catch_unwind(AssertUnwindSafe(run_due_interrupts)) {
         Ok(_) => {}
         Err(payload) => with(|k| {
+            let context = current_context(k);
             k.isr_depth = 0;
+            k.nvic.active.clear();
             k.announce_tick = None;
-            let end = ending(k, payload, || "an ISR (while idle)".to_string());
+            let end = ending(k, payload, || context);
             k.ended.get_or_insert(end);
         }),
     }

@@ -12,7 +12,8 @@
 //!
 //! * `CPU`: one track per thread with its running intervals (`X` events, from each switch to
 //!   it until the next switch away), an `ISR` track with each ISR's interval (the system clock
-//!   ISR expiring timeouts and `k_timer`s, device interrupts), instant events for thread
+//!   ISR expiring timeouts and `k_timer`s, device interrupts, interrupt lines as `irq N`, a nested
+//!   ISR inside the one it interrupted), instant events for thread
 //!   creation and exit, timeouts, timer expiries and device activity, and a flow arrow from
 //!   the context that readied a thread (a thread, or an ISR) to that thread's next interval.
 //! * `Embassy executors`: one track per executor with each task poll as an interval, and
@@ -188,7 +189,7 @@ impl Timeline {
         let mut running: Option<(u32, u64)> = None;
         let mut flows: Vec<(u32, u32)> = Vec::new();
         let mut next_flow = 1u32;
-        let mut isrs: Vec<(&'static str, u64)> = Vec::new();
+        let mut isrs: Vec<(std::borrow::Cow<'static, str>, u64)> = Vec::new();
         let mut polls: Vec<(u32, u32, u64)> = Vec::new();
         for m in &self.marks {
             let ts = m.cycles;
@@ -220,15 +221,19 @@ impl Timeline {
                     out.instant(tid(m.context), &format!("k_timer #{timer} expired"), ts)
                 }
                 What::Event(TraceEvent::Irq) => {}
+                // An interrupt line's ISR: its interval on the ISR track, nested ones inside.
+                What::Event(TraceEvent::IrqEnter { irq }) => {
+                    isrs.push((format!("irq {irq}").into(), ts))
+                }
+                What::IsrExit | What::Event(TraceEvent::IrqExit { .. }) => {
+                    if let Some((what, since)) = isrs.pop() {
+                        out.complete(CPU_PID, ISR_TID, "isr", &what, since, ts);
+                    }
+                }
                 What::Event(TraceEvent::Device { device, what }) => {
                     out.instant(tid(m.context), &format!("{device}: {what}"), ts)
                 }
-                What::IsrEnter(what) => isrs.push((what, ts)),
-                What::IsrExit => {
-                    if let Some((what, since)) = isrs.pop() {
-                        out.complete(CPU_PID, ISR_TID, "isr", what, since, ts);
-                    }
-                }
+                What::IsrEnter(what) => isrs.push(((*what).into(), ts)),
                 What::Ready(thread) => {
                     out.instant(tid(m.context), &format!("ready {}", name(*thread)), ts);
                     out.flow_start(tid(m.context), next_flow, ts);

@@ -39,6 +39,16 @@ pub enum TraceEvent {
     },
     /// A simulated device interrupt ran.
     Irq,
+    /// The ISR of an interrupt line ([`zephyr_sys::irq_connect_dynamic`]) begins.
+    IrqEnter {
+        /// The line.
+        irq: u32,
+    },
+    /// That ISR ends.
+    IrqExit {
+        /// The line.
+        irq: u32,
+    },
     /// A simulated device did something visible on its pins or bus (an output changed, a
     /// byte went out on a UART, an I2C transfer ended).
     Device {
@@ -85,6 +95,8 @@ impl fmt::Display for Trace<'_> {
                 &TraceEvent::Timeout { thread } => writeln!(f, "timeout {}", self.name(thread))?,
                 TraceEvent::TimerExpiry { timer } => writeln!(f, "timer-expiry #{timer}")?,
                 TraceEvent::Irq => writeln!(f, "irq")?,
+                TraceEvent::IrqEnter { irq } => writeln!(f, "irq {irq} enter")?,
+                TraceEvent::IrqExit { irq } => writeln!(f, "irq {irq} exit")?,
                 TraceEvent::Device { device, what } => writeln!(f, "{device}: {what}")?,
             }
         }

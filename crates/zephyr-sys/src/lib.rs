@@ -283,6 +283,72 @@ kernel_api! {
     pub fn arch_irq_unlocked(key: c_uint) -> bool;
 }
 
+/// An interrupt service routine as [`irq_connect_dynamic`] takes it:
+/// `void (*routine)(const void *parameter)`.
+pub type zr_irq_routine_t = Option<unsafe extern "C-unwind" fn(parameter: *const c_void)>;
+
+// Interrupt lines (include/irq.h). On real Zephyr `irq_connect_dynamic` needs
+// CONFIG_DYNAMIC_INTERRUPTS (without it its wrapper is missing and linking fails naming it);
+// `irq_enable`, `irq_disable` and `irq_is_enabled` are macros for `arch_irq_*`.
+kernel_api! {
+    /// Connects `routine(parameter)` to interrupt line `irq` at `priority` (0 is the most
+    /// urgent; at most [`zr_IRQ_PRIO_LOWEST`]) (`irq_connect_dynamic`, include/irq.h,
+    /// CONFIG_DYNAMIC_INTERRUPTS). Returns the vector (`irq`) or a negative errno. The line
+    /// must be disabled; connecting a connected line replaces its routine.
+    pub fn irq_connect_dynamic(
+        irq: c_uint,
+        priority: c_uint,
+        routine: zr_irq_routine_t,
+        parameter: *const c_void,
+        flags: u32,
+    ) -> c_int;
+    /// Enables interrupt line `irq` (`irq_enable`): a pending request runs as soon as the CPU
+    /// can take it.
+    pub fn irq_enable(irq: c_uint);
+    /// Disables interrupt line `irq` (`irq_disable`): requests stay pending.
+    pub fn irq_disable(irq: c_uint);
+    /// Nonzero when interrupt line `irq` is enabled (`irq_is_enabled`).
+    pub fn irq_is_enabled(irq: c_uint) -> c_int;
+}
+
+// `zr_irq_pend`: linked to the simulator's `zsim_irq_pend`, to the shim's `zr_irq_pend` on real
+// Zephyr, to a name that fails the link otherwise.
+#[cfg(not(any(zephyr_real, zephyr_unconfigured)))]
+extern "C-unwind" {
+    #[link_name = "zsim_irq_pend"]
+    fn zr_irq_pend_provider(irq: c_uint);
+}
+#[cfg(zephyr_real)]
+extern "C" {
+    #[link_name = "zr_irq_pend"]
+    fn zr_irq_pend_provider(irq: c_uint);
+}
+#[cfg(zephyr_unconfigured)]
+extern "C" {
+    #[link_name = "zephyr_sys_needs_a_zephyr_build__zr_irq_pend"]
+    fn zr_irq_pend_provider(irq: c_uint);
+}
+
+/// Extension (not Zephyr API): sets interrupt line `irq` pending, as software can on every
+/// architecture: `NVIC_SetPendingIRQ` on Cortex-M, `posix_sw_set_pending_IRQ` on native_posix
+/// (boards/posix/native_posix/irq_handler.c), the simulated interrupt controller on the
+/// simulator.
+///
+/// If the line is enabled and more urgent than what the CPU runs (any thread, or an ISR of a
+/// less urgent priority), and interrupts are not locked, its routine runs before this returns;
+/// otherwise it runs as soon as that stops being true (`irq_unlock`, `irq_enable`, the exit of
+/// the ISRs that mask it). Pending a pending line does nothing more; pending the line whose
+/// ISR is running makes it run once more after it exits.
+///
+/// # Safety
+/// Callable from threads and ISRs. `irq` must be below `CONFIG_NUM_IRQS`; on real Zephyr it
+/// must be a line the application owns (pending a device's line runs its driver's ISR).
+#[inline]
+pub unsafe fn zr_irq_pend(irq: c_uint) {
+    // SAFETY: forwarded caller contract.
+    unsafe { zr_irq_pend_provider(irq) }
+}
+
 // `k_is_in_isr` (kernel/thread.c: `arch_is_in_isr()`). On Cortex-M it is a read of IPSR, which
 // `real_layout` does inline: the executor's pender and every blocking wrapper ask it.
 #[cfg(not(all(zephyr_cortex_m, target_arch = "arm")))]

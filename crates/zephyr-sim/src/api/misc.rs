@@ -72,22 +72,31 @@ pub extern "C-unwind" fn irq_lock() -> c_uint {
 }
 
 /// Restores the interrupt lock state `key` (`irq_unlock`). When that unlocks interrupts and
-/// one became pending meanwhile, it runs now and its exit may preempt the caller; otherwise a
-/// thread readied while locked waits for the caller's next reschedule point.
+/// one became pending meanwhile (a timeout, a device interrupt, an interrupt line), it runs
+/// now and its exit may preempt the caller; otherwise a thread readied while locked waits for
+/// the caller's next reschedule point. In an ISR, unlocking lets a pending line more urgent
+/// than the ISR nest now.
 #[no_mangle]
 pub extern "C-unwind" fn irq_unlock(key: c_uint) {
-    let pending = with(|k| {
+    let (due, line) = with(|k| {
         let locked = (key != 0) as u32;
         if k.isr_depth > 0 {
             k.isr_irq_lock = locked;
-            return false;
+            return (false, locked == 0 && crate::switch::line_deliverable(k));
         }
         let cur = k.current;
         k.threads[cur as usize].irq_lock = locked;
-        locked == 0 && k.next_event().is_some_and(|t| t <= k.now)
+        let unlocked = locked == 0;
+        (
+            unlocked && k.next_event().is_some_and(|t| t <= k.now),
+            unlocked && crate::switch::line_deliverable(k),
+        )
     });
-    if pending && run_due_interrupts() {
+    if due && run_due_interrupts() {
         interrupt_exit();
+    }
+    if line {
+        crate::api::irq::take_now();
     }
 }
 

@@ -7,6 +7,7 @@
 //! All functions are `unsafe extern "C"`: callers pass raw pointers to kernel objects, which
 //! must be valid, stay in place after initialisation, and outlive every thread using them.
 
+pub mod irq;
 pub mod misc;
 pub mod msgq;
 pub mod poll;

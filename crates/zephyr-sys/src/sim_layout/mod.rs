@@ -104,6 +104,12 @@ pub unsafe fn zr_k_thread_priority(thread: crate::k_tid_t) -> core::ffi::c_int {
     unsafe { crate::k_thread_priority_get(thread) }
 }
 
+/// The least urgent interrupt priority `irq_connect_dynamic` accepts (0 is the most urgent).
+/// The simulated board's interrupt controller is a Cortex-M3's NVIC with 3 priority bits, as
+/// on qemu_cortex_m3: `IRQ_PRIO_LOWEST` of include/arch/arm/aarch32/exc.h is
+/// `BIT(NUM_IRQ_PRIO_BITS) - _IRQ_PRIO_OFFSET - 1` = 8 - 1 - 1 = 6.
+pub const zr_IRQ_PRIO_LOWEST: core::ffi::c_uint = 6;
+
 /// Whether [`zr_request_reschedule`] makes the end of the current `irq_lock` section a
 /// reschedule point by itself (real Zephyr on Cortex-M: it pends PendSV). Not here: the
 /// caller makes the end of its critical section a reschedule point itself.
