@@ -148,6 +148,14 @@ ZR_FN(int, irq_is_enabled, (unsigned int irq), (irq))
  * application using it fails to link naming zr_irq_pend.
  */
 #if defined(CONFIG_CPU_CORTEX_M)
+/* CMSIS (NVIC_SetPendingIRQ): <cmsis_core.h> since Zephyr 3.6, the arch header before. */
+#if defined(__has_include) && __has_include(<cmsis_core.h>)
+#include <cmsis_core.h>
+#elif defined(ZR_HAVE_ZEPHYR_PREFIX)
+#include <zephyr/arch/arm/aarch32/cortex_m/cmsis.h>
+#else
+#include <arch/arm/aarch32/cortex_m/cmsis.h>
+#endif
 void zr_irq_pend(unsigned int irq);
 void zr_irq_pend(unsigned int irq)
 {
