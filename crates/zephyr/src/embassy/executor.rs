@@ -125,7 +125,10 @@ impl Signal {
 
 #[export_name = "__pender"]
 fn __pender(context: *mut ()) {
-    // SAFETY: every raw executor in a program with `executor-zephyr` is created by
+    if super::interrupt::pend_if_irq(context) {
+        return;
+    }
+    // SAFETY: every other raw executor in a program with `executor-zephyr` is created by
     // `Executor::raw` with a pointer to its `Signal`, which lives as long as the executor
     // (`'static`).
     let signal = unsafe { &*(context as *const Signal) };
