@@ -206,3 +206,141 @@ fn deadlines_past_the_horizon_never_expire() {
         assert_eq!(expiries, 0, "timer expiries in 100 ms with only a deadline at tick {at}");
     }
 }
+
+/// xorshift64: deterministic random durations.
+fn xorshift(x: &mut u64) -> u64 {
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    *x
+}
+
+/// 200 tasks loop on `Timer::after` and `Timer::at` with random deadlines (1..500 ticks ahead,
+/// some already past), 40 timers each. With the executor's thread the most urgent, every wake
+/// is at exactly its deadline tick (never early, never late; a past deadline does not wait).
+/// The driver's `k_timer` expires exactly at the distinct deadline ticks, once each and never
+/// otherwise: it is re-armed only for the earliest deadline, and once the last timer has fired
+/// it is stopped (no expiry in the 5 s that main then sleeps).
+#[test]
+fn many_looping_timers_wake_at_their_exact_ticks_and_the_timer_stops_after() {
+    const TASKS: u64 = 200;
+    const ROUNDS: u64 = 40;
+    let deadlines: Rc<RefCell<Vec<u64>>> = Rc::default();
+    let misses: Rc<RefCell<Vec<(u64, u64, i64)>>> = Rc::default();
+    let (d, m) = (deadlines.clone(), misses.clone());
+    let outcome = zephyr_sim::Sim::new()
+        .trace(true)
+        .run(move || {
+            let (d2, m2) = (d.clone(), m.clone());
+            thread("tasks", 2, move || {
+                executor().run(|s| {
+                    for task in 0..TASKS {
+                        let (deadlines, misses) = (d2.clone(), m2.clone());
+                        spawn(&s, async move {
+                            let mut x = 0x9E37_79B9_7F4A_7C15 ^ (task + 1).wrapping_mul(0x2545);
+                            for _ in 0..ROUNDS {
+                                let now = Instant::now().as_ticks();
+                                let r = xorshift(&mut x);
+                                let deadline = if r.is_multiple_of(4) {
+                                    // Timer::at, sometimes a deadline already past.
+                                    let at = (now + 1 + r % 500).saturating_sub(r % 3 * 100);
+                                    Timer::at(Instant::from_ticks(at)).await;
+                                    at
+                                } else {
+                                    let wait = 1 + r % 499;
+                                    Timer::after_ticks(wait).await;
+                                    now + wait
+                                };
+                                if deadline > now {
+                                    deadlines.borrow_mut().push(deadline);
+                                }
+                                let expected = deadline.max(now);
+                                if ticks() as u64 != expected {
+                                    misses.borrow_mut().push((task, expected, ticks()));
+                                }
+                            }
+                        });
+                    }
+                })
+            });
+            // SAFETY: a plain sleep on the main thread, well past the last deadline.
+            unsafe { zephyr_sys::k_msleep(5_000) };
+        })
+        .unwrap_or_else(|e| panic!("simulation failed: {e}"));
+    assert_eq!(*misses.borrow(), [], "(task, deadline, woke at tick)");
+    let mut expected: Vec<u64> = deadlines.borrow().clone();
+    assert_eq!(expected.len() as u64, 7_601, "timers that waited (of 8 000)");
+    expected.sort_unstable();
+    expected.dedup();
+    let expiries: Vec<(u32, u64)> = outcome
+        .trace
+        .iter()
+        .filter_map(|r| match r.event {
+            zephyr_sim::TraceEvent::TimerExpiry { timer } => Some((timer, r.tick as u64)),
+            _ => None,
+        })
+        .collect();
+    assert!(expiries.iter().all(|&(timer, _)| timer == expiries[0].0), "one k_timer");
+    let expiry_ticks: Vec<u64> = expiries.iter().map(|&(_, tick)| tick).collect();
+    assert_eq!(expiry_ticks, expected, "k_timer expiries: exactly the distinct deadline ticks");
+    assert!(*expected.last().unwrap() < 50_000, "the last deadline is well before main wakes");
+}
+
+/// A timer dropped before its deadline (the other future of a `select` won) costs its task at
+/// most one spurious wake: the task's next timer, later than the dropped one, is polled at the
+/// dropped deadline (tick 100: not yet expired, it registers again) and then at its own (220).
+/// An earlier next timer replaces the dropped deadline: no spurious wake at all.
+#[test]
+fn a_dropped_timer_costs_at_most_one_spurious_wake() {
+    use embassy_futures::select::{select, Either};
+    use embassy_sync::blocking_mutex::raw::NoopRawMutex;
+    use embassy_sync::signal::Signal;
+
+    /// Records the tick of every poll of `future`.
+    async fn polled_at<F: core::future::Future>(polls: &RefCell<Vec<i64>>, future: F) {
+        let mut future = core::pin::pin!(future);
+        core::future::poll_fn(|cx| {
+            polls.borrow_mut().push(ticks());
+            future.as_mut().poll(cx)
+        })
+        .await;
+    }
+
+    let (later, earlier) = run(5, || {
+        let signal: &'static Signal<NoopRawMutex, ()> = Box::leak(Box::new(Signal::new()));
+        let polls: &'static RefCell<Vec<Vec<i64>>> = Box::leak(Box::default());
+        let done = Rc::new(Cell::new(0));
+        let d = done.clone();
+        executor().run_until(
+            |s| {
+                spawn(&s, async move {
+                    for at in [20, 240] {
+                        Timer::at(Instant::from_ticks(at)).await;
+                        signal.signal(());
+                    }
+                });
+                spawn(&s, async move {
+                    // The timer at tick 100 loses to the signal at tick 20, then is dropped.
+                    let won = select(Timer::at(Instant::from_ticks(100)), signal.wait()).await;
+                    assert!(matches!(won, Either::Second(())), "the signal wins at tick 20");
+                    let p = RefCell::default();
+                    polled_at(&p, Timer::at(Instant::from_ticks(220))).await;
+                    polls.borrow_mut().push(p.take());
+                    // At 220: a timer at 1000 dropped at 240, then one at 300 (earlier).
+                    let won = select(Timer::at(Instant::from_ticks(1_000)), signal.wait()).await;
+                    assert!(matches!(won, Either::Second(())), "the signal wins at tick 240");
+                    let p = RefCell::default();
+                    polled_at(&p, Timer::at(Instant::from_ticks(300))).await;
+                    polls.borrow_mut().push(p.take());
+                    d.set(1);
+                });
+            },
+            || done.get() == 1,
+        );
+        let mut polls = polls.take();
+        let earlier = polls.pop().unwrap();
+        (polls.pop().unwrap(), earlier)
+    });
+    assert_eq!(later, [20, 100, 220], "polls of the later timer: one spurious, at 100");
+    assert_eq!(earlier, [240, 300], "polls of the earlier timer: no spurious wake");
+}

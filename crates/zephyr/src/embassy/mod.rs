@@ -8,7 +8,9 @@
 //!   Zephyr interrupt line: they preempt every thread as soon as they are woken.
 //! * The time driver (feature `embassy-time-driver`, alias `time-driver`) implements
 //!   `embassy-time` on one `k_timer`, with Zephyr's tick rate and embassy-time's checked at
-//!   compile time (or converted, with `time-driver-convert`).
+//!   compile time (or converted, with `time-driver-convert`). Its deadlines wait in
+//!   [`timer_queue::TimerQueue`], a pairing heap through the tasks: O(1) to schedule, O(log n)
+//!   amortized per expiry.
 //!
 //! # Why not embassy-executor's `executor-thread` on Zephyr?
 //!
@@ -32,3 +34,5 @@ pub use interrupt::InterruptExecutor;
 
 #[cfg(feature = "embassy-time-driver")]
 pub mod time_driver;
+#[cfg(feature = "embassy-time-driver")]
+pub mod timer_queue;

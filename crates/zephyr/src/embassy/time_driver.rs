@@ -4,14 +4,20 @@
 //! # How it works
 //!
 //! * `now()` is `k_uptime_ticks()`, in embassy-time's ticks.
-//! * Deadlines wait in `embassy-time-queue-utils`' [`Queue`] (the queue integrated into
-//!   embassy-executor's tasks by default; its `generic-queue-*` features make a fixed-size queue
-//!   that takes any waker). One `k_timer` is armed for the earliest deadline with an absolute
-//!   timeout (`K_TIMEOUT_ABS_TICKS`), which expires at that very tick on every Zephyr version
-//!   (relative `k_timer` durations round differently between versions). When the queue is
-//!   empty the timer is stopped: no interrupts while nothing waits.
+//! * Deadlines wait in a [`TimerQueue`], a pairing heap threaded through embassy-executor's
+//!   per-task timer items (so only embassy-executor tasks can wait on a timer): scheduling is
+//!   O(1), each expiry O(log n) amortized with n timers waiting, and the earliest deadline is
+//!   at the root. One `k_timer` is armed for the earliest deadline with an absolute timeout
+//!   (`K_TIMEOUT_ABS_TICKS`), which expires at that very tick on every Zephyr version
+//!   (relative `k_timer` durations round differently between versions). It is re-armed only
+//!   when the earliest deadline changes: `schedule_wake` of an earlier deadline, or an expiry.
+//!   When the queue is empty the timer is stopped: no interrupts while nothing waits.
 //! * The timer's expiry function runs in the system clock ISR: it only wakes wakers (which
 //!   pend executors: an atomic operation, or a `k_sem_give`) and re-arms the timer.
+//! * A timer dropped before its deadline (a `select` or `with_timeout` that another future
+//!   won) stays queued: its task is woken once at that deadline, a spurious wake after which
+//!   the task registers its current deadline again. A task waiting on several deadlines keeps
+//!   the earliest.
 //!
 //! # When a task wakes
 //!
@@ -35,9 +41,9 @@ use core::task::Waker;
 
 use critical_section::Mutex;
 use embassy_time_driver::{Driver, TICK_HZ};
-use embassy_time_queue_utils::Queue;
 use zephyr_sys::*;
 
+use super::timer_queue::TimerQueue;
 use crate::object::{BootStatic, KObj};
 
 /// The compile error for a tick-rate mismatch, naming the embassy-time feature to pick.
@@ -74,12 +80,14 @@ const _: () = {
 };
 
 struct State {
-    queue: Mutex<RefCell<Queue>>,
+    queue: Mutex<RefCell<TimerQueue>>,
     timer: KObj<k_timer>,
 }
 
 static STATE: BootStatic<State> = BootStatic::new(|| State {
-    queue: Mutex::new(RefCell::new(Queue::new())),
+    // SAFETY: the only timer queue of this system (of this boot, on the simulator): the driver
+    // registered below is the only user of embassy-executor's timer items.
+    queue: Mutex::new(RefCell::new(unsafe { TimerQueue::new() })),
     timer: KObj::timer(Some(alarm_expired), None),
 });
 
@@ -149,7 +157,7 @@ fn set_alarm(state: &State, next: u64) -> bool {
 }
 
 /// Wakes what is due and re-arms for the rest. Runs in a critical section.
-fn dequeue_and_rearm(state: &State, queue: &mut Queue) {
+fn dequeue_and_rearm(state: &State, queue: &mut TimerQueue) {
     loop {
         let next = queue.next_expiration(ZephyrTimeDriver.now());
         if set_alarm(state, next) {
@@ -179,6 +187,8 @@ impl Driver for ZephyrTimeDriver {
         let state = STATE.get();
         critical_section::with(|cs| {
             let mut queue = state.queue.borrow_ref_mut(cs);
+            // True only when the earliest deadline got earlier: otherwise the timer is
+            // already armed for the earliest one.
             if queue.schedule_wake(at, waker) {
                 dequeue_and_rearm(state, &mut queue);
             }
