@@ -160,3 +160,31 @@ fn cpu_time_adds_up_to_the_run() {
     assert_eq!(cpu.thread("executor").unwrap().cycles, 3 * 100);
     assert_eq!(cpu.idle_cycles(), outcome.cycles - 800);
 }
+
+/// An `InterruptExecutor`'s track says it polls in an ISR (not on the thread that spawned its
+/// task), and its task's polls are on it.
+#[test]
+fn an_interrupt_executors_track_is_labelled_as_an_isr() {
+    let path = temp_file("irq-executor.json");
+    Sim::new()
+        .trace_file(&path)
+        .run(|| {
+            let executor: &'static zephyr::embassy::InterruptExecutor =
+                Box::leak(Box::new(zephyr::embassy::InterruptExecutor::new()));
+            let token = ticker().unwrap();
+            zephyr_sim::trace::name_task(token.id(), "ticker");
+            executor.start(4, 2).spawn(token);
+            // SAFETY: kernel call from the simulated main thread.
+            unsafe { zephyr_sys::k_msleep(10) };
+        })
+        .expect("the run ends");
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let events = json["traceEvents"].as_array().unwrap();
+    assert!(
+        events.iter().any(|e| e["ph"] == "M" && e["args"]["name"] == "executor 1 in an ISR"),
+        "{events:?}"
+    );
+    let polls =
+        events.iter().filter(|e| e["ph"] == "X" && e["pid"] == 2 && e["name"] == "ticker").count();
+    assert_eq!(polls, 4, "one poll to start and one per timer");
+}

@@ -639,7 +639,8 @@ impl Kernel {
     pub fn record_embassy(&mut self, hook: Hook, executor_id: u32, task_id: Option<u32>) {
         let (now, context) = (self.now, self.context());
         if let Some(timeline) = self.timeline.as_mut() {
-            let executor = timeline.executor(executor_id, context);
+            let polling = matches!(hook, Hook::PollStart | Hook::ExecBegin | Hook::Idle);
+            let executor = timeline.executor(executor_id, context, polling);
             let task = task_id.map_or(0, |id| timeline.task(id));
             timeline.push(now, context, What::Embassy { hook, executor, task });
         }

@@ -99,9 +99,9 @@ pub struct Mark {
 pub struct Timeline {
     /// Every event in order.
     pub marks: Vec<Mark>,
-    /// Embassy executors by number - 1: the id the hooks pass, and the thread that first
-    /// polled it.
-    executors: Vec<(u32, Option<u32>)>,
+    /// Embassy executors by number - 1: the id the hooks pass, and where it first polled (a
+    /// thread, or an ISR).
+    executors: Vec<(u32, Option<Context>)>,
     /// Embassy tasks by number - 1: the id the hooks pass, and the name given with
     /// [`crate::trace::name_task`].
     tasks: Vec<(u32, Option<String>)>,
@@ -113,22 +113,21 @@ impl Timeline {
         self.marks.push(Mark { cycles, context, what });
     }
 
-    /// The number of an executor (from 1), given the id the hooks pass.
-    pub fn executor(&mut self, id: u32, context: Context) -> u32 {
-        let thread = match context {
-            Context::Thread(slot) => Some(slot),
-            Context::Isr => None,
-        };
+    /// The number of an executor (from 1), given the id the hooks pass. `polling`: the hook
+    /// comes from the executor's poll, so `context` is where the executor runs (a thread, or
+    /// an ISR for an interrupt executor); other hooks (spawns, wakes) come from anywhere.
+    pub fn executor(&mut self, id: u32, context: Context, polling: bool) -> u32 {
+        let place = polling.then_some(context);
         match self.executors.iter().position(|&(e, _)| e == id) {
             Some(i) => {
                 let entry = &mut self.executors[i];
                 if entry.1.is_none() {
-                    entry.1 = thread;
+                    entry.1 = place;
                 }
                 i as u32 + 1
             }
             None => {
-                self.executors.push((id, thread));
+                self.executors.push((id, place));
                 self.executors.len() as u32
             }
         }
@@ -178,8 +177,12 @@ impl Timeline {
         }
         if !self.executors.is_empty() {
             out.meta(EMBASSY_PID, None, "process_name", "Embassy executors", None);
-            for (i, &(_, thread)) in self.executors.iter().enumerate() {
-                let on = thread.map(|slot| format!(" on {}", name(slot))).unwrap_or_default();
+            for (i, &(_, place)) in self.executors.iter().enumerate() {
+                let on = match place {
+                    Some(Context::Thread(slot)) => format!(" on {}", name(slot)),
+                    Some(Context::Isr) => " in an ISR".to_string(),
+                    None => String::new(),
+                };
                 let label = format!("executor {}{on}", i + 1);
                 out.meta(EMBASSY_PID, Some(i as u32 + 1), "thread_name", &label, Some(i as u32));
             }
