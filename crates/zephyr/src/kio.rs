@@ -51,9 +51,9 @@
 //! under `zephyr::embassy::Executor`: one program may run both, each with tasks awaiting the
 //! same kernel objects. What cannot work is a clear panic: [`spawn_local`] outside a kio task,
 //! and a blocking [`JoinHandle::join`] on the work queue that runs the task (a deadlock).
-//! `embassy_time::Timer` relies on Embassy's integrated timer queue, which only accepts Embassy
-//! task wakers (embassy-executor panics naming this); use [`sleep`] in kio tasks, or enable one
-//! of embassy-time-queue-utils' `generic-queue-*` features.
+//! `embassy_time::Timer` relies on the time driver's queue (`zephyr::embassy::timer_queue`),
+//! which lives in embassy-executor's tasks and so only accepts Embassy task wakers
+//! (embassy-executor panics naming this); use [`sleep`] in kio tasks.
 
 extern crate alloc;
 
