@@ -86,9 +86,10 @@ struct Node {
     waker: MaybeUninit<Waker>,
     /// The first child (children's deadlines are all `>=` this node's).
     child: Option<NodeRef>,
-    /// The next sibling.
+    /// The next sibling (stale, and never read, in a tree root).
     next: Option<NodeRef>,
-    /// The previous sibling, or the parent for a first child; `None` for the root.
+    /// The previous sibling, or the parent for a first child (stale, and never read, in a
+    /// tree root).
     prev: Option<NodeRef>,
     /// In the queue.
     queued: bool,
@@ -233,8 +234,6 @@ impl TimerQueue {
             node.set_deadline(at);
             node.put_waker(waker.clone());
             node.set_child(None);
-            node.set_next(None);
-            node.set_prev(None);
             self.root = Some(self.meld_with_root(node));
         }
         at < earliest
@@ -261,20 +260,17 @@ impl TimerQueue {
         let mut child = root.child();
         root.set_child(None);
         let waker = root.take_waker();
-        // Pass 1: meld the children in pairs, stacking the results through `next`.
+        // Pass 1: meld the children in pairs, stacking the results through `next` (a tree
+        // root's `next` and `prev` are free: see `meld`).
         let mut stack: Option<NodeRef> = None;
         while let Some(first) = child {
-            let second = first.next();
-            let pair = match second {
+            let pair = match first.next() {
                 Some(second) => {
                     child = second.next();
-                    detach(first);
-                    detach(second);
                     meld(first, second)
                 }
                 None => {
                     child = None;
-                    detach(first);
                     first
                 }
             };
@@ -282,20 +278,21 @@ impl TimerQueue {
             stack = Some(pair);
         }
         // Pass 2: meld the stacked pairs, last pair first.
-        let mut heap: Option<NodeRef> = None;
+        let Some(mut heap) = stack else {
+            self.root = None;
+            return waker;
+        };
+        stack = heap.next();
         while let Some(top) = stack {
             stack = top.next();
-            top.set_next(None);
-            heap = Some(match heap {
-                Some(heap) => meld(heap, top),
-                None => top,
-            });
+            heap = meld(heap, top);
         }
-        self.root = heap;
+        self.root = Some(heap);
         waker
     }
 
-    /// Unlinks the subtree `node` (not the root) from its parent or previous sibling.
+    /// Unlinks the subtree `node` (not the root) from its parent or previous sibling; it
+    /// becomes a tree of its own.
     fn cut(&mut self, node: NodeRef) {
         let prev = node.prev().expect("a node other than the root has a prev link");
         let next = node.next();
@@ -307,10 +304,9 @@ impl TimerQueue {
         if let Some(next) = next {
             next.set_prev(Some(prev));
         }
-        detach(node);
     }
 
-    /// Melds the detached tree `node` with the heap; returns the new root.
+    /// Melds the tree `node` with the heap; returns the new root.
     fn meld_with_root(&self, node: NodeRef) -> NodeRef {
         match self.root {
             Some(root) => meld(root, node),
@@ -335,16 +331,19 @@ impl core::fmt::Debug for TimerQueue {
     }
 }
 
-/// Clears the sibling links of `node` (it becomes a detached tree).
-fn detach(node: NodeRef) {
-    node.set_prev(None);
-    node.set_next(None);
-}
-
-/// Melds two detached trees; the one with the later deadline becomes the first child of the
-/// other (on a tie, `a` stays the root). Returns the root.
+/// Melds two trees: the one with the later deadline becomes the first child of the other (on
+/// a tie, `a` stays the root). Returns the root.
+///
+/// A tree root's `next` and `prev` are never read (only a child's are: `cut` is never called
+/// on the heap's root, and linking a root as a child sets both), so they are left as they are
+/// rather than cleared.
+#[inline]
 fn meld(a: NodeRef, b: NodeRef) -> NodeRef {
-    let (parent, child) = if b.deadline() < a.deadline() { (b, a) } else { (a, b) };
+    // Two selects rather than a branch: which deadline is earlier is a coin toss, and a
+    // conditional move costs less than a mispredicted branch.
+    let b_first = b.deadline() < a.deadline();
+    let parent = if b_first { b } else { a };
+    let child = if b_first { a } else { b };
     let first = parent.child();
     child.set_next(first);
     if let Some(first) = first {
