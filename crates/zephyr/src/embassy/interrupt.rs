@@ -1,39 +1,6 @@
 //! `InterruptExecutor`: Embassy tasks polled in a Zephyr interrupt handler, above every thread.
 //!
-//! # How it runs
-//!
-//! The executor owns one interrupt line. Its pender sets the line pending
-//! ([`zr_irq_pend`](zephyr_sys::zr_irq_pend): `NVIC_SetPendingIRQ` on Cortex-M,
-//! `posix_sw_set_pending_IRQ` on native_posix, the simulated interrupt controller on the
-//! simulator); the line's handler polls the executor. So a task it wakes runs:
-//!
-//! * from a thread (any priority, cooperative ones included): before the waking call returns,
-//!   since an interrupt preempts every thread;
-//! * from an ISR less urgent than the line, or from the system clock ISR (the time driver's
-//!   alarm): when that ISR returns (Cortex-M tail-chains to the pending line);
-//! * from an ISR more urgent than the line: the line preempts it and runs at once;
-//! * from one of its own tasks: after the current poll, when the handler runs again (a pended
-//!   line that is active runs once more after it returns).
-//!
-//! Critical sections (`irq_lock`) hold it off: they mask every interrupt line.
-//!
-//! # What its tasks may do
-//!
-//! Tasks run in ISR context, so they must never block: no `k_sem_take` with a timeout other
-//! than `K_NO_WAIT`, no `k_sleep`, no blocking `zephyr::sync` call, no [`Executor::run`]
-//! (crate::embassy::Executor). Awaiting is the way to wait: embassy-time timers, embassy-sync
-//! channels and signals, and everything else that only takes a waker. On the simulator a
-//! blocking call from a task is a panic that ends the run naming the call and the interrupt;
-//! on real Zephyr it is an assertion failure (with `CONFIG_ASSERT`) or undefined behaviour.
-//! Long computations in its tasks delay every thread, and every less urgent interrupt.
-//!
-//! # Priorities
-//!
-//! `priority` is Zephyr's `IRQ_CONNECT` priority: 0 is the most urgent, up to
-//! `IRQ_PRIO_LOWEST` (6 on a Cortex-M3 with 3 priority bits). Zephyr's system clock (SysTick)
-//! has priority 0, so an executor at priority 1 or below is interrupted by the clock, and one
-//! at 0 tail-chains after it. Several interrupt executors on lines of different priorities nest
-//! like the lines.
+//! The rules are on [`InterruptExecutor`].
 
 use core::cell::UnsafeCell;
 use core::ffi::{c_uint, c_void};
@@ -89,9 +56,44 @@ const STARTED: u8 = 2;
 /// }
 /// ```
 ///
-/// See the [module documentation](self) for when its tasks run and what they may do. Spawn
-/// onto it from threads, ISRs and other executors with the [`SendSpawner`] that
+/// Spawn onto it from threads, ISRs and other executors with the [`SendSpawner`] that
 /// [`start`](Self::start) returns (or [`spawner`](Self::spawner)).
+///
+/// # How it runs
+///
+/// The executor owns one interrupt line. Its pender sets the line pending
+/// ([`zr_irq_pend`](zephyr_sys::zr_irq_pend): `NVIC_SetPendingIRQ` on Cortex-M,
+/// `posix_sw_set_pending_IRQ` on native_posix, the simulated interrupt controller on the
+/// simulator); the line's handler polls the executor. So a task it wakes runs:
+///
+/// * from a thread (any priority, cooperative ones included): before the waking call returns,
+///   since an interrupt preempts every thread;
+/// * from an ISR less urgent than the line, or from the system clock ISR (the time driver's
+///   alarm): when that ISR returns (Cortex-M tail-chains to the pending line);
+/// * from an ISR more urgent than the line: the line preempts it and runs at once;
+/// * from one of its own tasks: after the current poll, when the handler runs again (a pended
+///   line that is active runs once more after it returns).
+///
+/// Critical sections (`irq_lock`) hold it off: they mask every interrupt line.
+///
+/// # What its tasks may do
+///
+/// Tasks run in ISR context, so they must never block: no `k_sem_take` with a timeout other
+/// than `K_NO_WAIT`, no `k_sleep`, no blocking `zephyr::sync` call, no
+/// [`Executor::run`](super::Executor::run). Awaiting is the way to wait: embassy-time timers,
+/// embassy-sync channels and signals, and everything else that only takes a waker. On the simulator a
+/// blocking call from a task is a panic that ends the run naming the call and the interrupt;
+/// on real Zephyr it is an assertion failure (with `CONFIG_ASSERT`) or undefined behaviour.
+/// Long computations in its tasks delay every thread, and every less urgent interrupt.
+///
+/// # Priorities
+///
+/// `priority` is Zephyr's `IRQ_CONNECT` priority: 0 is the most urgent, up to
+/// `IRQ_PRIO_LOWEST` (6 on a Cortex-M3 with 3 priority bits and on the simulator, 255 on
+/// native_posix; `zephyr_sys::zr_IRQ_PRIO_LOWEST`). Zephyr's system clock (SysTick)
+/// has priority 0, so an executor at priority 1 or below is interrupted by the clock, and one
+/// at 0 tail-chains after it. Several interrupt executors on lines of different priorities nest
+/// like the lines.
 pub struct InterruptExecutor {
     state: AtomicU8,
     irq: AtomicU32,
