@@ -85,6 +85,39 @@ fn pick_deadline(rng: &mut Rng, model: &Model, task: usize, clock: u64) -> u64 {
     }
 }
 
+/// Spawns one task per slot of `wakers` that only records its polls: its first poll gives its
+/// waker, every later one is a wake by the queue (nothing else wakes it), logged in `woken`.
+fn spawn_recorders(
+    s: &embassy_executor::Spawner,
+    wakers: &Rc<RefCell<Vec<Option<Waker>>>>,
+    woken: &Rc<RefCell<Vec<usize>>>,
+) {
+    for task in 0..wakers.borrow().len() {
+        let (wakers, woken) = (wakers.clone(), woken.clone());
+        spawn(
+            s,
+            poll_fn(move |cx| {
+                let mut wakers = wakers.borrow_mut();
+                if wakers[task].is_none() {
+                    wakers[task] = Some(cx.waker().clone());
+                } else {
+                    woken.borrow_mut().push(task);
+                }
+                Poll::<()>::Pending
+            }),
+        );
+    }
+}
+
+/// Every recorder's waker, once each has been polled.
+async fn all_wakers(wakers: &RefCell<Vec<Option<Waker>>>) -> Vec<Waker> {
+    while wakers.borrow().iter().any(Option::is_none) {
+        yield_now().await;
+    }
+    let all = wakers.borrow().iter().map(|w| w.clone().unwrap()).collect();
+    all
+}
+
 /// Runs `operations` random operations on `tasks` tasks from `seed`; returns how many wakes
 /// were checked.
 fn against_the_model(seed: u64, tasks: usize, operations: usize) -> usize {
@@ -95,29 +128,9 @@ fn against_the_model(seed: u64, tasks: usize, operations: usize) -> usize {
         let c = checked.clone();
         executor().run_until(
             |s| {
-                for task in 0..tasks {
-                    let (wakers, woken) = (wakers.clone(), woken.clone());
-                    // A task that only records its polls: its first poll gives its waker, every
-                    // later one is a wake by the queue (nothing else wakes it).
-                    spawn(
-                        &s,
-                        poll_fn(move |cx| {
-                            let mut wakers = wakers.borrow_mut();
-                            if wakers[task].is_none() {
-                                wakers[task] = Some(cx.waker().clone());
-                            } else {
-                                woken.borrow_mut().push(task);
-                            }
-                            Poll::<()>::Pending
-                        }),
-                    );
-                }
+                spawn_recorders(&s, &wakers, &woken);
                 spawn(&s, async move {
-                    while wakers.borrow().iter().any(Option::is_none) {
-                        yield_now().await;
-                    }
-                    let wakers: Vec<Waker> =
-                        wakers.borrow().iter().map(|w| w.clone().unwrap()).collect();
+                    let wakers = all_wakers(&wakers).await;
                     let mut rng = Rng(seed);
                     let mut model = Model::default();
                     // SAFETY: the only timer queue these tasks' wakers are given to (the time
@@ -217,27 +230,9 @@ fn the_rules_step_by_step() {
         let o = out.clone();
         executor().run_until(
             |s| {
-                for task in 0..4 {
-                    let (wakers, woken) = (wakers.clone(), woken.clone());
-                    spawn(
-                        &s,
-                        poll_fn(move |cx| {
-                            let mut wakers = wakers.borrow_mut();
-                            if wakers[task].is_none() {
-                                wakers[task] = Some(cx.waker().clone());
-                            } else {
-                                woken.borrow_mut().push(task);
-                            }
-                            Poll::<()>::Pending
-                        }),
-                    );
-                }
+                spawn_recorders(&s, &wakers, &woken);
                 spawn(&s, async move {
-                    while wakers.borrow().iter().any(Option::is_none) {
-                        yield_now().await;
-                    }
-                    let w: Vec<Waker> =
-                        wakers.borrow().iter().map(|w| w.clone().unwrap()).collect();
+                    let w = all_wakers(&wakers).await;
                     // SAFETY: the only queue these tasks are given to.
                     let mut q = unsafe { TimerQueue::new() };
                     let mut log = vec![
