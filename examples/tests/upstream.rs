@@ -1,6 +1,7 @@
-//! Programs written for the upstream zephyr-lang-rust `zephyr` crate (`samples/upstream/*`),
-//! booted unchanged by `zephyr_sim::app_main!`, print exactly their golden output, the same on
-//! every run, and end the way the runner reports a finished program (exit 0).
+//! Programs written for the upstream zephyr-lang-rust `zephyr` crate (`samples/upstream/*`), and
+//! `samples/interrupt`, booted unchanged by `zephyr_sim::app_main!`, print exactly their golden
+//! output, the same on every run, and end the way the runner reports a finished program (exit
+//! 0). `scripts/zephyr-test.sh` checks the same golden files on real Zephyr.
 
 use std::process::Command;
 
@@ -51,5 +52,17 @@ fn upstream_work_matches_its_golden_output() {
         include_str!("golden/upstream-work.txt"),
         "upstream-work",
         "zephyr-sim: rust_main returned; idle at 0.200 s",
+    );
+}
+
+#[test]
+fn interrupt_demo_matches_its_golden_output() {
+    // samples/interrupt: the ticker's ticks inside the cooperative thread's computation, the
+    // task spawned from a thread printing before the spawner's next line.
+    check(
+        env!("CARGO_BIN_EXE_interrupt-demo"),
+        include_str!("golden/interrupt-demo.txt"),
+        "interrupt-demo",
+        "zephyr-sim: rust_main returned; idle at 0.035 s",
     );
 }
