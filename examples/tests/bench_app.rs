@@ -11,7 +11,7 @@ fn bench_app_prints_every_scenario_then_done() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8(out.stdout).expect("utf-8");
     let lines: Vec<&str> = stdout.lines().collect();
-    let scenarios = ["thread", "thread-same-prio", "cs", "noop", "thread-task"];
+    let scenarios = ["thread", "thread-same-prio", "cs", "noop", "thread-task", "irq", "irq-task"];
     assert!(lines.len() >= scenarios.len() + 2, "too few lines:\n{stdout}");
     for (line, scenario) in lines.iter().zip(scenarios) {
         let prefix = format!("bench {scenario} round_trips={ROUND_TRIPS} cycles=");

@@ -11,6 +11,8 @@
 //! | `bench cs` | two Embassy tasks on one [`Executor`] | two `Channel<CriticalSectionRawMutex, (), 1>` |
 //! | `bench noop` | the same | two `Channel<NoopRawMutex, (), 1>` |
 //! | `bench thread-task` | the measuring thread and a task on an executor thread of the same priority | a `Signal`; a `k_sem` back |
+//! | `bench irq` | the measuring thread and the ISR of interrupt line [`IRQ_LINE`] (priority [`IRQ_PRIORITY`]) | `zr_irq_pend`; a `k_sem` back |
+//! | `bench irq-task` | the measuring thread and a task on an [`InterruptExecutor`] on line [`IRQ_EXECUTOR_LINE`] (priority [`IRQ_PRIORITY`]) | a `Signal`; a `k_sem` back |
 //!
 //! then `bench hw_cycles_per_sec=H` (the cycle counter's rate) and `bench done`:
 //!
@@ -31,6 +33,15 @@
 //!   themselves, so starting the executor's thread is not counted.
 //! * **Thread to task** (`thread-task`) is to be read against `thread-same-prio`: the same two
 //!   switches, through the executor's park (`k_sem_take`) and pender (`k_sem_give`).
+//! * **Thread to interrupt** (`irq`, the kernel's own, in `src/baseline.c` as the thread
+//!   baselines; `irq-task`, to be read against it): the thread pends the line, whose handler
+//!   preempts it at once, gives the semaphore and returns; the thread's `k_sem_take` then finds
+//!   the semaphore given and does not block. No thread switch: a round trip is a software pend,
+//!   an interrupt entry and exit, a give and a take. In `irq-task` the `Signal`'s waker is the
+//!   [`InterruptExecutor`]'s pender (`zr_irq_pend`), and the handler polls the executor, whose
+//!   task gives the semaphore. `irq` connects its line with `irq_connect_dynamic` (in C, as
+//!   the executor does from Rust), so both take Zephyr's same interrupt path. The lines are
+//!   ones no device uses on the board (see [`IRQ_LINE`]).
 //!
 //! Each executor runs on the same static [`Thread`] (re-spawned per scenario) with
 //! [`Executor::run_until`], so each scenario ends and the thread is joined before the next.
@@ -46,10 +57,16 @@
 //!
 //! # Measured
 //! `qemu_cortex_m3` (Zephyr 2.7.0, 12 MHz cycle counter, `-icount shift=0`), the module's
-//! release build (`opt-level = "s"`, LTO), instructions per round trip: `thread` ~454,
-//! `thread-same-prio` ~654, `cs` ~726, `noop` ~557, `thread-task` ~1076. The Rust port of the
-//! baseline gives the same counts as the C (the kernel's code dominates). On this board, a
-//! task-to-task round trip costs more instructions than the kernel's thread-to-thread one.
+//! release build (`opt-level = "s"`, LTO; this application's Rust at 3), instructions per
+//! round trip: `thread` ~456, `thread-same-prio` ~656, `cs` ~543, `noop` ~420, `thread-task`
+//! ~866, `irq` ~105, `irq-task` ~274 (under QEMU the cycle counter moves in steps of 125
+//! cycles, so each count is good to about 2 instructions). The Rust port of the baseline gives
+//! the same counts as the C (the kernel's code dominates). On this board, a task-to-task round
+//! trip costs more instructions than the kernel's thread-to-thread one. An interrupt round trip
+//! makes no thread switch, so `irq` is a quarter of `thread`; `irq-task` adds the executor's
+//! fixed costs to it (the `Signal`'s two critical sections, the pender, one poll of the run
+//! queue and of the task, the Rust `Semaphore` wrappers): ~170 instructions, 2.6x `irq`, and
+//! still under half of `thread-task`, its thread-executor counterpart.
 
 #![no_std]
 
@@ -61,7 +78,7 @@ use embassy_sync::blocking_mutex::raw::{CriticalSectionRawMutex, NoopRawMutex, R
 use embassy_sync::channel::Channel;
 use embassy_sync::signal::Signal;
 use static_cell::StaticCell;
-use zephyr::embassy::Executor;
+use zephyr::embassy::{Executor, InterruptExecutor};
 use zephyr::printkln;
 use zephyr::sys::sync::Semaphore;
 use zephyr::thread::{Thread, ThreadId, ThreadStack};
@@ -78,6 +95,41 @@ pub const MEASURE_PRIORITY: i32 = 5;
 /// The partner thread's priority in the `thread` scenario: one more urgent than the measuring
 /// thread, so every `k_sem_give(ping)` preempts the giver.
 const URGENT_PARTNER_PRIORITY: i32 = MEASURE_PRIORITY - 1;
+
+/// The priority (`IRQ_CONNECT`'s: 0 is the most urgent) of the interrupt lines of the `irq` and
+/// `irq-task` scenarios: any priority preempts the measuring thread; 2 leaves the system clock
+/// (0 on Cortex-M, 1 on native_posix) more urgent.
+pub const IRQ_PRIORITY: u32 = 2;
+
+/// The interrupt lines of the `irq` scenario ([`IRQ_LINE`]) and of the `irq-task` scenario's
+/// executor ([`IRQ_EXECUTOR_LINE`]): lines no device of the board uses, picked per board.
+#[cfg(CONFIG_BOARD_QEMU_CORTEX_M3)]
+mod lines {
+    /// `qemu_cortex_m3` (TI LM3S6965): `CONFIG_NUM_IRQS` is 43
+    /// (`soc/arm/ti_lm3s6965/Kconfig.defconfig`), and the devicetree
+    /// (`dts/arm/ti/lm3s6965.dtsi`) uses lines 0-6, 30, 31, 33 and 42; QEMU's `lm3s6965evb`
+    /// model wires nothing to 40 or 41 either.
+    pub const IRQ_LINE: u32 = 40;
+    /// See [`IRQ_LINE`].
+    pub const IRQ_EXECUTOR_LINE: u32 = 41;
+}
+/// The interrupt lines of the `irq` scenario ([`IRQ_LINE`]) and of the `irq-task` scenario's
+/// executor ([`IRQ_EXECUTOR_LINE`]): lines no device of the board uses, picked per board.
+#[cfg(any(CONFIG_BOARD_NATIVE_POSIX, CONFIG_BOARD_ZEPHYR_SIM))]
+mod lines {
+    /// `native_posix(_64)`: 32 lines (`N_IRQS`, `boards/posix/native_posix/irq_ctrl.h`), of
+    /// which the board uses 0-2 (`TIMER_TICK_IRQ`, `OFFLOAD_SW_IRQ`, `COUNTER_EVENT_IRQ`,
+    /// `board_soc.h`). The simulator (`zephyr_sim`): 64 lines, none used by a device.
+    pub const IRQ_LINE: u32 = 30;
+    /// See [`IRQ_LINE`].
+    pub const IRQ_EXECUTOR_LINE: u32 = 31;
+}
+#[cfg(not(any(CONFIG_BOARD_QEMU_CORTEX_M3, CONFIG_BOARD_NATIVE_POSIX, CONFIG_BOARD_ZEPHYR_SIM)))]
+compile_error!(
+    "samples/bench: pick two interrupt lines no device uses on this board (src/lib.rs, mod lines)"
+);
+pub use lines::{IRQ_EXECUTOR_LINE, IRQ_LINE};
+const _: () = assert!(IRQ_EXECUTOR_LINE < zephyr::raw::CONFIG_NUM_IRQS);
 
 /// The thread every executor runs on, one scenario at a time.
 static EXECUTOR_THREAD: Thread = Thread::named("bench-executor");
@@ -251,6 +303,42 @@ fn thread_task() -> u32 {
     elapsed
 }
 
+// ---- thread to interrupt: irq-task ------------------------------------------------------
+
+/// The `irq-task` scenario's executor, on [`IRQ_EXECUTOR_LINE`].
+static IRQ_EXECUTOR: InterruptExecutor = InterruptExecutor::new();
+/// Thread to interrupt task: the measuring thread's request.
+static IRQ_REQUEST: Signal<CriticalSectionRawMutex, ()> = Signal::new();
+/// Interrupt task to thread: the answer, given in the line's handler.
+static IRQ_REPLY: Semaphore = Semaphore::new(0, 1);
+
+/// Answers [`ROUND_TRIPS`] + 1 requests (the warm-up included), in ISR context.
+#[embassy_executor::task]
+async fn irq_answerer() {
+    for _ in 0..=ROUND_TRIPS {
+        IRQ_REQUEST.wait().await;
+        IRQ_REPLY.give();
+    }
+}
+
+/// `irq-task`: the calling thread signals a task on an [`InterruptExecutor`], which runs in the
+/// line's handler before `signal` returns, and takes the semaphore the task gave.
+fn irq_task() -> u32 {
+    IRQ_EXECUTOR
+        .start(IRQ_EXECUTOR_LINE, IRQ_PRIORITY)
+        .spawn(irq_answerer().expect("a free task slot"));
+    let round_trip = || {
+        IRQ_REQUEST.signal(());
+        IRQ_REPLY.take(Forever).expect("a semaphore taken forever returns 0");
+    };
+    round_trip();
+    let start = cycles();
+    for _ in 0..ROUND_TRIPS {
+        round_trip();
+    }
+    cycles().wrapping_sub(start)
+}
+
 // ---- the application --------------------------------------------------------------------
 
 /// The application's entry point: Zephyr's `main` calls it on the main thread; on the host,
@@ -269,6 +357,8 @@ pub extern "C-unwind" fn rust_main() {
     report("cs", cs());
     report("noop", noop());
     report("thread-task", thread_task());
+    report("irq", baseline::irq_round_trips(IRQ_LINE, IRQ_PRIORITY, ROUND_TRIPS));
+    report("irq-task", irq_task());
     // SAFETY: a plain query of the cycle counter's rate.
     let hz = unsafe { zephyr::raw::sys_clock_hw_cycles_per_sec() };
     printkln!("bench hw_cycles_per_sec={hz}");
