@@ -63,6 +63,6 @@ fn interrupt_demo_matches_its_golden_output() {
         env!("CARGO_BIN_EXE_interrupt-demo"),
         include_str!("golden/interrupt-demo.txt"),
         "interrupt-demo",
-        "zephyr-sim: rust_main returned; idle at 0.035 s",
+        "zephyr-sim: rust_main returned; idle at 0.040 s",
     );
 }
