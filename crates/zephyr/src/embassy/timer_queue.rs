@@ -45,6 +45,11 @@
 //! * A task that schedules an earlier deadline while queued moves to it (decrease-key); a later
 //!   or equal deadline keeps the earlier one, so the task is woken once at that earlier deadline
 //!   (a spurious wake, after which it registers again, as with `embassy-time-queue-utils`).
+//! * Tasks due at the same tick are woken in the heap's order, which is not the order they
+//!   registered in, nor `embassy-time-queue-utils`' (the most recently inserted first); it is
+//!   the same on every run of the same program. Two tasks whose timers end at one tick must not
+//!   rely on which runs first (`samples/upstream/embassy` prints a worker's answer before the
+//!   main task's tick at 300 ms since this queue replaced the list).
 //! * A deadline of `u64::MAX` means never: it is not queued (a queued task keeps its deadline).
 //! * [`schedule_wake`](TimerQueue::schedule_wake) returns `true` exactly when the earliest
 //!   deadline got earlier, so a driver re-arms its alarm only then.
