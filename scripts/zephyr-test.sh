@@ -18,7 +18,10 @@
 # the host's clock, so the board's timing is deterministic too.
 # Each scenario's count is averaged over the sample's round trips (see samples/bench).
 #
-# Environment: ZEPHYR_TEST_BUILD (build directory; default target/zephyr-test). The run fails
+# Environment: ZEPHYR_TEST_ONLY=kernel-rules runs only the C samples of kernel rules
+# (kernel-rules and time-slicing, on native_posix_64: a minute instead of ten) and ends with
+# `real zephyr: kernel rules ok`. ZEPHYR_TEST_BUILD (build directory; default
+# target/zephyr-test). The run fails
 # when an instruction count is over its limit (cs <= 1.2x thread, noop <= 1.0x thread,
 # thread-task <= 1.3x thread-same-prio: a task switch must not cost more than a thread switch;
 # irq-task <= 3.0x irq: a thread waking a task on an InterruptExecutor, see the check);
@@ -183,6 +186,27 @@ if ! diff "$root/samples/kernel-rules/expected.txt" \
     fail "kernel-rules on native_posix_64 differs from samples/kernel-rules/expected.txt"
 fi
 echo "   kernel-rules on native_posix_64: triggered work and queue start as the simulator has them"
+fi
+
+# Time slicing at 10 kHz and 100 Hz (a C program; the simulator runs the same steps in
+# crates/zephyr-sim/tests/timeslicing.rs against the same expected output).
+build time-slicing native_posix_64
+build time-slicing native_posix_64 time-slicing-100hz \
+    "-DOVERLAY_CONFIG=$root/samples/time-slicing/100hz.conf"
+for variant in time-slicing:10000 time-slicing-100hz:100; do
+    name=${variant%:*} hz=${variant#*:}
+    run "$name" native_posix_64 "^done"
+    if ! diff "$root/samples/time-slicing/expected-$hz.txt" \
+        <(grep -E '^(T=|==|slice|done)' "$build/$name-native_posix_64.out" | tr -d '\r') \
+        >"$build/$name.diff"; then
+        cat "$build/$name.diff"
+        fail "$name on native_posix_64 differs from samples/time-slicing/expected-$hz.txt"
+    fi
+    echo "   $name on native_posix_64: time slicing at $hz Hz as the simulator has it"
+done
+if [[ ${ZEPHYR_TEST_ONLY:-} == kernel-rules ]]; then
+    echo "real zephyr: kernel rules ok"
+    exit 0
 fi
 
 # Devices by node label, from the lookups the module generates from the devicetree (the same
