@@ -93,6 +93,18 @@ fn sleeper(me: &'static str, n: i64) {
     out!("T={} {me} done", t());
 }
 
+/// Phase 8's `locker`: `2n` steps under `k_sched_lock`, then `2n` more.
+fn locker(me: &'static str, n: i64) {
+    // SAFETY: kernel call from a simulated thread.
+    unsafe { k_sched_lock() };
+    steps(me, 2 * n);
+    // SAFETY: as above.
+    unsafe { k_sched_unlock() };
+    out!("T={} {me} unlocked", t());
+    steps(me, 2 * n);
+    out!("T={} {me} done", t());
+}
+
 /// `start`: a thread at `prio` running `entry(name, arg)`.
 fn start(entry: fn(&'static str, i64), name: &'static str, arg: i64, prio: i32) -> k_tid_t {
     zephyr_sim::spawn_thread(name, prio, move || entry(name, arg))
@@ -167,6 +179,14 @@ fn run_phase(n: u32) {
             phase("7 blocked");
             let a = start(sleeper, "A", s35, 5);
             let b = start(worker, "B", 2 * s35, 5);
+            join(&[a, b]);
+        }
+        8 => {
+            phase("8 locked");
+            // SAFETY: kernel call from a simulated thread.
+            unsafe { k_sched_time_slice_set(2, 0) };
+            let a = start(locker, "A", s, 5);
+            let b = start(worker, "B", 1, 5);
             join(&[a, b]);
         }
         _ => unreachable!("no phase {n}"),
@@ -462,30 +482,20 @@ fn a_thread_that_blocked_and_was_readied_starts_a_fresh_slice() {
 }
 
 /// kernel/sched.c:420-422 (`z_time_slice`: a running thread that is not sliceable at a tick
-/// announcement gets `slice_ticks = 0`) with `is_preempt` false under `k_sched_lock`: a thread
-/// holding the scheduler lock when its slice ends (tick 20) is not rotated, and after
-/// `k_sched_unlock` (tick 25) it runs unsliced until it ends, at tick 55 (the next slice would
-/// start at a switch).
+/// announcement gets `slice_ticks = 0`) with `is_preempt` false under `k_sched_lock`
+/// (sched.c:386): a thread holding the scheduler lock when its slice ends (tick 20; 2 at
+/// 100 Hz) is not rotated, and after `k_sched_unlock` (tick 28; 2) it runs unsliced to its end
+/// (56; 5): no slice starts until the next switch.
 #[test]
 fn a_thread_holding_the_scheduler_lock_at_its_slice_end_loses_its_slice() {
-    let out = run_with(10_000, zephyr_sim::Sim::new().time_slice(2, 0), || {
-        phase("sched lock");
-        let a = zephyr_sim::spawn_thread("A", 5, || {
-            // SAFETY: kernel calls from a simulated thread.
-            unsafe {
-                k_sched_lock();
-                k_busy_wait(2_500);
-                k_sched_unlock();
-            }
-            out!("T={} A unlocked", t());
-            // SAFETY: as above.
-            unsafe { k_busy_wait(3_000) };
-            out!("T={} A done", t());
-        });
-        let b = zephyr_sim::spawn_thread("B", 5, || out!("T={} B runs", t()));
-        join(&[a, b]);
-    });
-    assert_eq!(out[1..], ["T=25 A unlocked", "T=55 A done", "T=55 B runs"]);
+    assert_eq!(
+        phase_lines(&run(10_000, &[8]), 8),
+        ["T=0 A runs", "T=28 A unlocked", "T=56 A done", "T=56 B runs", "T=56 B done"]
+    );
+    assert_eq!(
+        phase_lines(&run(100, &[8]), 8),
+        ["T=0 A runs", "T=2 A unlocked", "T=5 A done", "T=5 B runs", "T=6 B done"]
+    );
 }
 
 /// kernel/Kconfig (`TIMESLICING` default y, `TIMESLICE_SIZE` default 0, `TIMESLICE_PRIORITY`
@@ -517,7 +527,7 @@ fn the_default_configuration_slices_nothing() {
 fn matches_the_real_kernel(hz: u32) {
     let out = run_with(hz, zephyr_sim::Sim::new().time_slice(2, 0), || {
         out!("slice {} ticks, 35 ms = {} ticks", slice_ticks(2), slice_ticks(35));
-        for n in 1..=7 {
+        for n in 1..=8 {
             run_phase(n);
         }
         out!("done");

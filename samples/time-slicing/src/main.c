@@ -21,6 +21,8 @@
  * 6. preempted: a thread preempted by a more urgent one starts a fresh slice when switched
  *    back in (do_swap: z_reset_time_slice).
  * 7. blocked: a thread that sleeps and is readied starts a fresh slice when it runs again.
+ * 8. locked: a thread holding k_sched_lock when its slice ends is not sliced (is_preempt), and
+ *    loses its slice (slice_ticks = 0): after k_sched_unlock it runs unsliced to its end.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -94,6 +96,18 @@ static void sleeper(void *name, void *n, void *unused)
 	printk("T=%ld %s done\n", T(), (const char *)name);
 }
 
+/* Phase 8: 2n steps under k_sched_lock, then 2n more. */
+static void locker(void *name, void *n, void *unused)
+{
+	ARG_UNUSED(unused);
+	k_sched_lock();
+	steps(name, 2 * (int)(intptr_t)n);
+	k_sched_unlock();
+	printk("T=%ld %s unlocked\n", T(), (const char *)name);
+	steps(name, 2 * (int)(intptr_t)n);
+	printk("T=%ld %s done\n", T(), (const char *)name);
+}
+
 static void start(int i, k_thread_entry_t entry, const char *name, int arg, int prio)
 {
 	k_thread_create(&threads[i], stacks[i], K_THREAD_STACK_SIZEOF(stacks[i]), entry,
@@ -160,6 +174,12 @@ void main(void)
 	phase("7 blocked");
 	start(0, sleeper, "A", s35, 5);
 	start(1, worker, "B", 2 * s35, 5);
+	join(2);
+
+	phase("8 locked");
+	k_sched_time_slice_set(2, 0);
+	start(0, locker, "A", s, 5);
+	start(1, worker, "B", 1, 5);
 	join(2);
 
 	printk("done\n");
