@@ -24,7 +24,7 @@
 # irq-task <= 3.0x irq: a thread waking a task on an InterruptExecutor, see the check);
 # ZEPHYR_TEST_LIMITS=0 only reports them (for trying other Zephyr versions or toolchains).
 # ZEPHYR_TEST_ONLY="PART ..." runs only the named parts, for iterating on one: kernel-rules,
-# devices, drivers, embassy-demo, objects, bench, upstream-philosophers, upstream-work,
+# time-slicing, devices, drivers, embassy-demo, objects, bench, upstream-philosophers, upstream-work,
 # upstream-embassy, interrupt, clippy (needs objects' builds), footprint; the summary line then
 # says which parts ran, e.g. `ZEPHYR_TEST_ONLY="bench interrupt" bash scripts/zephyr-test.sh`.
 set -euo pipefail
@@ -183,6 +183,25 @@ if ! diff "$root/samples/kernel-rules/expected.txt" \
     fail "kernel-rules on native_posix_64 differs from samples/kernel-rules/expected.txt"
 fi
 echo "   kernel-rules on native_posix_64: triggered work and queue start as the simulator has them"
+fi
+
+# Time slicing at 10 kHz and 100 Hz (a C program; the simulator runs the same steps in
+# crates/zephyr-sim/tests/timeslicing.rs against the same expected output).
+if want time-slicing; then
+build time-slicing native_posix_64
+build time-slicing native_posix_64 time-slicing-100hz \
+    "-DOVERLAY_CONFIG=$root/samples/time-slicing/100hz.conf"
+for variant in time-slicing:10000 time-slicing-100hz:100; do
+    name=${variant%:*} hz=${variant#*:}
+    run "$name" native_posix_64 "^done"
+    if ! diff "$root/samples/time-slicing/expected-$hz.txt" \
+        <(grep -E '^(T=|==|slice|done)' "$build/$name-native_posix_64.out" | tr -d '\r') \
+        >"$build/$name.diff"; then
+        cat "$build/$name.diff"
+        fail "$name on native_posix_64 differs from samples/time-slicing/expected-$hz.txt"
+    fi
+    echo "   $name on native_posix_64: time slicing at $hz Hz as the simulator has it"
+done
 fi
 
 # Devices by node label, from the lookups the module generates from the devicetree (the same

@@ -60,7 +60,30 @@ const OPTIONS: &[(&str, &str, &str)] = &[
         "usize",
         "Maximum thread name length, including the NUL (1 when `CONFIG_THREAD_NAME` is off).",
     ),
+    (
+        "CONFIG_TIMESLICING",
+        "bool",
+        "Time slicing between preemptible threads of equal priority (Zephyr 2.7's default: on; \
+         `k_sched_time_slice_set` exists only with it).",
+    ),
+    (
+        "CONFIG_TIMESLICE_SIZE",
+        "u32",
+        "The time slice at boot, in milliseconds; 0 (the default) turns slicing off. 0 when \
+         `CONFIG_TIMESLICING` is off.",
+    ),
+    (
+        "CONFIG_TIMESLICE_PRIORITY",
+        "i32",
+        "The slice priority at boot: threads more urgent than it are never sliced (default 0). \
+         0 when `CONFIG_TIMESLICING` is off.",
+    ),
 ];
+
+/// Options that a `.config` leaves out when their dependency is off (Kconfig `depends on`),
+/// and the value Rust then sees.
+const DEPENDENT_DEFAULTS: &[(&str, &str)] =
+    &[("CONFIG_TIMESLICE_SIZE", "0"), ("CONFIG_TIMESLICE_PRIORITY", "0")];
 
 /// Kernel object types the layout probe measures. Those with a hand-written constructor in
 /// `real_layout.rs` get a private `zeroed()` instead of `new()`.
@@ -206,14 +229,25 @@ fn kconfig_defaults() -> String {
             {
                 ("1".to_string(), "CONFIG_THREAD_NAME being off")
             }
+            // A bool option that is not set is off (`# CONFIG_X is not set`).
+            Err(_) if *ty == "bool" => {
+                (board.enabled(name).to_string(), "the simulated board's configuration")
+            }
             Err(_) => match board.get(name) {
                 Some(value) => (value.to_string(), "the simulated board's configuration"),
+                None if DEPENDENT_DEFAULTS.iter().any(|(n, _)| n == name)
+                    && !board.enabled("CONFIG_TIMESLICING") =>
+                {
+                    let default = DEPENDENT_DEFAULTS.iter().find(|(n, _)| n == name).unwrap().1;
+                    (default.to_string(), "CONFIG_TIMESLICING being off")
+                }
                 None => panic!(
                     "{name} is not set in the simulated board's configuration (zephyr-build's \
                      boards/zephyr_sim_defconfig, then ZEPHYR_SIM_CONF's files)"
                 ),
             },
         };
+        let value = bool_value(ty, value);
         check_value(name, ty, &value);
         out.push_str(&format!("/// {doc} From {from}.\npub const {name}: {ty} = {value};\n"));
     }
@@ -229,6 +263,11 @@ fn kconfig_from_dotconfig(path: &PathBuf) -> String {
     for (name, ty, doc) in OPTIONS {
         let value = match (values.get(name), *name) {
             (Some(v), _) => (*v).to_string(),
+            // A bool option that is not set is off (`# CONFIG_X is not set`).
+            (None, _) if *ty == "bool" => "n".to_string(),
+            (None, _) if DEPENDENT_DEFAULTS.iter().any(|(n, _)| n == name) => {
+                DEPENDENT_DEFAULTS.iter().find(|(n, _)| n == name).unwrap().1.to_string()
+            }
             // Only defined with CONFIG_THREAD_NAME; without it, names are not stored.
             (None, "CONFIG_THREAD_MAX_NAME_LEN") => "1".to_string(),
             // native_posix has no NUM_IRQS option: its controller has N_IRQS = 32 lines
@@ -238,6 +277,7 @@ fn kconfig_from_dotconfig(path: &PathBuf) -> String {
             }
             (None, _) => panic!("{name} is not in {}", path.display()),
         };
+        let value = bool_value(ty, value);
         check_value(name, ty, &value);
         out.push_str(&format!(
             "/// {doc} From the application's `.config`.\npub const {name}: {ty} = {value};\n"
@@ -246,8 +286,18 @@ fn kconfig_from_dotconfig(path: &PathBuf) -> String {
     out
 }
 
+/// A bool option's Kconfig value (`y`, `n`, or already `true`/`false`) as Rust's.
+fn bool_value(ty: &str, value: String) -> String {
+    match (ty, value.as_str()) {
+        ("bool", "y") => "true".to_string(),
+        ("bool", "n") => "false".to_string(),
+        _ => value,
+    }
+}
+
 fn check_value(name: &str, ty: &str, value: &str) {
     let ok = match ty {
+        "bool" => value.parse::<bool>().is_ok(),
         "u32" => value.parse::<u32>().is_ok(),
         "usize" => value.parse::<usize>().is_ok(),
         _ => value.parse::<i32>().is_ok(),

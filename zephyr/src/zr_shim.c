@@ -48,6 +48,9 @@ ZR_FN(const char *, k_thread_name_get, (k_tid_t t), (t))
 ZR_FN(bool, k_is_in_isr, (void), ())
 ZR_VOID(k_sched_lock, (void), ())
 ZR_VOID(k_sched_unlock, (void), ())
+#ifdef CONFIG_TIMESLICING
+ZR_VOID(k_sched_time_slice_set, (uint32_t slice, int prio), (slice, prio))
+#endif
 
 /* Semaphores (kernel/sem.c). */
 ZR_FN(int, k_sem_init, (struct k_sem * sem, unsigned int initial, unsigned int limit),

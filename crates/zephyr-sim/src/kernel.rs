@@ -122,6 +122,10 @@ pub enum Target {
     DelayedWork(*mut k_work_delayable),
     /// The timeout of triggered work (`triggered_work_expiration_handler` in kernel/poll.c).
     PollWork(*mut k_work_poll),
+    /// The end of the running thread's time slice (`z_time_slice` in kernel/sched.c; see
+    /// [`crate::timeslice`]). Keyed `(tick, 0)`, so it comes first among the timeouts of its
+    /// tick, as `sys_clock_announce` calls `z_time_slice` before it expires timeouts.
+    Slice,
 }
 
 /// One simulated thread.
@@ -305,6 +309,16 @@ pub struct Kernel {
     /// The interrupt controller: interrupt lines and the running ISRs' priorities
     /// ([`crate::nvic`]).
     pub nvic: crate::nvic::Nvic,
+    /// Whether the board has time slicing (`CONFIG_TIMESLICING`): without it
+    /// `k_sched_time_slice_set` does not exist.
+    pub timeslicing: bool,
+    /// The time slice in ticks (`slice_time` in kernel/sched.c); 0 when slicing is off.
+    pub slice_time: i64,
+    /// The slice priority (`slice_max_prio` in kernel/sched.c): threads more urgent than it
+    /// are never sliced.
+    pub slice_prio: i32,
+    /// Key of the running thread's slice end in [`Kernel::timeouts`], while one is armed.
+    pub slice_key: Option<(i64, u64)>,
 }
 
 /// The simulations running now, on any host thread (by id): a static kernel object last used
@@ -458,6 +472,10 @@ impl Kernel {
             cost_on: false,
             cost_carry: 0,
             nvic: Default::default(),
+            timeslicing: false,
+            slice_time: 0,
+            slice_prio: 0,
+            slice_key: None,
         };
         for (name, prio) in [("idle", K_IDLE_PRIO), ("main", main_prio)] {
             let obj = FixedBox::new(k_thread::new());
@@ -823,6 +841,77 @@ impl Kernel {
             self.enqueue(slot);
         } else {
             self.sync_state(slot);
+        }
+    }
+
+    // -------------------------------------------------------- time slicing
+
+    /// `k_sched_time_slice_set(ms, prio)` (kernel/sched.c:368-382): the new slice size and
+    /// priority, and a fresh slice for the running thread.
+    pub fn set_time_slice(&mut self, ms: u32, prio: i32) {
+        self.slice_time = crate::timeslice::slice_ticks(ms, self.ticks_per_sec);
+        self.slice_prio = prio;
+        self.cancel_time_slice();
+        self.reset_time_slice();
+    }
+
+    /// Starts a new slice for the running thread (`z_reset_time_slice`, kernel/sched.c:356-366):
+    /// it ends `slice_time` ticks after the current tick, an event in [`Kernel::timeouts`]
+    /// (Zephyr programs the timer for it with `z_set_timeout_expiry`). None for the idle
+    /// thread, which is never sliced (Zephyr arms it, and the announcement drops it).
+    pub fn reset_time_slice(&mut self) {
+        if self.slice_time == 0 {
+            return;
+        }
+        self.cancel_time_slice();
+        if self.current == IDLE {
+            return;
+        }
+        let end = self.uptime_ticks().saturating_add(self.slice_time);
+        let key = (end, 0);
+        self.timeouts.insert(key, Target::Slice);
+        self.slice_key = Some(key);
+    }
+
+    /// Drops the running thread's slice (`slice_ticks = 0`).
+    pub fn cancel_time_slice(&mut self) {
+        if let Some(key) = self.slice_key.take() {
+            self.timeouts.remove(&key);
+        }
+    }
+
+    /// Whether the running thread may be sliced now (`sliceable`, kernel/sched.c:384-390).
+    pub fn current_sliceable(&self) -> bool {
+        let t = &self.threads[self.current as usize];
+        crate::timeslice::sliceable(
+            t.prio,
+            t.sched_lock,
+            t.is_ready(),
+            self.current == IDLE,
+            self.slice_prio,
+        )
+    }
+
+    /// The running thread's slice ran out, at its tick's announcement (`z_time_slice`,
+    /// kernel/sched.c:413-422): a sliceable thread goes behind the ready threads of its
+    /// priority (`move_thread_to_end_of_prio_q`) and starts a new slice; the interrupt's exit
+    /// then switches to the thread now first. Another keeps running without a slice.
+    pub fn time_slice_expired(&mut self) {
+        self.slice_key = None;
+        if self.current_sliceable() {
+            let cur = self.current;
+            self.requeue(cur);
+            self.reset_time_slice();
+        }
+    }
+
+    /// A tick announcement other than the slice's end (`sys_clock_announce` calls
+    /// `z_time_slice` first, kernel/timeout.c:237): a running thread that is not sliceable now
+    /// (it made itself cooperative, locked the scheduler) loses its slice until the next
+    /// switch (kernel/sched.c:420-422).
+    pub fn time_slice_announce(&mut self) {
+        if self.slice_key.is_some() && !self.current_sliceable() {
+            self.cancel_time_slice();
         }
     }
 

@@ -75,6 +75,7 @@ pub mod runner;
 mod signals;
 mod switch;
 mod timeline;
+pub mod timeslice;
 pub mod trace;
 mod watchdog;
 
@@ -84,7 +85,9 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use zephyr_sys::{
-    CONFIG_MAIN_THREAD_PRIORITY, CONFIG_SYS_CLOCK_HW_CYCLES_PER_SEC, CONFIG_SYS_CLOCK_TICKS_PER_SEC,
+    CONFIG_MAIN_THREAD_PRIORITY, CONFIG_SYS_CLOCK_HW_CYCLES_PER_SEC,
+    CONFIG_SYS_CLOCK_TICKS_PER_SEC, CONFIG_TIMESLICE_PRIORITY, CONFIG_TIMESLICE_SIZE,
+    CONFIG_TIMESLICING,
 };
 
 pub use host::spawn_thread;
@@ -99,6 +102,9 @@ pub struct Sim {
     ticks_per_sec: u32,
     cycles_per_sec: u32,
     main_priority: i32,
+    timeslicing: bool,
+    time_slice_ms: u32,
+    time_slice_priority: i32,
     trace: bool,
     trace_file: Option<std::path::PathBuf>,
     capture_console: bool,
@@ -128,6 +134,9 @@ impl Sim {
             ticks_per_sec: CONFIG_SYS_CLOCK_TICKS_PER_SEC,
             cycles_per_sec: CONFIG_SYS_CLOCK_HW_CYCLES_PER_SEC,
             main_priority: CONFIG_MAIN_THREAD_PRIORITY,
+            timeslicing: CONFIG_TIMESLICING,
+            time_slice_ms: CONFIG_TIMESLICE_SIZE,
+            time_slice_priority: CONFIG_TIMESLICE_PRIORITY,
             trace: false,
             trace_file: None,
             capture_console: false,
@@ -164,6 +173,19 @@ impl Sim {
     /// Sets the main thread's priority (as `CONFIG_MAIN_THREAD_PRIORITY` would).
     pub fn main_priority(mut self, prio: i32) -> Self {
         self.main_priority = prio;
+        self
+    }
+
+    /// Sets the time slice at boot, as `CONFIG_TIMESLICING=y`, `CONFIG_TIMESLICE_SIZE=ms` and
+    /// `CONFIG_TIMESLICE_PRIORITY=priority` would (the defaults come from the board's
+    /// configuration: on, 0 ms, 0). A thread that has run `ms` milliseconds (rounded up to
+    /// ticks, at least 2; 0 turns slicing off) goes behind the ready threads of its priority,
+    /// if it is preemptible and not more urgent than `priority`. [`timeslice`] has the rules;
+    /// `k_sched_time_slice_set` changes them at run time.
+    pub fn time_slice(mut self, ms: u32, priority: i32) -> Self {
+        self.timeslicing = true;
+        self.time_slice_ms = ms;
+        self.time_slice_priority = priority;
         self
     }
 
@@ -326,6 +348,11 @@ impl Sim {
         let mut k =
             Box::new(Kernel::new(id, self.ticks_per_sec, self.cycles_per_sec, self.main_priority));
         k.stack_size = self.stack_size;
+        k.timeslicing = self.timeslicing;
+        if self.timeslicing {
+            // z_sched_init: k_sched_time_slice_set(CONFIG_TIMESLICE_SIZE, ...PRIORITY).
+            k.set_time_slice(self.time_slice_ms, self.time_slice_priority);
+        }
         if self.trace {
             k.trace = Some(Vec::new());
         }

@@ -207,11 +207,16 @@ pub fn run_due_interrupts() -> bool {
             if pick_timeout {
                 let (key, target) = k.timeouts.pop_first().expect("due timeout");
                 k.announce_tick = Some(key.0);
+                if k.slice_key.is_some() && !matches!(target, Target::Slice) {
+                    // `sys_clock_announce` runs `z_time_slice` before the timeouts.
+                    k.time_slice_announce();
+                }
                 k.mark(What::IsrEnter(match target {
                     Target::Thread(_) => "sys_clock: timeout",
                     Target::Timer(_) => "sys_clock: k_timer",
                     Target::DelayedWork(_) => "sys_clock: delayed work",
                     Target::PollWork(_) => "sys_clock: triggered work",
+                    Target::Slice => "sys_clock: time slice",
                 }));
                 Some(Event::Timeout(target))
             } else {
@@ -233,6 +238,7 @@ pub fn run_due_interrupts() -> bool {
             Event::Timeout(Target::PollWork(twork)) => {
                 with(|k| crate::api::poll::triggered_work_expired(k, twork))
             }
+            Event::Timeout(Target::Slice) => with(|k| k.time_slice_expired()),
             Event::Irq(f) => f(),
         }
         let chain = with(|k| {
@@ -553,6 +559,8 @@ pub fn run_scheduler() {
                         k.last_run = IDLE;
                     }
                     k.current = IDLE;
+                    // The idle thread is never sliced ([`crate::timeslice`]).
+                    k.cancel_time_slice();
                 });
                 idle();
             }
@@ -571,6 +579,11 @@ fn run_thread(slot: u32) {
             k.threads[slot as usize].cost_owed += u64::from(k.cost.context_switch);
             k.record(TraceEvent::Switch { from: k.last_run, to: slot });
             k.last_run = slot;
+            if k.slice_time != 0 {
+                // `do_swap` restarts the slice of the thread it switches in
+                // (kernel/include/kswap.h:108-111).
+                k.reset_time_slice();
+            }
         }
         &mut **k.threads[slot as usize].co.as_mut().expect("ready thread without context")
             as *mut Co

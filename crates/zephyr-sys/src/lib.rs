@@ -168,6 +168,11 @@ kernel_api! {
     pub fn k_sched_lock();
     /// Undoes one [`k_sched_lock`].
     pub fn k_sched_unlock();
+    /// Sets the time slice to `slice` milliseconds (0: no slicing) for preemptible threads at
+    /// or below priority `prio` (numerically `>=`), and restarts the caller's slice
+    /// (kernel/sched.c). Only with `CONFIG_TIMESLICING` (on real Zephyr the wrapper is
+    /// missing without it, and linking fails naming it).
+    pub fn k_sched_time_slice_set(slice: u32, prio: c_int);
 
     // ---- semaphores (kernel/sem.c) ----
     /// Initialises a semaphore: 0, or `-EINVAL` if `limit == 0` or `initial_count > limit`.

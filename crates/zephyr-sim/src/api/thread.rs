@@ -359,6 +359,26 @@ pub unsafe extern "C-unwind" fn k_thread_name_get(thread: k_tid_t) -> *const c_c
     })
 }
 
+/// Sets the time slice (`k_sched_time_slice_set`, kernel/sched.c:368-382): `slice` ms, as
+/// ticks rounded up and at least 2 (0: off), for preemptible threads not more urgent than
+/// `prio`; the running thread starts a fresh slice. Does not reschedule. Callable from threads
+/// and ISRs. See [`crate::timeslice`].
+///
+/// # Panics
+/// When the board has no time slicing (`CONFIG_TIMESLICING=n` and no
+/// [`Sim::time_slice`](crate::Sim::time_slice)): on Zephyr the function would not exist.
+#[no_mangle]
+pub extern "C-unwind" fn k_sched_time_slice_set(slice: u32, prio: c_int) {
+    with(|k| {
+        assert!(
+            k.timeslicing,
+            "k_sched_time_slice_set: CONFIG_TIMESLICING is off on this board (set it in the \
+             board's configuration, or use Sim::time_slice)"
+        );
+        k.set_time_slice(slice, prio);
+    });
+}
+
 /// Locks the scheduler: the caller is not preempted until [`k_sched_unlock`] (`k_sched_lock`).
 #[no_mangle]
 pub extern "C-unwind" fn k_sched_lock() {
