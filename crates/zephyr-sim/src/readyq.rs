@@ -1,11 +1,11 @@
 //! The ready queue: one FIFO per priority and a bitmap of non-empty levels.
 //!
-//! Mirrors Zephyr's "multiq" run queue (`kernel/sched.c`, `CONFIG_SCHED_MULTIQ`): `best` is
-//! O(1) (lowest set bit), `push_back` O(1), `remove` O(n) in the threads of one level.
+//! Mirrors Zephyr's "multiq" run queue (`kernel/sched.c`, `CONFIG_SCHED_MULTIQ`): one
+//! doubly-linked list per priority, as `sys_dlist_t`s. `best` is O(1) (lowest set bit),
+//! `push_back` and `remove` are O(1): each thread's links live in the queue, indexed by its
+//! slot (a blocking call removes the running thread and a wake appends one, on every switch).
 //! Threads are kernel slot numbers; priorities run from `K_HIGHEST_THREAD_PRIO` (-16) to the
 //! idle priority (15), lower is more urgent.
-
-use std::collections::VecDeque;
 
 /// Most urgent priority the queue holds.
 pub const MIN_PRIO: i32 = -16;
@@ -13,55 +13,133 @@ pub const MIN_PRIO: i32 = -16;
 pub const MAX_PRIO: i32 = 15;
 const LEVELS: usize = (MAX_PRIO - MIN_PRIO + 1) as usize;
 
+/// "No thread" in the links.
+const NONE: u32 = u32::MAX;
+/// The level of a thread that is not queued.
+const NOT_QUEUED: u8 = u8::MAX;
+
+/// A thread's place in its level's list.
+#[derive(Clone, Copy)]
+struct Link {
+    prev: u32,
+    next: u32,
+    level: u8,
+}
+
+const UNLINKED: Link = Link { prev: NONE, next: NONE, level: NOT_QUEUED };
+
 /// Ready threads by priority, FIFO among equals.
-#[derive(Default)]
 pub struct ReadyQueue {
-    levels: [VecDeque<u32>; LEVELS],
+    /// First and last thread of each level ([`NONE`] when empty).
+    ends: [(u32, u32); LEVELS],
+    /// Each thread's links, by slot.
+    links: Vec<Link>,
     bitmap: u32,
 }
 
+impl Default for ReadyQueue {
+    fn default() -> Self {
+        ReadyQueue { ends: [(NONE, NONE); LEVELS], links: Vec::new(), bitmap: 0 }
+    }
+}
+
+#[inline(always)]
 fn level(prio: i32) -> usize {
-    assert!((MIN_PRIO..=MAX_PRIO).contains(&prio), "priority {prio} out of range");
+    if !(MIN_PRIO..=MAX_PRIO).contains(&prio) {
+        out_of_range(prio);
+    }
     (prio - MIN_PRIO) as usize
+}
+
+#[cold]
+#[inline(never)]
+fn queued_twice(thread: u32) -> ! {
+    panic!("thread {thread} queued twice")
+}
+
+#[cold]
+#[inline(never)]
+fn out_of_range(prio: i32) -> ! {
+    panic!("priority {prio} out of range")
 }
 
 impl ReadyQueue {
     /// Queues `thread` behind the ready threads of priority `prio`.
+    ///
+    /// # Panics
+    /// If `thread` is already queued (a kernel bug).
+    #[inline]
     pub fn push_back(&mut self, thread: u32, prio: i32) {
         let l = level(prio);
-        self.levels[l].push_back(thread);
+        let t = thread as usize;
+        if t >= self.links.len() {
+            self.grow(t);
+        }
+        if self.links[t].level != NOT_QUEUED {
+            queued_twice(thread);
+        }
+        let tail = self.ends[l].1;
+        self.links[t] = Link { prev: tail, next: NONE, level: l as u8 };
+        if tail == NONE {
+            self.ends[l].0 = thread;
+        } else {
+            self.links[tail as usize].next = thread;
+        }
+        self.ends[l].1 = thread;
         self.bitmap |= 1 << l;
     }
 
+    /// Makes room for the links of thread `t` (a new thread's first queueing).
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, t: usize) {
+        self.links.resize(t + 1, UNLINKED);
+    }
+
     /// Removes `thread` from level `prio`; returns whether it was there.
+    #[inline]
     pub fn remove(&mut self, thread: u32, prio: i32) -> bool {
         let l = level(prio);
-        let q = &mut self.levels[l];
-        let found = match q.iter().position(|&t| t == thread) {
-            Some(i) => {
-                q.remove(i);
-                true
-            }
-            None => false,
+        let Some(&link) = self.links.get(thread as usize) else {
+            return false;
         };
-        if q.is_empty() {
+        if usize::from(link.level) != l {
+            return false;
+        }
+        if link.prev == NONE {
+            self.ends[l].0 = link.next;
+        } else {
+            self.links[link.prev as usize].next = link.next;
+        }
+        if link.next == NONE {
+            self.ends[l].1 = link.prev;
+        } else {
+            self.links[link.next as usize].prev = link.prev;
+        }
+        self.links[thread as usize] = UNLINKED;
+        if self.ends[l].0 == NONE {
             self.bitmap &= !(1 << l);
         }
-        found
+        true
     }
 
     /// The most urgent, longest-queued thread.
+    #[inline]
     pub fn best(&self) -> Option<u32> {
         if self.bitmap == 0 {
             return None;
         }
-        let l = self.bitmap.trailing_zeros() as usize;
-        self.levels[l].front().copied()
+        Some(self.ends[self.bitmap.trailing_zeros() as usize].0)
     }
 
     /// Ready threads, most urgent first (for reports).
     pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
-        self.levels.iter().flat_map(|q| q.iter().copied())
+        self.ends.iter().flat_map(move |&(head, _)| {
+            std::iter::successors((head != NONE).then_some(head), move |&t| {
+                let next = self.links[t as usize].next;
+                (next != NONE).then_some(next)
+            })
+        })
     }
 }
 
@@ -89,5 +167,27 @@ mod tests {
         q.remove(3, 5);
         q.remove(1, 5);
         assert_eq!(q.best(), None);
+    }
+
+    /// A thread leaves from the head, the middle or the tail of its level, the others keep
+    /// their order; a thread is found only at the level it was queued at.
+    #[test]
+    fn removal_from_anywhere_keeps_the_order() {
+        let mut q = ReadyQueue::default();
+        for t in [7, 2, 9, 4] {
+            q.push_back(t, 0);
+        }
+        assert!(!q.remove(9, 1), "not at that level");
+        assert!(!q.remove(3, 0), "never queued");
+        assert!(q.remove(9, 0));
+        assert_eq!(q.iter().collect::<Vec<_>>(), vec![7, 2, 4]);
+        assert!(q.remove(7, 0));
+        assert_eq!(q.iter().collect::<Vec<_>>(), vec![2, 4]);
+        assert!(q.remove(4, 0));
+        assert_eq!(q.iter().collect::<Vec<_>>(), vec![2]);
+        q.push_back(9, 0);
+        assert_eq!(q.iter().collect::<Vec<_>>(), vec![2, 9]);
+        assert!(q.remove(2, 0) && q.remove(9, 0));
+        assert_eq!((q.best(), q.iter().count()), (None, 0));
     }
 }
