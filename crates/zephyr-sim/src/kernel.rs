@@ -520,6 +520,7 @@ impl Kernel {
     /// next tick if that has passed. None for `K_FOREVER`, and for a deadline past
     /// [`horizon_tick`](Self::horizon_tick), which cannot be represented and so means never
     /// (Zephyr's own arithmetic would overflow there).
+    #[inline]
     pub fn deadline(&self, timeout: k_timeout_t) -> Option<i64> {
         if timeout == K_FOREVER {
             return None;
@@ -598,6 +599,7 @@ impl Kernel {
     }
 
     /// Takes what the current thread owes the cost model, in simulator cycles (0 when off).
+    #[inline]
     pub fn take_cost_owed(&mut self) -> u64 {
         let owed = std::mem::take(&mut self.threads[self.current as usize].cost_owed);
         self.cost_cycles(owed)
@@ -729,6 +731,7 @@ impl Kernel {
     }
 
     /// Writes the state bits and priority back into the thread's `k_thread`.
+    #[inline(always)]
     pub fn sync_state(&mut self, slot: u32) {
         let t = &self.threads[slot as usize];
         // SAFETY: see `set_name`.
@@ -762,6 +765,7 @@ impl Kernel {
     }
 
     /// Makes a ready thread runnable: queues it behind its equals.
+    #[inline(always)]
     fn enqueue(&mut self, slot: u32) {
         let t = &mut self.threads[slot as usize];
         debug_assert!(t.state & _THREAD_QUEUED == 0);
@@ -780,6 +784,7 @@ impl Kernel {
     }
 
     /// Takes a thread out of the ready queue, if it is there.
+    #[inline]
     fn dequeue(&mut self, slot: u32) {
         let t = &mut self.threads[slot as usize];
         if t.state & _THREAD_QUEUED != 0 {
@@ -791,6 +796,7 @@ impl Kernel {
     }
 
     /// Clears `bits` and queues the thread if that made it ready (`z_ready_thread`).
+    #[inline(always)]
     pub fn clear_state(&mut self, slot: u32, bits: u8) {
         let t = &mut self.threads[slot as usize];
         t.state &= !bits;
@@ -805,13 +811,20 @@ impl Kernel {
     }
 
     /// Sets `bits` (which make the thread not ready) and dequeues it.
+    #[inline(always)]
     pub fn set_state(&mut self, slot: u32, bits: u8) {
-        self.threads[slot as usize].state |= bits;
-        self.dequeue(slot);
+        let t = &mut self.threads[slot as usize];
+        t.state |= bits;
+        if t.state & _THREAD_QUEUED != 0 {
+            t.state &= !_THREAD_QUEUED;
+            let prio = t.prio;
+            self.ready.remove(slot, prio);
+        }
         self.sync_state(slot);
     }
 
     /// Cancels a thread's pending timeout, if any; returns whether there was one.
+    #[inline(always)]
     pub fn abort_thread_timeout(&mut self, slot: u32) -> bool {
         match self.threads[slot as usize].timeout.take() {
             Some(key) => {
@@ -823,6 +836,7 @@ impl Kernel {
     }
 
     /// Arms a thread's timeout for `timeout` (nothing for `K_FOREVER`).
+    #[inline(always)]
     pub fn add_thread_timeout(&mut self, slot: u32, timeout: k_timeout_t) {
         if let Some(deadline) = self.deadline(timeout) {
             let key = self.add_timeout(deadline, Target::Thread(slot));
@@ -919,6 +933,7 @@ impl Kernel {
     /// `need_swap`): always if it cannot run; otherwise if a more urgent (or, after a yield,
     /// an equal) thread leads the ready queue, unless the running thread is cooperative or
     /// has locked the scheduler and `preempt_ok` is false.
+    #[inline]
     pub fn need_swap(&self, preempt_ok: bool) -> bool {
         let cur = &self.threads[self.current as usize];
         if self.current == IDLE {
@@ -935,6 +950,7 @@ impl Kernel {
     }
 
     /// True when the caller may switch threads now: thread context, interrupts not locked.
+    #[inline]
     pub fn may_swap(&self) -> bool {
         self.isr_depth == 0
             && self.current != IDLE
@@ -971,6 +987,7 @@ impl Kernel {
     // --------------------------------------------------------- wait queues
 
     /// The wait queue behind a [`Wait`].
+    #[inline]
     pub fn wait_q(&mut self, w: Wait) -> *mut _wait_q_t {
         // SAFETY: objects a thread pends on stay valid while it pends (the caller's contract
         // for every blocking call); join queues are boxed in the thread table.
@@ -992,11 +1009,13 @@ impl Kernel {
 
     /// Blocks the running thread on `w` until woken or `timeout` (`z_pend_curr`, minus the
     /// switch). The thread's result is `-EAGAIN` unless a waker sets another.
+    #[inline]
     pub fn pend_current(&mut self, w: Wait, timeout: k_timeout_t) {
         self.pend_thread(self.current, w, timeout);
     }
 
     /// Blocks thread `slot` on `w` until woken or `timeout` (see [`Self::pend_current`]).
+    #[inline]
     pub fn pend_thread(&mut self, slot: u32, w: Wait, timeout: k_timeout_t) {
         let q = self.wait_q(w);
         let prio = self.threads[slot as usize].prio;
@@ -1031,16 +1050,29 @@ impl Kernel {
         self.add_thread_timeout(slot, timeout);
     }
 
-    /// Takes a pending thread off its wait queue, without readying it.
-    fn unlink(&mut self, slot: u32) {
-        let Some(w) = self.threads[slot as usize].wait.take() else {
-            return;
-        };
+    /// Removes a pending thread from its wait queue and timeout, and readies it (unless
+    /// suspended). Its blocking call returns its `swap_retval`.
+    #[inline]
+    pub fn unpend(&mut self, slot: u32) {
+        // One look at the thread for what leaves with the wait (on every wake-up).
+        let t = &mut self.threads[slot as usize];
+        t.cost_owed += u64::from(self.cost.wake);
+        let wait = t.wait.take();
+        let (prev, next) = (t.wq_prev, t.wq_next);
+        if let Some(w) = wait {
+            t.wq_prev = NONE;
+            t.wq_next = NONE;
+            self.unlink(slot, w, prev, next);
+        }
+        self.abort_thread_timeout(slot);
+        self.clear_state(slot, _THREAD_PENDING);
+    }
+
+    /// Takes a pending thread off the wait queue of `w`, between its neighbours `prev` and
+    /// `next`, without readying it (its own links are already cleared).
+    #[inline(always)]
+    fn unlink(&mut self, slot: u32, w: Wait, prev: u32, next: u32) {
         let q = self.wait_q(w);
-        let (prev, next) = {
-            let t = &self.threads[slot as usize];
-            (t.wq_prev, t.wq_next)
-        };
         // SAFETY: as in `pend_current`.
         unsafe {
             if prev == NONE {
@@ -1054,9 +1086,6 @@ impl Kernel {
                 self.threads[next as usize].wq_prev = prev;
             }
         }
-        let t = &mut self.threads[slot as usize];
-        t.wq_prev = NONE;
-        t.wq_next = NONE;
         if let Wait::Poll { events, num } = w {
             // A poller registered on several objects leaves all of them as soon as it stops
             // waiting (an event fired, it timed out, or it was aborted).
@@ -1064,17 +1093,9 @@ impl Kernel {
         }
     }
 
-    /// Removes a pending thread from its wait queue and timeout, and readies it (unless
-    /// suspended). Its blocking call returns its `swap_retval`.
-    pub fn unpend(&mut self, slot: u32) {
-        self.threads[slot as usize].cost_owed += u64::from(self.cost.wake);
-        self.unlink(slot);
-        self.abort_thread_timeout(slot);
-        self.clear_state(slot, _THREAD_PENDING);
-    }
-
     /// Wakes the first (most urgent, longest waiting) thread of a wait queue, if any
     /// (`z_unpend_first_thread` + `z_ready_thread`).
+    #[inline]
     pub fn unpend_first(&mut self, q: *mut _wait_q_t) -> Option<u32> {
         // SAFETY: `q` is a valid wait queue (see `wait_q`).
         let head = unsafe { (*q).head };
@@ -1100,10 +1121,28 @@ impl Kernel {
     /// # Panics
     /// If the object was never initialised, is of another kind, belongs to another
     /// simulation, or moved after it was initialised.
+    #[inline]
     pub fn check_object<T>(&mut self, h: *mut z_sim_obj, obj: *mut T, kind: u32, call: &str) {
         let addr = obj as usize;
+        // The common case, an object of this simulation used where it was initialised: three
+        // compares (simulation ids start at 1, so an unregistered static, `sim == 0`, takes
+        // the slow path).
         // SAFETY: the caller passed a pointer Zephyr requires to be a valid object of `kind`;
         // the header is plain data, valid for any bit pattern.
+        let (magic, sim, at) = unsafe { ((*h).magic, (*h).sim, (*h).addr) };
+        if magic == kind && sim == self.id && at == addr {
+            return;
+        }
+        self.check_object_slow(h, obj.cast(), kind, call);
+    }
+
+    /// [`Self::check_object`] for an object that is not (yet) a registered one of this
+    /// simulation at its address: registers it or panics.
+    #[cold]
+    #[inline(never)]
+    fn check_object_slow(&mut self, h: *mut z_sim_obj, obj: *mut c_void, kind: u32, call: &str) {
+        let addr = obj as usize;
+        // SAFETY: as in `check_object`.
         let h = unsafe { &mut *h };
         let kind_name = kind_name(kind);
         if h.magic != kind {

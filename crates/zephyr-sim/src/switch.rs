@@ -35,6 +35,8 @@ use crate::trace::TraceEvent;
 pub enum Switch {
     /// Run the most urgent ready thread (the caller may be among them).
     Reschedule,
+    /// Resume this thread, which the caller chose and switched in ([`prepare_swap`]).
+    To(u32, *mut Co),
     /// The caller is dead: reset its coroutine without unwinding and run another.
     Exit,
 }
@@ -145,14 +147,79 @@ pub fn make_coroutine(k: &mut Kernel, slot: u32, body: Box<dyn FnOnce()>) -> Box
 ///
 /// Must be called from thread context with no kernel borrow held.
 pub fn swap() -> i32 {
-    let y = with(|k| k.threads[k.current as usize].yielder);
-    // SAFETY: `y` was stored by this thread's coroutine body and lives as long as the
-    // coroutine, which is running right now (we are on its stack).
-    unsafe { (*y).suspend(Switch::Reschedule) };
-    let (retval, owed) = with(|k| (k.threads[k.current as usize].swap_retval, k.take_cost_owed()));
-    if owed > 0 {
+    let handoff = with(prepare_swap);
+    swap_to(handoff)
+}
+
+/// How the running thread gives up the CPU, decided in a kernel borrow ([`prepare_swap`]) and
+/// carried out after it ([`swap_to`]).
+#[must_use = "the thread must switch: pass it to swap_to"]
+pub struct Handoff {
+    /// How the running thread's coroutine suspends itself.
+    yielder: *const Yielder<(), Switch>,
+    /// What it tells the scheduler loop.
+    to: HandoffTo,
+}
+
+enum HandoffTo {
+    /// The scheduler decides (the run ends, an interrupt line is due, nothing is ready, the
+    /// watchdog asked to stop).
+    Scheduler,
+    /// This thread, already switched in ([`switch_in`]): the scheduler loop resumes it at once.
+    Thread(u32, *mut Co),
+    /// The running thread is still the one to run: it does not suspend.
+    Stay,
+}
+
+/// The scheduler's choice made by the thread that gives up the CPU, in its own kernel borrow:
+/// when the next thread is plain to see (the run goes on, no interrupt line is pending), it is
+/// switched in here ([`switch_in`], exactly as the scheduler loop would) and the loop resumes
+/// it without a borrow of its own. Otherwise the loop decides ([`run_scheduler`]).
+///
+/// `k.current` must be the calling thread, in thread context.
+#[inline]
+pub fn prepare_swap(k: &mut Kernel) -> Handoff {
+    let current = k.current;
+    let yielder = k.threads[current as usize].yielder;
+    if k.ended.is_some() || k.nvic.pending != 0 || k.watch.stop_requested().is_some() {
+        return Handoff { yielder, to: HandoffTo::Scheduler };
+    }
+    let to = match k.ready.best() {
+        Some(slot) if slot == current => {
+            switch_in(k, slot);
+            HandoffTo::Stay
+        }
+        Some(slot) => HandoffTo::Thread(slot, switch_in(k, slot)),
+        None => HandoffTo::Scheduler,
+    };
+    Handoff { yielder, to }
+}
+
+/// Gives up the CPU as [`prepare_swap`] decided; returns when this thread runs again, with the
+/// value its blocking call returns (`z_swap`). No kernel borrow may be held.
+#[inline]
+pub fn swap_to(handoff: Handoff) -> i32 {
+    let switch = match handoff.to {
+        HandoffTo::Scheduler => Some(Switch::Reschedule),
+        HandoffTo::Thread(slot, co) => Some(Switch::To(slot, co)),
+        HandoffTo::Stay => None,
+    };
+    if let Some(switch) = switch {
+        // SAFETY: the yielder was stored by this thread's coroutine body and lives as long as
+        // the coroutine, which is running right now (we are on its stack).
+        unsafe { (*handoff.yielder).suspend(switch) };
+    }
+    // Reads only (`peek`): the scheduler's choice, which resumed this thread, made the checks
+    // of a kernel entry (the watchdog's stop) just before.
+    let (retval, cost_on) =
+        kernel::peek(|k| (k.threads[k.current as usize].swap_retval, k.cost_on));
+    if cost_on {
         // The cost model: the switch to this thread, and its pend or wake ([`crate::cost`]).
-        busy_wait(owed);
+        // (With the model off nothing is ever owed.)
+        let owed = with(|k| k.take_cost_owed());
+        if owed > 0 {
+            busy_wait(owed);
+        }
     }
     retval
 }
@@ -174,6 +241,48 @@ pub fn exit_current() -> ! {
 pub fn reschedule(preempt_ok: bool) {
     if with(|k| k.may_swap() && k.need_swap(preempt_ok)) {
         swap();
+    }
+}
+
+/// How a kernel call that may have readied a thread ends, decided inside its borrow
+/// ([`wake_end`]) and carried out after it ([`after_wake`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WakeEnd {
+    /// The caller keeps the CPU.
+    Return,
+    /// The caller must switch ([`reschedule`]'s test held).
+    Swap,
+    /// A `k_poll` rule is pending for the caller: [`crate::api::poll::yield_then_mark_ready`],
+    /// then [`reschedule`].
+    Full,
+}
+
+/// The end of a kernel call that may have readied a thread (`yield_then_mark_ready`, then
+/// `reschedule(false)`), decided in the call's own borrow: the common outcomes then take no
+/// further borrow.
+#[inline]
+pub fn wake_end(k: &Kernel) -> WakeEnd {
+    if crate::api::poll::deferred_for_current(k) {
+        WakeEnd::Full
+    } else if k.may_swap() && k.need_swap(false) {
+        WakeEnd::Swap
+    } else {
+        WakeEnd::Return
+    }
+}
+
+/// Carries out [`wake_end`]'s decision, with no kernel borrow held.
+#[inline]
+pub fn after_wake(end: WakeEnd) {
+    match end {
+        WakeEnd::Return => {}
+        WakeEnd::Swap => {
+            swap();
+        }
+        WakeEnd::Full => {
+            crate::api::poll::yield_then_mark_ready();
+            reschedule(false);
+        }
     }
 }
 
@@ -516,42 +625,64 @@ fn isr_busy_wait(end: u64, past_limit: bool) {
     }
 }
 
+/// What the scheduler does next.
+enum Next {
+    /// The run is over.
+    End,
+    /// Take the interrupt lines that became deliverable between threads.
+    Lines,
+    /// Resume this thread's coroutine (already switched in: [`switch_in`]).
+    Thread(u32, *mut Co),
+    /// Nothing is ready: play the idle thread.
+    Idle,
+}
+
 /// The scheduler loop: runs threads until the simulation ends. Plays the idle thread.
+///
+/// Choosing the next thread and switching to it take one kernel borrow: a thread switch costs
+/// that borrow, the two coroutine switches (to this loop and on to the thread) and the
+/// switching threads' own borrows ([`swap`]).
 pub fn run_scheduler() {
+    let mut handoff = None;
     loop {
+        if let Some((slot, co)) = handoff.take() {
+            // The thread that gave up the CPU chose and switched in its successor
+            // ([`prepare_swap`]).
+            handoff = run_thread(slot, co);
+            continue;
+        }
         let next = with(|k| {
             if k.watch.stop_requested().is_some() && k.ended.is_none() {
                 k.ended = Some(stalled(k));
             }
             if k.ended.is_some() {
-                return Err(());
+                return Next::End;
             }
             if k.nvic.pending != 0 {
                 // A line pended while its thread held `irq_lock`, and that thread blocked: the
                 // CPU takes it before the next thread runs (as the unlocked next thread would).
                 k.current = IDLE;
                 if line_deliverable(k) {
-                    return Ok(None);
+                    return Next::Lines;
                 }
             }
-            Ok(Some(k.ready.best()))
+            match k.ready.best() {
+                Some(slot) => Next::Thread(slot, switch_in(k, slot)),
+                None => Next::Idle,
+            }
         });
-        let next = match next {
-            Err(()) => return,
-            Ok(None) => {
+        match next {
+            Next::End => return,
+            Next::Lines => {
                 if let Err(payload) = catch_unwind(AssertUnwindSafe(run_pending_lines)) {
                     with(|k| {
                         let end = ending(k, payload, || "an ISR (between threads)".to_string());
                         k.ended.get_or_insert(end);
                     });
                 }
-                continue;
             }
-            Ok(Some(next)) => next,
-        };
-        match next {
-            Some(slot) => run_thread(slot),
-            None => {
+            Next::Thread(slot, co) => handoff = run_thread(slot, co),
+            Next::Idle => {
                 with(|k| {
                     if k.last_run != IDLE {
                         k.threads[IDLE as usize].switched_in += 1;
@@ -568,26 +699,32 @@ pub fn run_scheduler() {
     }
 }
 
-fn run_thread(slot: u32) {
-    let co: *mut Co = with(|k| {
-        k.current = slot;
-        k.watch.bump();
-        k.watch.running.store(slot, Ordering::Relaxed);
-        if k.last_run != slot {
-            k.switches += 1;
-            k.threads[slot as usize].switched_in += 1;
-            k.threads[slot as usize].cost_owed += u64::from(k.cost.context_switch);
-            k.record(TraceEvent::Switch { from: k.last_run, to: slot });
-            k.last_run = slot;
-            if k.slice_time != 0 {
-                // `do_swap` restarts the slice of the thread it switches in
-                // (kernel/include/kswap.h:108-111).
-                k.reset_time_slice();
-            }
+/// Makes `slot` the running thread: the watchdog's progress, the switch count, CPU
+/// accounting's switch-in, the cost model's switch charge, the trace. Returns its context.
+#[inline(always)]
+fn switch_in(k: &mut Kernel, slot: u32) -> *mut Co {
+    k.current = slot;
+    k.watch.bump();
+    k.watch.running.store(slot, Ordering::Relaxed);
+    if k.last_run != slot {
+        k.switches += 1;
+        let t = &mut k.threads[slot as usize];
+        t.switched_in += 1;
+        t.cost_owed += u64::from(k.cost.context_switch);
+        k.record(TraceEvent::Switch { from: k.last_run, to: slot });
+        k.last_run = slot;
+        if k.slice_time != 0 {
+            // `do_swap` restarts the slice of the thread it switches in
+            // (kernel/include/kswap.h:108-111).
+            k.reset_time_slice();
         }
-        &mut **k.threads[slot as usize].co.as_mut().expect("ready thread without context")
-            as *mut Co
-    });
+    }
+    &mut **k.threads[slot as usize].co.as_mut().expect("ready thread without context") as *mut Co
+}
+
+/// Resumes thread `slot`'s coroutine `co` ([`switch_in`] made it current) until it suspends
+/// or ends. Returns the thread it handed the CPU to, if it chose one ([`prepare_swap`]).
+fn run_thread(slot: u32, co: *mut Co) -> Option<(u32, *mut Co)> {
     // SAFETY: the coroutine is boxed in the thread table and is only dropped by the
     // scheduler (this function) or at the end of the simulation, never while resumed.
     let co = unsafe { &mut *co };
@@ -595,6 +732,7 @@ fn run_thread(slot: u32) {
     let result = co.resume(());
     signals::leave_thread();
     match result {
+        CoroutineResult::Yield(Switch::To(next, co)) => return Some((next, co)),
         CoroutineResult::Yield(Switch::Reschedule) => {}
         CoroutineResult::Yield(Switch::Exit) => retire(slot, true),
         CoroutineResult::Return(ThreadEnd::Returned) => {
@@ -626,6 +764,7 @@ fn run_thread(slot: u32) {
             retire(slot, false);
         }
     }
+    None
 }
 
 /// Where the running code's fatal error happens: the current thread, an ISR on its stack, or

@@ -249,6 +249,13 @@ pub(crate) fn notify(k: &mut Kernel, obj: usize, state: u32) -> bool {
     true
 }
 
+/// Whether [`yield_then_mark_ready`] has work to do for the running thread: it is a thread
+/// (not an ISR) and set aside a triggered work's event in [`notify`].
+#[inline]
+pub(crate) fn deferred_for_current(k: &Kernel) -> bool {
+    k.isr_depth == 0 && k.poll.deferred.iter().any(|&(thread, ..)| thread == k.current)
+}
+
 /// The end of [`notify`]'s rule for triggered work submitted by a preemptible thread: yields
 /// (the work queue's thread runs the handler if it is at least as urgent), then clears the
 /// poller's `is_polling` and marks the event ready, as `signal_poll_event` does after
@@ -257,10 +264,7 @@ pub(crate) fn notify(k: &mut Kernel, obj: usize, state: u32) -> bool {
 /// is ignored.) Every kernel call that can notify a poller calls this after releasing the
 /// kernel, before its own reschedule.
 pub(crate) fn yield_then_mark_ready() {
-    let mine = |k: &Kernel| {
-        k.isr_depth == 0 && k.poll.deferred.iter().any(|&(thread, ..)| thread == k.current)
-    };
-    if !crate::kernel::peek(|k| mine(k)) {
+    if !crate::kernel::peek(deferred_for_current) {
         return;
     }
     // SAFETY: only a preemptible thread defers (checked in `notify`), and this is that thread.

@@ -8,7 +8,7 @@ use zephyr_sys::*;
 
 use super::no_isr;
 use crate::kernel::{with, Kernel, Wait};
-use crate::switch::{reschedule, swap};
+use crate::switch::{after_wake, prepare_swap, reschedule, swap, swap_to, wake_end};
 
 fn check_sem(k: &mut Kernel, sem: *mut k_sem, call: &str) {
     // SAFETY: the caller of the API function guarantees `sem` points to a k_sem.
@@ -60,7 +60,7 @@ pub unsafe extern "C-unwind" fn k_sem_init(
 #[no_mangle]
 pub unsafe extern "C-unwind" fn k_sem_give(sem: *mut k_sem) {
     crate::switch::kernel_call_entry();
-    with(|k| {
+    let end = with(|k| {
         check_sem(k, sem, "k_sem_give");
         // SAFETY: checked above.
         let q = unsafe { addr_of_mut!((*sem).wait_q) };
@@ -76,9 +76,9 @@ pub unsafe extern "C-unwind" fn k_sem_give(sem: *mut k_sem) {
                 crate::api::poll::notify(k, sem as usize, K_POLL_STATE_SEM_AVAILABLE);
             }
         }
+        wake_end(k)
     });
-    crate::api::poll::yield_then_mark_ready();
-    reschedule(false);
+    after_wake(end);
 }
 
 /// Takes a semaphore (`k_sem_take`): 0; `-EBUSY` when unavailable with `K_NO_WAIT`; `-EAGAIN`
@@ -98,25 +98,26 @@ pub unsafe extern "C-unwind" fn k_sem_take(sem: *mut k_sem, timeout: k_timeout_t
         unsafe {
             if (*sem).count > 0 {
                 (*sem).count -= 1;
-                return Some(0);
+                return Ok(0);
             }
         }
         if timeout == K_NO_WAIT {
-            return Some(-EBUSY);
+            return Ok(-EBUSY);
         }
         if k.isr_depth > 0 {
-            return None;
+            return Err(None);
         }
         k.pend_current(Wait::Sem(sem), timeout);
-        Some(1)
+        // Pend and choose the next thread in one borrow.
+        Err(Some(prepare_swap(k)))
     });
     match r {
-        None => {
+        Ok(v) => v,
+        Err(Some(handoff)) => swap_to(handoff),
+        Err(None) => {
             no_isr("k_sem_take");
             unreachable!()
         }
-        Some(1) => swap(),
-        Some(v) => v,
     }
 }
 
