@@ -418,6 +418,7 @@ pub fn release_abandoned_borrow() {
 ///
 /// # Panics
 /// With no simulation running, or inside a [`with`] borrow.
+#[inline(always)]
 pub fn peek<R>(f: impl FnOnce(&Kernel) -> R) -> R {
     let k = KERNEL.with(|c| c.get());
     assert!(!k.is_null(), "Zephyr kernel call outside a simulation");

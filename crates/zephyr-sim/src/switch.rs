@@ -516,10 +516,18 @@ pub fn interrupt_point() {
 /// The entry of a scheduling kernel call: the cost model's charge for it ([`crate::cost`]),
 /// then an [interrupt point](interrupt_point). Costs one read of the kernel when neither is
 /// active.
+#[inline(always)]
 pub fn kernel_call_entry() {
     if kernel::peek(|k| k.deferred_irqs.is_empty() && !k.cost_on) {
         return;
     }
+    kernel_call_entry_hooks();
+}
+
+/// [`kernel_call_entry`] when the cost model or a deferred interrupt has work there.
+#[cold]
+#[inline(never)]
+fn kernel_call_entry_hooks() {
     crate::cost::kernel_call();
     interrupt_point();
 }
