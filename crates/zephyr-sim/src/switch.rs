@@ -5,7 +5,9 @@
 //! the part of the idle thread. A thread gives up the CPU by suspending its coroutine back to
 //! that loop ([`swap`]), which resumes the next thread: a switch is two user-space stack
 //! switches, a few nanoseconds, and everything runs on one host thread, so the simulation is
-//! deterministic by construction.
+//! deterministic by construction. When the next thread is plain to see, the thread that gives
+//! up the CPU chooses and switches it in itself, in its own kernel borrow ([`prepare_swap`]),
+//! and the loop only resumes it; otherwise the loop chooses ([`run_scheduler`]).
 //!
 //! Interrupts happen only where a real CPU could take them without any code being in the
 //! middle of a kernel call: while idle (the loop jumps virtual time to the next event), during
