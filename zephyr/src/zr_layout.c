@@ -43,6 +43,9 @@ void zr_layout_probe(void)
 	/* The fields Rust code reads or writes. */
 	ZR_OFFSET(k_mutex, lock_count);
 	GEN_ABSOLUTE_SYM(ZR_OFFSET__k_thread__base_prio, offsetof(struct k_thread, base.prio));
+	/* `_current` (what k_current_get returns) in `_kernel`: CPU 0's, the only one (build.rs
+	 * refuses CONFIG_SMP and CONFIG_USERSPACE). */
+	GEN_ABSOLUTE_SYM(ZR_OFFSET__z_kernel__current, offsetof(struct z_kernel, cpus[0].current));
 	ZR_OFFSET(k_work_poll, work);
 	ZR_OFFSET(k_work_poll, poll_result);
 	GEN_ABSOLUTE_SYM(ZR_OFFSET__k_work_poll__poller_is_polling,

@@ -122,6 +122,31 @@ pub unsafe fn zr_k_work_poll_is_polling(work: *const k_work_poll) -> bool {
     }
 }
 
+/// The calling thread, as `k_current_get` returns it, read in place: `_kernel.cpus[0].current`
+/// (the offset is this build's). Two loads instead of a call into the shim and on into the
+/// kernel's out-of-line `z_impl_k_current_get`; valid because build.rs refuses `CONFIG_SMP` and
+/// `CONFIG_USERSPACE` (one CPU, kernel-mode threads).
+///
+/// # Safety
+/// No precondition beyond running on this kernel (from a thread or an ISR, as
+/// `k_current_get`: in an ISR it is the interrupted thread).
+#[inline]
+pub unsafe fn zr_current_thread() -> crate::k_tid_t {
+    extern "C" {
+        static _kernel: u8;
+    }
+    // SAFETY: `_kernel` is the kernel's `struct z_kernel`; its CPU 0 `current` pointer is at the
+    // probed offset and is only written by the kernel's own switch code, which a reader on this
+    // single CPU cannot interleave with. A volatile read, as the kernel's field may change
+    // between two reads (a switch in between).
+    unsafe {
+        core::ptr::addr_of!(_kernel)
+            .add(ZR_OFFSET_z_kernel__current)
+            .cast::<crate::k_tid_t>()
+            .read_volatile()
+    }
+}
+
 /// A thread's priority: `thread->base.prio`, what `k_thread_priority_get` returns, read in
 /// place (the offset is this build's).
 ///

@@ -12,7 +12,7 @@
 //! | `bench noop` | the same | two `Channel<NoopRawMutex, (), 1>` |
 //! | `bench thread-task` | the measuring thread and a task on an executor thread of the same priority | a `Signal`; a `k_sem` back |
 //! | `bench irq` | the measuring thread and the ISR of interrupt line [`IRQ_LINE`] (priority [`IRQ_PRIORITY`]) | `zr_irq_pend`; a `k_sem` back |
-//! | `bench irq-task` | the measuring thread and a task on an [`InterruptExecutor`] on line [`IRQ_EXECUTOR_LINE`] (priority [`IRQ_PRIORITY`]) | a `Signal`; a `k_sem` back |
+//! | `bench irq-task` (feature `irq`) | the measuring thread and a task on an `InterruptExecutor` on line [`IRQ_EXECUTOR_LINE`] (priority [`IRQ_PRIORITY`]) | a `Signal`; a `k_sem` back |
 //!
 //! then `bench hw_cycles_per_sec=H` (the cycle counter's rate) and `bench done`:
 //!
@@ -38,7 +38,7 @@
 //!   preempts it at once, gives the semaphore and returns; the thread's `k_sem_take` then finds
 //!   the semaphore given and does not block. No thread switch: a round trip is a software pend,
 //!   an interrupt entry and exit, a give and a take. In `irq-task` the `Signal`'s waker is the
-//!   [`InterruptExecutor`]'s pender (`zr_irq_pend`), and the handler polls the executor, whose
+//!   `InterruptExecutor`'s pender (`zr_irq_pend`), and the handler polls the executor, whose
 //!   task gives the semaphore. `irq` connects its line with `irq_connect_dynamic` (in C, as
 //!   the executor does from Rust), so both take Zephyr's same interrupt path. The lines are
 //!   ones no device uses on the board (see [`IRQ_LINE`]).
@@ -58,9 +58,10 @@
 //! # Measured
 //! `qemu_cortex_m3` (Zephyr 2.7.0, 12 MHz cycle counter, `-icount shift=0`), the module's
 //! release build (`opt-level = "s"`, LTO; this application's Rust at 3), instructions per
-//! round trip: `thread` ~456, `thread-same-prio` ~656, `cs` ~543, `noop` ~420, `thread-task`
-//! ~866, `irq` ~105, `irq-task` ~274 (under QEMU the cycle counter moves in steps of 125
-//! cycles, so each count is good to about 2 instructions). The Rust port of the baseline gives
+//! round trip: `thread` ~456, `thread-same-prio` ~656, `cs` ~524, `noop` ~401, `thread-task`
+//! ~848; with feature `irq` (zephyr's `executor-interrupt`): `irq` ~105, `irq-task` ~276,
+//! and `thread-task` ~861 (the pender's test for interrupt lines). Under QEMU the cycle
+//! counter moves in steps of 125 cycles, so each count is good to about 2 instructions. The Rust port of the baseline gives
 //! the same counts as the C (the kernel's code dominates). On this board, a task-to-task round
 //! trip costs more instructions than the kernel's thread-to-thread one. An interrupt round trip
 //! makes no thread switch, so `irq` is a quarter of `thread`; `irq-task` adds the executor's
@@ -78,7 +79,9 @@ use embassy_sync::blocking_mutex::raw::{CriticalSectionRawMutex, NoopRawMutex, R
 use embassy_sync::channel::Channel;
 use embassy_sync::signal::Signal;
 use static_cell::StaticCell;
-use zephyr::embassy::{Executor, InterruptExecutor};
+use zephyr::embassy::Executor;
+#[cfg(feature = "irq")]
+use zephyr::embassy::InterruptExecutor;
 use zephyr::printkln;
 use zephyr::sys::sync::Semaphore;
 use zephyr::thread::{Thread, ThreadId, ThreadStack};
@@ -306,13 +309,17 @@ fn thread_task() -> u32 {
 // ---- thread to interrupt: irq-task ------------------------------------------------------
 
 /// The `irq-task` scenario's executor, on [`IRQ_EXECUTOR_LINE`].
+#[cfg(feature = "irq")]
 static IRQ_EXECUTOR: InterruptExecutor = InterruptExecutor::new();
 /// Thread to interrupt task: the measuring thread's request.
+#[cfg(feature = "irq")]
 static IRQ_REQUEST: Signal<CriticalSectionRawMutex, ()> = Signal::new();
 /// Interrupt task to thread: the answer, given in the line's handler.
+#[cfg(feature = "irq")]
 static IRQ_REPLY: Semaphore = Semaphore::new(0, 1);
 
 /// Answers [`ROUND_TRIPS`] + 1 requests (the warm-up included), in ISR context.
+#[cfg(feature = "irq")]
 #[embassy_executor::task]
 async fn irq_answerer() {
     for _ in 0..=ROUND_TRIPS {
@@ -321,8 +328,9 @@ async fn irq_answerer() {
     }
 }
 
-/// `irq-task`: the calling thread signals a task on an [`InterruptExecutor`], which runs in the
+/// `irq-task`: the calling thread signals a task on an `InterruptExecutor`, which runs in the
 /// line's handler before `signal` returns, and takes the semaphore the task gave.
+#[cfg(feature = "irq")]
 fn irq_task() -> u32 {
     IRQ_EXECUTOR
         .start(IRQ_EXECUTOR_LINE, IRQ_PRIORITY)
@@ -358,6 +366,7 @@ pub extern "C-unwind" fn rust_main() {
     report("noop", noop());
     report("thread-task", thread_task());
     report("irq", baseline::irq_round_trips(IRQ_LINE, IRQ_PRIORITY, ROUND_TRIPS));
+    #[cfg(feature = "irq")]
     report("irq-task", irq_task());
     // SAFETY: a plain query of the cycle counter's rate.
     let hz = unsafe { zephyr::raw::sys_clock_hw_cycles_per_sec() };

@@ -104,6 +104,17 @@ pub unsafe fn zr_k_thread_priority(thread: crate::k_tid_t) -> core::ffi::c_int {
     unsafe { crate::k_thread_priority_get(thread) }
 }
 
+/// The calling thread (`k_current_get`; on real Zephyr a read of `_kernel`'s current thread
+/// in place).
+///
+/// # Safety
+/// As `k_current_get`: none.
+#[inline]
+pub unsafe fn zr_current_thread() -> crate::k_tid_t {
+    // SAFETY: no precondition.
+    unsafe { crate::k_current_get() }
+}
+
 /// The least urgent interrupt priority `irq_connect_dynamic` accepts (0 is the most urgent).
 /// The simulated board's interrupt controller is a Cortex-M3's NVIC with 3 priority bits, as
 /// on qemu_cortex_m3: `IRQ_PRIO_LOWEST` of include/arch/arm/aarch32/exc.h is

@@ -20,18 +20,24 @@ fn context_of(irq: c_uint) -> *mut () {
 }
 
 /// If `context` names an interrupt line, pends it and returns true (the `__pender` calls this
-/// first).
-#[inline]
+/// first). The pend itself is out of line, to keep the pender small (see `Signal::pend`).
+#[inline(always)]
 pub(super) fn pend_if_irq(context: *mut ()) -> bool {
     let c = context as usize;
     if c & IRQ_TAG == 0 {
         return false;
     }
+    pend_line((c >> 1) as c_uint);
+    true
+}
+
+/// Sets an interrupt executor's line pending.
+#[inline(never)]
+fn pend_line(irq: c_uint) {
     // SAFETY: the line was connected and enabled by `InterruptExecutor::start` (or by the
     // application, for `start_connected`) before the raw executor, the only holder of this
     // context, could be handed a task; pending a line is allowed from threads and ISRs.
-    unsafe { zr_irq_pend((c >> 1) as c_uint) };
-    true
+    unsafe { zr_irq_pend(irq) };
 }
 
 const NEW: u8 = 0;

@@ -4,7 +4,7 @@
 //!   [`Executor::run`], and blocks that thread in the kernel when no task is ready, so
 //!   lower-priority threads and the idle thread run. Several executors may run on threads of
 //!   different priorities; a [`SendSpawner`](embassy_executor::SendSpawner) spawns across them.
-//! * [`InterruptExecutor`] (feature `executor-zephyr`) runs Embassy tasks in the handler of a
+//! * `InterruptExecutor` (feature `executor-interrupt`) runs Embassy tasks in the handler of a
 //!   Zephyr interrupt line: they preempt every thread as soon as they are woken.
 //! * The time driver (feature `embassy-time-driver`, alias `time-driver`) implements
 //!   `embassy-time` on one `k_timer`, with Zephyr's tick rate and embassy-time's checked at
@@ -23,13 +23,13 @@
 
 #[cfg(feature = "executor-zephyr")]
 mod executor;
-#[cfg(feature = "executor-zephyr")]
+#[cfg(feature = "executor-interrupt")]
 mod interrupt;
 #[cfg(feature = "executor-zephyr")]
 mod park;
 #[cfg(feature = "executor-zephyr")]
 pub use executor::*;
-#[cfg(feature = "executor-zephyr")]
+#[cfg(feature = "executor-interrupt")]
 pub use interrupt::InterruptExecutor;
 
 #[cfg(feature = "embassy-time-driver")]
