@@ -56,6 +56,12 @@ const OPTIONS: &[(&str, &str, &str)] = &[
     ),
     ("CONFIG_SYSTEM_WORKQUEUE_PRIORITY", "i32", "Priority of the system work queue's thread."),
     (
+        "CONFIG_HEAP_MEM_POOL_SIZE",
+        "usize",
+        "Bytes of the system heap (`k_malloc`, `k_free`, threads' resource pools, the Rust \
+         global allocator on real Zephyr); 0: no system heap.",
+    ),
+    (
         "CONFIG_THREAD_MAX_NAME_LEN",
         "usize",
         "Maximum thread name length, including the NUL (1 when `CONFIG_THREAD_NAME` is off).",
@@ -103,6 +109,10 @@ const TYPES: &[(&str, bool)] = &[
     ("k_poll_signal", true),
     ("k_queue", true),
     ("k_msgq", true),
+    ("k_stack", true),
+    ("k_mem_slab", true),
+    ("k_heap", true),
+    ("k_pipe", true),
 ];
 
 /// Constants the probe reads from the headers: name, Rust type.
@@ -270,6 +280,8 @@ fn kconfig_from_dotconfig(path: &PathBuf) -> String {
             }
             // Only defined with CONFIG_THREAD_NAME; without it, names are not stored.
             (None, "CONFIG_THREAD_MAX_NAME_LEN") => "1".to_string(),
+            // No system heap (the option is absent when nothing enables it).
+            (None, "CONFIG_HEAP_MEM_POOL_SIZE") => "0".to_string(),
             // native_posix has no NUM_IRQS option: its controller has N_IRQS = 32 lines
             // (boards/posix/native_posix/irq_ctrl.h).
             (None, "CONFIG_NUM_IRQS") if values.contains_key("CONFIG_ARCH_POSIX") => {

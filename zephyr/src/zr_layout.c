@@ -39,6 +39,10 @@ void zr_layout_probe(void)
 	ZR_TYPE(k_poll_signal);
 	ZR_TYPE(k_queue);
 	ZR_TYPE(k_msgq);
+	ZR_TYPE(k_stack);
+	ZR_TYPE(k_mem_slab);
+	ZR_TYPE(k_heap);
+	ZR_TYPE(k_pipe);
 
 	/* The fields Rust code reads or writes. */
 	ZR_OFFSET(k_mutex, lock_count);

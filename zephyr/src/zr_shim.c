@@ -251,10 +251,70 @@ void zr_k_panic(void)
 	CODE_UNREACHABLE;
 }
 
+/* The system heap (kernel/mempool.c): only with CONFIG_HEAP_MEM_POOL_SIZE > 0 (without it
+ * these wrappers are missing, and linking a use fails naming them). k_free exists always. */
 #if defined(CONFIG_HEAP_MEM_POOL_SIZE) && CONFIG_HEAP_MEM_POOL_SIZE > 0
 ZR_FN(void *, k_aligned_alloc, (size_t align, size_t size), (align, size))
-ZR_VOID(k_free, (void *p), (p))
+ZR_FN(void *, k_malloc, (size_t size), (size))
+ZR_FN(void *, k_calloc, (size_t nmemb, size_t size), (nmemb, size))
+ZR_VOID(k_thread_system_pool_assign, (struct k_thread * t), (t))
 #endif
+ZR_VOID(k_free, (void *p), (p))
+ZR_VOID(k_thread_heap_assign, (struct k_thread * t, struct k_heap *h), (t, h))
+
+/* More of queues and message queues (kernel/queue.c, kernel/msg_q.c). */
+ZR_FN(int, k_msgq_peek, (struct k_msgq * q, void *data), (q, data))
+ZR_VOID(k_msgq_get_attrs, (struct k_msgq * q, struct k_msgq_attrs *attrs), (q, attrs))
+ZR_VOID(k_queue_insert, (struct k_queue * q, void *prev, void *data), (q, prev, data))
+ZR_FN(bool, k_queue_remove, (struct k_queue * q, void *data), (q, data))
+ZR_FN(bool, k_queue_unique_append, (struct k_queue * q, void *data), (q, data))
+ZR_FN(int32_t, k_queue_alloc_append, (struct k_queue * q, void *data), (q, data))
+ZR_FN(int32_t, k_queue_alloc_prepend, (struct k_queue * q, void *data), (q, data))
+ZR_FN(int, k_queue_append_list, (struct k_queue * q, void *head, void *tail), (q, head, tail))
+ZR_FN(int, k_queue_merge_slist, (struct k_queue * q, sys_slist_t *list), (q, list))
+ZR_FN(void *, k_queue_peek_tail, (struct k_queue * q), (q))
+
+/* Stacks (kernel/stack.c). */
+ZR_VOID(k_stack_init, (struct k_stack * s, stack_data_t *buffer, uint32_t n), (s, buffer, n))
+ZR_FN(int32_t, k_stack_alloc_init, (struct k_stack * s, uint32_t n), (s, n))
+ZR_FN(int, k_stack_cleanup, (struct k_stack * s), (s))
+ZR_FN(int, k_stack_push, (struct k_stack * s, stack_data_t data), (s, data))
+ZR_FN(int, k_stack_pop, (struct k_stack * s, stack_data_t *data, k_timeout_t timeout),
+      (s, data, timeout))
+
+/* Memory slabs (kernel/mem_slab.c; the counters are inline in kernel.h). */
+ZR_FN(int, k_mem_slab_init, (struct k_mem_slab * s, void *buffer, size_t size, uint32_t n),
+      (s, buffer, size, n))
+ZR_FN(int, k_mem_slab_alloc, (struct k_mem_slab * s, void **mem, k_timeout_t timeout),
+      (s, mem, timeout))
+ZR_VOID(k_mem_slab_free, (struct k_mem_slab * s, void **mem), (s, mem))
+ZR_FN(uint32_t, k_mem_slab_num_used_get, (struct k_mem_slab * s), (s))
+ZR_FN(uint32_t, k_mem_slab_num_free_get, (struct k_mem_slab * s), (s))
+ZR_FN(uint32_t, k_mem_slab_max_used_get, (struct k_mem_slab * s), (s))
+
+/* Heaps (kernel/kheap.c). */
+ZR_VOID(k_heap_init, (struct k_heap * h, void *mem, size_t bytes), (h, mem, bytes))
+ZR_FN(void *, k_heap_aligned_alloc,
+      (struct k_heap * h, size_t align, size_t bytes, k_timeout_t timeout),
+      (h, align, bytes, timeout))
+ZR_FN(void *, k_heap_alloc, (struct k_heap * h, size_t bytes, k_timeout_t timeout),
+      (h, bytes, timeout))
+ZR_VOID(k_heap_free, (struct k_heap * h, void *mem), (h, mem))
+
+/* Pipes (kernel/pipes.c). */
+ZR_VOID(k_pipe_init, (struct k_pipe * p, unsigned char *buffer, size_t size), (p, buffer, size))
+ZR_FN(int, k_pipe_alloc_init, (struct k_pipe * p, size_t size), (p, size))
+ZR_FN(int, k_pipe_cleanup, (struct k_pipe * p), (p))
+ZR_FN(int, k_pipe_put,
+      (struct k_pipe * p, void *data, size_t bytes, size_t *written, size_t min_xfer,
+       k_timeout_t timeout),
+      (p, data, bytes, written, min_xfer, timeout))
+ZR_FN(int, k_pipe_get,
+      (struct k_pipe * p, void *data, size_t bytes, size_t *read, size_t min_xfer,
+       k_timeout_t timeout),
+      (p, data, bytes, read, min_xfer, timeout))
+ZR_FN(size_t, k_pipe_read_avail, (struct k_pipe * p), (p))
+ZR_FN(size_t, k_pipe_write_avail, (struct k_pipe * p), (p))
 
 /* Devices and drivers (include/device.h, include/drivers/{gpio,uart,i2c}.h): static inline
  * functions and syscalls that call through the driver's API table. */

@@ -109,6 +109,17 @@ pub enum Wait {
     MsgqPut(*mut k_msgq),
     /// `k_msgq_get` on an empty queue.
     MsgqGet(*mut k_msgq),
+    /// A blocking call of the other objects (`k_stack_pop`, `k_mem_slab_alloc`,
+    /// `k_heap_alloc`, `k_pipe_put`, `k_pipe_get`): the object's wait queue `q` and the call's
+    /// name, for reports.
+    Object {
+        /// The wait queue.
+        q: *mut _wait_q_t,
+        /// The blocking call.
+        call: &'static str,
+        /// The object.
+        obj: usize,
+    },
 }
 
 /// What a timeout does when it expires.
@@ -1004,6 +1015,7 @@ impl Kernel {
                 Wait::WorkFlush(_) | Wait::WorkCancel(_) => self.work.sync_q.as_ptr(),
                 Wait::QueueGet(p) => addr_of_mut!((*p).wait_q),
                 Wait::MsgqPut(p) | Wait::MsgqGet(p) => addr_of_mut!((*p).wait_q),
+                Wait::Object { q, .. } => q,
             }
         }
     }
@@ -1237,7 +1249,8 @@ const STATIC: u32 = 1;
 fn known_kind(magic: u32) -> Option<&'static str> {
     match magic {
         Z_SIM_THREAD | Z_SIM_SEM | Z_SIM_MUTEX | Z_SIM_CONDVAR | Z_SIM_TIMER | Z_SIM_WORK_Q
-        | Z_SIM_WORK | Z_SIM_POLL_SIGNAL | Z_SIM_QUEUE | Z_SIM_MSGQ => Some(kind_name(magic)),
+        | Z_SIM_WORK | Z_SIM_POLL_SIGNAL | Z_SIM_QUEUE | Z_SIM_MSGQ | Z_SIM_STACK
+        | Z_SIM_MEM_SLAB | Z_SIM_HEAP | Z_SIM_PIPE => Some(kind_name(magic)),
         _ => None,
     }
 }
@@ -1254,6 +1267,10 @@ fn kind_name(kind: u32) -> &'static str {
         Z_SIM_POLL_SIGNAL => "k_poll_signal",
         Z_SIM_QUEUE => "k_queue",
         Z_SIM_MSGQ => "k_msgq",
+        Z_SIM_STACK => "k_stack",
+        Z_SIM_MEM_SLAB => "k_mem_slab",
+        Z_SIM_HEAP => "k_heap",
+        Z_SIM_PIPE => "k_pipe",
         _ => "kernel object",
     }
 }
@@ -1270,6 +1287,10 @@ fn init_name(kind: u32) -> &'static str {
         Z_SIM_MUTEX => "k_mutex_init",
         Z_SIM_CONDVAR => "k_condvar_init",
         Z_SIM_TIMER => "k_timer_init",
+        Z_SIM_STACK => "k_stack_init",
+        Z_SIM_MEM_SLAB => "k_mem_slab_init",
+        Z_SIM_HEAP => "k_heap_init",
+        Z_SIM_PIPE => "k_pipe_init",
         _ => "k_object_init",
     }
 }
@@ -1277,11 +1298,15 @@ fn init_name(kind: u32) -> &'static str {
 /// How to initialise an object of `kind`, for the "never initialised" report.
 fn init_hint(kind: u32) -> String {
     match kind {
-        Z_SIM_SEM | Z_SIM_MUTEX | Z_SIM_CONDVAR | Z_SIM_TIMER => {
+        Z_SIM_SEM | Z_SIM_MUTEX | Z_SIM_CONDVAR | Z_SIM_TIMER | Z_SIM_MSGQ | Z_SIM_STACK
+        | Z_SIM_MEM_SLAB | Z_SIM_HEAP | Z_SIM_PIPE => {
             format!("call {} first, or use its static initializer", init_name(kind))
         }
         Z_SIM_WORK => "call k_work_init, k_work_init_delayable or k_work_poll_init first".into(),
-        Z_SIM_QUEUE => "call k_queue_init (k_fifo_init) first".into(),
+        Z_SIM_QUEUE => {
+            "call k_queue_init (k_fifo_init, k_lifo_init) first, or use its static initializer"
+                .into()
+        }
         _ => format!("call {} first", init_name(kind)),
     }
 }
@@ -1309,6 +1334,43 @@ unsafe fn reset_wait_q(kind: u32, obj: *mut c_void) {
             }
             // Back to its static initial state (`K_POLL_SIGNAL_INITIALIZER`).
             Z_SIM_POLL_SIGNAL => (*obj.cast::<k_poll_signal>()).signaled = 0,
+            // The rest as Zephyr's boot leaves statically defined objects: empty.
+            Z_SIM_QUEUE => {
+                let q = obj.cast::<k_queue>();
+                (*q).wait_q = _wait_q_t::EMPTY;
+                (*q).head = std::ptr::null_mut();
+                (*q).tail = std::ptr::null_mut();
+            }
+            Z_SIM_MSGQ => {
+                let q = obj.cast::<k_msgq>();
+                (*q).wait_q = _wait_q_t::EMPTY;
+                (*q).used_msgs = 0;
+                (*q).read_ptr = (*q).buffer_start;
+                (*q).write_ptr = (*q).buffer_start;
+            }
+            Z_SIM_STACK => {
+                let st = obj.cast::<k_stack>();
+                (*st).wait_q = _wait_q_t::EMPTY;
+                (*st).next = (*st).base;
+            }
+            Z_SIM_MEM_SLAB => {
+                let sl = obj.cast::<k_mem_slab>();
+                (*sl).wait_q = _wait_q_t::EMPTY;
+                (*sl).zsim_unbuilt = true;
+            }
+            Z_SIM_HEAP => {
+                let h = obj.cast::<k_heap>();
+                (*h).wait_q = _wait_q_t::EMPTY;
+                (*h).zsim_unbuilt = true;
+            }
+            Z_SIM_PIPE => {
+                let p = obj.cast::<k_pipe>();
+                (*p).wait_q.readers = _wait_q_t::EMPTY;
+                (*p).wait_q.writers = _wait_q_t::EMPTY;
+                (*p).bytes_used = 0;
+                (*p).read_index = 0;
+                (*p).write_index = 0;
+            }
             _ => {}
         }
     }
@@ -1391,6 +1453,7 @@ pub fn describe_wait(k: &Kernel, slot: u32) -> String {
         Some(Wait::MsgqGet(p)) => {
             format!("pending in k_msgq_get on k_msgq@{:#x} (empty){until}", p as usize)
         }
+        Some(Wait::Object { call, obj, .. }) => format!("pending in {call} on {obj:#x}{until}"),
         None if t.state & _THREAD_SLEEPING != 0 => format!("sleeping{until}"),
         None if t.state & _THREAD_PRESTART != 0 => format!("not started{until}"),
         None if t.state & _THREAD_SUSPENDED != 0 => "suspended".to_string(),

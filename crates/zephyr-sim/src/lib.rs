@@ -74,6 +74,7 @@ pub mod readyq;
 pub mod runner;
 mod signals;
 mod switch;
+pub mod sysheap;
 mod timeline;
 pub mod timeslice;
 pub mod trace;

@@ -80,10 +80,12 @@ mod real_layout;
 #[cfg(zephyr_real)]
 pub use real_layout::*;
 pub mod drivers;
+pub mod kobjects;
 pub mod time;
 pub mod work;
 
 pub use drivers::*;
+pub use kobjects::*;
 pub use errno::*;
 pub use time::*;
 pub use work::*;

@@ -48,6 +48,52 @@ pub const fn Z_TIMER_INITIALIZER(
     k_timer::new()
 }
 
+/// Storage for a queue defined statically (`K_QUEUE_DEFINE`): `k_queue_init` it at first use.
+pub const fn Z_QUEUE_INITIALIZER() -> k_queue {
+    k_queue::new()
+}
+
+/// Storage for a FIFO defined statically (`K_FIFO_DEFINE`): `k_fifo_init` it at first use.
+pub const fn Z_FIFO_INITIALIZER() -> k_queue {
+    k_queue::new()
+}
+
+/// Storage for a LIFO defined statically (`K_LIFO_DEFINE`): `k_lifo_init` it at first use.
+pub const fn Z_LIFO_INITIALIZER() -> k_queue {
+    k_queue::new()
+}
+
+/// Storage for a message queue defined statically (`K_MSGQ_DEFINE`): the buffer and sizes are
+/// given to `k_msgq_init` at first use.
+pub const fn Z_MSGQ_INITIALIZER(_buffer: *mut c_char, _msg_size: usize, _max_msgs: u32) -> k_msgq {
+    k_msgq::new()
+}
+
+/// Storage for a stack defined statically (`K_STACK_DEFINE`): `k_stack_init` it at first use.
+pub const fn Z_STACK_INITIALIZER(_buffer: *mut crate::stack_data_t, _num_entries: u32) -> k_stack {
+    k_stack::new()
+}
+
+/// Storage for a slab defined statically (`K_MEM_SLAB_DEFINE`): `k_mem_slab_init` it at first
+/// use.
+pub const fn Z_MEM_SLAB_INITIALIZER(
+    _buffer: *mut c_char,
+    _block_size: usize,
+    _num_blocks: u32,
+) -> k_mem_slab {
+    k_mem_slab::new()
+}
+
+/// Storage for a heap defined statically (`K_HEAP_DEFINE`): `k_heap_init` it at first use.
+pub const fn Z_HEAP_INITIALIZER(_mem: *mut c_void, _bytes: usize) -> k_heap {
+    k_heap::new()
+}
+
+/// Storage for a pipe defined statically (`K_PIPE_DEFINE`): `k_pipe_init` it at first use.
+pub const fn Z_PIPE_INITIALIZER(_buffer: *mut core::ffi::c_uchar, _size: usize) -> k_pipe {
+    k_pipe::new()
+}
+
 /// Storage for a poll signal defined statically: `k_poll_signal_init` it at first use.
 pub const fn Z_POLL_SIGNAL_INITIALIZER() -> k_poll_signal {
     k_poll_signal::new()
@@ -245,11 +291,6 @@ kernel_api! {
 kernel_api! {
     /// Ends the system with a fatal error (`k_panic`): what a Rust panic on real Zephyr does.
     pub fn k_panic() -> !;
-    /// Allocates `size` bytes aligned to `align` from the kernel heap (`k_aligned_alloc`;
-    /// needs `CONFIG_HEAP_MEM_POOL_SIZE` > 0). Null when out of memory.
-    pub fn k_aligned_alloc(align: usize, size: usize) -> *mut c_void;
-    /// Frees kernel-heap memory (`k_free`).
-    pub fn k_free(ptr: *mut c_void);
 }
 
 /// Locks interrupts (`irq_lock`): raises BASEPRI to `_EXC_IRQ_DEFAULT_PRIO`, keeping a higher

@@ -11,7 +11,7 @@ use std::path::Path;
 fn rust_decls() -> BTreeMap<String, usize> {
     let mut out = BTreeMap::new();
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    for file in ["lib.rs", "work.rs", "real_layout.rs", "drivers.rs"] {
+    for file in ["lib.rs", "work.rs", "kobjects.rs", "real_layout.rs", "drivers.rs"] {
         let text = fs::read_to_string(src.join(file)).unwrap();
         let mut rest = text.as_str();
         while let Some(start) = rest.find("kernel_api! {") {

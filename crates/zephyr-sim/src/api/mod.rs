@@ -7,11 +7,15 @@
 //! All functions are `unsafe extern "C"`: callers pass raw pointers to kernel objects, which
 //! must be valid, stay in place after initialisation, and outlive every thread using them.
 
+pub mod heap;
 pub mod irq;
+pub mod mem_slab;
 pub mod misc;
 pub mod msgq;
+pub mod pipe;
 pub mod poll;
 pub mod queue;
+pub mod stack;
 pub mod sync;
 pub mod thread;
 pub mod timer;

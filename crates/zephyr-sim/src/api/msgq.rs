@@ -277,3 +277,42 @@ pub unsafe extern "C-unwind" fn k_msgq_purge(msgq: *mut k_msgq) {
         reschedule(false);
     }
 }
+
+/// Copies the oldest message out without taking it (`k_msgq_peek`; ISR-safe): 0, or `-ENOMSG`
+/// when empty (kernel/msg_q.c: `z_impl_k_msgq_peek`).
+///
+/// # Safety
+/// `msgq` must be an initialised message queue; `data` valid for `msg_size` bytes of writes.
+#[no_mangle]
+pub unsafe extern "C-unwind" fn k_msgq_peek(msgq: *mut k_msgq, data: *mut c_void) -> c_int {
+    with(|k| {
+        check(k, msgq, "k_msgq_peek");
+        // SAFETY: checked above; the caller guarantees `data`.
+        unsafe {
+            if (*msgq).used_msgs == 0 {
+                return -ENOMSG;
+            }
+            copy((*msgq).read_ptr as *const c_void, data, (*msgq).msg_size);
+            0
+        }
+    })
+}
+
+/// Fills `attrs` with the message size, capacity and messages queued (`k_msgq_get_attrs`).
+///
+/// # Safety
+/// `msgq` must be an initialised message queue; `attrs` valid for a write.
+#[no_mangle]
+pub unsafe extern "C-unwind" fn k_msgq_get_attrs(msgq: *mut k_msgq, attrs: *mut k_msgq_attrs) {
+    with(|k| {
+        check(k, msgq, "k_msgq_get_attrs");
+        // SAFETY: checked above; the caller guarantees `attrs`.
+        unsafe {
+            attrs.write(k_msgq_attrs {
+                msg_size: (*msgq).msg_size,
+                max_msgs: (*msgq).max_msgs,
+                used_msgs: (*msgq).used_msgs,
+            })
+        }
+    })
+}

@@ -53,6 +53,16 @@ pub unsafe extern "C-unwind" fn k_thread_create(
                 new_thread as usize
             );
         }
+        // A new thread shares its creator's resource pool (kernel/thread.c:
+        // `z_setup_new_thread`; none for threads created from ISRs or before any thread runs).
+        let pool = if k.isr_depth == 0 && (k.current as usize) < k.threads.len() {
+            // SAFETY: the current thread's object is valid while it runs.
+            unsafe { (*k.threads[k.current as usize].obj).resource_pool }
+        } else {
+            std::ptr::null_mut()
+        };
+        // SAFETY: the caller guarantees `new_thread` is valid.
+        unsafe { (*new_thread).resource_pool = pool };
         let slot = k.register_thread(new_thread, prio);
         // SAFETY: as above.
         unsafe { (*new_thread).base.user_options = options as u8 };

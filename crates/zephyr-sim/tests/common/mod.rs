@@ -67,3 +67,30 @@ pub fn sem(initial: u32, limit: u32) -> *mut k_sem {
     assert_eq!(unsafe { k_sem_init(s, initial, limit) }, 0);
     s
 }
+
+/// Runs `f` in the system clock ISR `ticks` ticks from now (a one-shot `k_timer`'s expiry).
+pub fn isr_after(ticks: i64, f: impl FnOnce() + 'static) {
+    unsafe extern "C-unwind" fn expiry(t: *mut k_timer) {
+        // SAFETY: the user data is the leaked slot `isr_after` set; taken once.
+        let slot = unsafe { &mut *(k_timer_user_data_get(t) as *mut Option<Box<dyn FnOnce()>>) };
+        if let Some(f) = slot.take() {
+            f();
+        }
+    }
+    let slot: &mut Option<Box<dyn FnOnce()>> = leak(Some(Box::new(f)));
+    let t: *mut k_timer = leak(k_timer::new());
+    // SAFETY: the timer and the slot are leaked and never move.
+    unsafe {
+        k_timer_init(t, Some(expiry), None);
+        k_timer_user_data_set(t, slot as *mut _ as *mut core::ffi::c_void);
+        k_timer_start(t, K_TICKS(ticks), K_NO_WAIT);
+    }
+}
+
+/// The message of the panic that ended a simulation.
+pub fn panic_message(err: &zephyr_sim::SimError) -> String {
+    match err {
+        zephyr_sim::SimError::Panic { message, .. } => message.clone(),
+        other => panic!("expected a panic: {other}"),
+    }
+}

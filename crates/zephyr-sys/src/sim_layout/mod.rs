@@ -8,9 +8,11 @@
 //! kernel lists silently). Statically initialised objects (`Z_SEM_INITIALIZER`, ...) are
 //! `const` here; on real Zephyr they are not (see `STATIC_OBJECTS_NEED_INIT`).
 
+mod kobjects;
 mod objects;
 mod work;
 
+pub use kobjects::*;
 pub use objects::*;
 pub use work::*;
 

@@ -121,6 +121,10 @@ pub struct k_thread {
     pub base: _thread_base,
     /// NUL-terminated name.
     pub name: [c_char; CONFIG_THREAD_MAX_NAME_LEN],
+    /// The heap `k_malloc`-like kernel allocations on the thread's behalf come from
+    /// (`resource_pool`: `k_queue_alloc_append`, `k_stack_alloc_init`, ...); null for none.
+    /// A new thread inherits its creator's.
+    pub resource_pool: *mut super::kobjects::k_heap,
 }
 
 impl k_thread {
@@ -129,6 +133,7 @@ impl k_thread {
         Self {
             base: _thread_base { thread_state: 0, prio: 0, user_options: 0, sched_locked: 0 },
             name: [0; CONFIG_THREAD_MAX_NAME_LEN],
+            resource_pool: core::ptr::null_mut(),
             _sim: z_sim_obj::UNINIT,
         }
     }
