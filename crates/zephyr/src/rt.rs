@@ -10,9 +10,6 @@
 //!   `k_aligned_alloc`/`k_free`, sized by `CONFIG_HEAP_MEM_POOL_SIZE`; out of memory is a null
 //!   pointer, which Rust's `alloc` turns into its allocation-error handler (a panic).
 
-use core::alloc::{GlobalAlloc, Layout};
-use core::ffi::c_void;
-
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     zephyr_sys::printk!("rust panic: {}\n", info);
@@ -21,23 +18,5 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
 }
 
 /// The kernel heap (`k_aligned_alloc` / `k_free`) as Rust's global allocator.
-struct KernelHeap;
-
-// SAFETY: k_aligned_alloc returns memory of at least `size` bytes aligned to `align` (a power of
-// two and a multiple of the pointer size, which the max below ensures), or null; k_free takes
-// back exactly what it returned.
-unsafe impl GlobalAlloc for KernelHeap {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let align = layout.align().max(core::mem::size_of::<*const c_void>());
-        // SAFETY: see the impl's comment; the heap is thread- and ISR-safe.
-        unsafe { zephyr_sys::k_aligned_alloc(align, layout.size()) as *mut u8 }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, _layout: Layout) {
-        // SAFETY: `ptr` came from `alloc` above.
-        unsafe { zephyr_sys::k_free(ptr as *mut c_void) }
-    }
-}
-
 #[global_allocator]
-static HEAP: KernelHeap = KernelHeap;
+static HEAP: crate::sys::memory::KernelAllocator = crate::sys::memory::KernelAllocator;

@@ -2,6 +2,10 @@
 
 pub mod asynch;
 pub mod irq;
+pub mod memory;
+mod once;
+pub mod pipe;
+pub mod stack;
 pub mod sync;
 pub mod thread;
 
