@@ -28,7 +28,7 @@ fn heap_alloc_align_and_timeout() {
         // SAFETY: kernel calls on a leaked heap.
         unsafe {
             let a = k_heap_aligned_alloc(h, 64, 100, K_NO_WAIT);
-            let aligned = a as usize % 64 == 0;
+            let aligned = (a as usize).is_multiple_of(64);
             let big = k_heap_alloc(h, 4096, K_NO_WAIT).is_null();
             let timed = (k_heap_alloc(h, 4096, K_TICKS(3)).is_null(), k_uptime_ticks());
             k_heap_free(h, a);
@@ -78,7 +78,7 @@ fn system_heap_malloc_calloc_free() {
             let b = k_calloc(10, 10);
             let zeroed = std::slice::from_raw_parts(b as *const u8, 100).iter().all(|&x| x == 0);
             let c = k_aligned_alloc(256, 10);
-            let aligned = c as usize % 256 == 0;
+            let aligned = (c as usize).is_multiple_of(256);
             let overflow = k_calloc(usize::MAX, 2).is_null();
             let too_big = k_malloc(CONFIG_HEAP_MEM_POOL_SIZE).is_null();
             k_free(a);
@@ -105,7 +105,8 @@ fn pipe(size: usize) -> *mut k_pipe {
 fn put(p: *mut k_pipe, data: &[u8], min: usize, timeout: k_timeout_t) -> (i32, usize) {
     let mut n = 0;
     // SAFETY: kernel call on a leaked pipe; `data` outlives the call.
-    let r = unsafe { k_pipe_put(p, data.as_ptr() as *mut c_void, data.len(), &mut n, min, timeout) };
+    let r =
+        unsafe { k_pipe_put(p, data.as_ptr() as *mut c_void, data.len(), &mut n, min, timeout) };
     (r, n)
 }
 

@@ -205,7 +205,10 @@ fn slab_free_hands_the_block_to_the_first_waiter() {
         }
     });
     assert_eq!(r, 1);
-    assert_eq!(log, ["T=0 a3 got 0 same=true", "T=0 main after free", "T=51 a4 got -11 same=false"]);
+    assert_eq!(
+        log,
+        ["T=0 a3 got 0 same=true", "T=0 main after free", "T=51 a4 got -11 same=false"]
+    );
 }
 
 /// kernel/mem_slab.c: a slab allocation that would wait in an ISR is a fatal error naming

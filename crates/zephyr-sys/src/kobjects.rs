@@ -10,8 +10,8 @@
 use core::ffi::{c_int, c_uchar, c_void};
 
 use crate::{
-    k_fifo, k_heap, k_mem_slab, k_msgq, k_pipe, k_queue, k_stack, k_tid_t, k_timeout_t,
-    k_queue_get, k_queue_init, k_queue_prepend,
+    k_fifo, k_heap, k_mem_slab, k_msgq, k_pipe, k_queue, k_queue_get, k_queue_init,
+    k_queue_prepend, k_stack, k_tid_t, k_timeout_t,
 };
 
 /// A value on a `k_stack` (`stack_data_t`, a `uintptr_t`).

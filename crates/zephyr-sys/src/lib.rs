@@ -85,8 +85,8 @@ pub mod time;
 pub mod work;
 
 pub use drivers::*;
-pub use kobjects::*;
 pub use errno::*;
+pub use kobjects::*;
 pub use time::*;
 pub use work::*;
 

@@ -88,7 +88,7 @@ fn heap_alloc_free_and_global_alloc() {
     let (r, _) = run(5, || {
         let layout = Layout::from_size_align(300, 64).unwrap();
         let a = SCRATCH.alloc(layout, NoWait).unwrap();
-        let aligned = a.as_ptr() as usize % 64 == 0;
+        let aligned = (a.as_ptr() as usize).is_multiple_of(64);
         let second = SCRATCH.alloc(layout, Duration::from_ticks(2)).err();
         // SAFETY: `a` came from this heap and is not used after.
         unsafe { SCRATCH.free(a) };
@@ -114,7 +114,7 @@ fn kernel_allocator() {
         // SAFETY: non-zero layouts; memory freed with its layout.
         unsafe {
             let p = KernelAllocator.alloc(layout);
-            let ok = !p.is_null() && p as usize % 128 == 0;
+            let ok = !p.is_null() && (p as usize).is_multiple_of(128);
             KernelAllocator.dealloc(p, layout);
             (ok, KernelAllocator.alloc(huge).is_null())
         }
@@ -143,8 +143,7 @@ fn pipe_embedded_io() {
         (&BYTES).write_all(b"twenty bytes of text").unwrap();
         log!("wrote");
         zephyr::time::sleep(Duration::from_ticks(1));
-        let full = (BYTES.write(&[0; 9], 9, NoWait), BYTES.read_avail(), BYTES.write_avail());
-        full
+        (BYTES.write(&[0; 9], 9, NoWait), BYTES.read_avail(), BYTES.write_avail())
     });
     assert_eq!(r, (Err(Error::EIO), 0, 8));
     assert_eq!(log, ["T=0 wrote", "T=0 read twenty bytes of text"]);

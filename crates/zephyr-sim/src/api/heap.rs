@@ -93,7 +93,12 @@ pub(crate) fn system_heap(k: &mut Kernel) -> *mut k_heap {
 
 /// `z_heap_aligned_alloc`: memory from `heap` with the heap's address in the word below it
 /// (and, here, the block's own address in the word below that, so `k_free` needs no search).
-pub(crate) fn ref_alloc(k: &mut Kernel, heap: *mut k_heap, align: usize, size: usize) -> *mut c_void {
+pub(crate) fn ref_alloc(
+    k: &mut Kernel,
+    heap: *mut k_heap,
+    align: usize,
+    size: usize,
+) -> *mut c_void {
     if heap.is_null() {
         return null_mut();
     }
@@ -151,7 +156,12 @@ pub unsafe extern "C-unwind" fn k_heap_init(h: *mut k_heap, mem: *mut c_void, by
     with(|k| {
         // SAFETY: the caller guarantees `h` and `mem`.
         unsafe {
-            k.init_object(addr_of_mut!((*h)._sim), addr_of_mut!((*h).wait_q), h as usize, Z_SIM_HEAP);
+            k.init_object(
+                addr_of_mut!((*h)._sim),
+                addr_of_mut!((*h).wait_q),
+                h as usize,
+                Z_SIM_HEAP,
+            );
             (*h).init_mem = mem;
             (*h).init_bytes = bytes;
             (*h).zsim_unbuilt = false;

@@ -342,7 +342,8 @@ pub unsafe extern "C-unwind" fn k_pipe_put(
             let mut written = 0;
             for t in list.into_iter().chain(reader) {
                 let d = &mut *desc(k, t);
-                let n = xfer(d.buffer, d.bytes_to_xfer, data.add(written), bytes_to_write - written);
+                let n =
+                    xfer(d.buffer, d.bytes_to_xfer, data.add(written), bytes_to_write - written);
                 written += n;
                 d.buffer = d.buffer.add(n);
                 d.bytes_to_xfer -= n;
@@ -398,8 +399,7 @@ pub unsafe extern "C-unwind" fn k_pipe_get(
         unsafe {
             let used = (*pipe).bytes_used;
             let q = addr_of_mut!((*pipe).wait_q.writers);
-            let Some((list, writer)) = prepare(k, q, used, bytes_to_read, min_xfer, timeout)
-            else {
+            let Some((list, writer)) = prepare(k, q, used, bytes_to_read, min_xfer, timeout) else {
                 return Outcome::Done(-EIO, 0, false);
             };
             let woke = !list.is_empty();
@@ -436,9 +436,7 @@ pub unsafe extern "C-unwind" fn k_pipe_get(
                 d.buffer = d.buffer.add(n);
                 d.bytes_to_xfer -= n;
             }
-            if read == bytes_to_read
-                || (timeout != K_NO_WAIT && read >= min_xfer && min_xfer > 0)
-            {
+            if read == bytes_to_read || (timeout != K_NO_WAIT && read >= min_xfer && min_xfer > 0) {
                 return Outcome::Done(0, read, woke);
             }
             if timeout == K_NO_WAIT {

@@ -255,7 +255,10 @@ pub unsafe extern "C-unwind" fn k_queue_insert(
 /// # Safety
 /// `queue` must be an initialised queue; `data` is not touched.
 #[no_mangle]
-pub unsafe extern "C-unwind" fn k_queue_alloc_append(queue: *mut k_queue, data: *mut c_void) -> i32 {
+pub unsafe extern "C-unwind" fn k_queue_alloc_append(
+    queue: *mut k_queue,
+    data: *mut c_void,
+) -> i32 {
     insert(queue, At::Tail, data, true, "k_queue_alloc_append")
 }
 
@@ -264,7 +267,10 @@ pub unsafe extern "C-unwind" fn k_queue_alloc_append(queue: *mut k_queue, data: 
 /// # Safety
 /// As [`k_queue_alloc_append`].
 #[no_mangle]
-pub unsafe extern "C-unwind" fn k_queue_alloc_prepend(queue: *mut k_queue, data: *mut c_void) -> i32 {
+pub unsafe extern "C-unwind" fn k_queue_alloc_prepend(
+    queue: *mut k_queue,
+    data: *mut c_void,
+) -> i32 {
     insert(queue, At::After(null_mut()), data, true, "k_queue_alloc_prepend")
 }
 
@@ -372,7 +378,10 @@ pub unsafe extern "C-unwind" fn k_queue_remove(queue: *mut k_queue, data: *mut c
 /// # Safety
 /// As [`k_queue_append`].
 #[no_mangle]
-pub unsafe extern "C-unwind" fn k_queue_unique_append(queue: *mut k_queue, data: *mut c_void) -> bool {
+pub unsafe extern "C-unwind" fn k_queue_unique_append(
+    queue: *mut k_queue,
+    data: *mut c_void,
+) -> bool {
     let queued = with(|k| {
         check(k, queue, "k_queue_unique_append");
         // SAFETY: checked above; queued nodes are valid.

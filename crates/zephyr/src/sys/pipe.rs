@@ -50,7 +50,11 @@ unsafe impl<const N: usize> Sync for Pipe<N> {}
 impl<const N: usize> Pipe<N> {
     /// An empty pipe, initialised (`k_pipe_init`) at its first use.
     pub const fn new() -> Self {
-        Self { item: KObj::new(k_pipe::new()), buffer: UnsafeCell::new([0; N]), init: InitOnce::new() }
+        Self {
+            item: KObj::new(k_pipe::new()),
+            buffer: UnsafeCell::new([0; N]),
+            init: InitOnce::new(),
+        }
     }
 
     fn raw(&self) -> *mut k_pipe {
