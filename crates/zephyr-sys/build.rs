@@ -113,6 +113,7 @@ const TYPES: &[(&str, bool)] = &[
     ("k_mem_slab", true),
     ("k_heap", true),
     ("k_pipe", true),
+    ("k_mbox", true),
 ];
 
 /// Constants the probe reads from the headers: name, Rust type.

@@ -43,6 +43,7 @@ void zr_layout_probe(void)
 	ZR_TYPE(k_mem_slab);
 	ZR_TYPE(k_heap);
 	ZR_TYPE(k_pipe);
+	ZR_TYPE(k_mbox);
 
 	/* The fields Rust code reads or writes. */
 	ZR_OFFSET(k_mutex, lock_count);
@@ -57,6 +58,14 @@ void zr_layout_probe(void)
 	ZR_OFFSET(k_work_delayable, work);
 	ZR_OFFSET(k_work_queue_config, name);
 	ZR_OFFSET(k_work_queue_config, no_yield);
+	/* k_mbox_msg, which Rust declares with Zephyr 2.7's layout, checked against these. */
+	ZR_OFFSET(k_mbox_msg, size);
+	ZR_OFFSET(k_mbox_msg, info);
+	ZR_OFFSET(k_mbox_msg, tx_data);
+	ZR_OFFSET(k_mbox_msg, tx_block);
+	ZR_OFFSET(k_mbox_msg, rx_source_thread);
+	ZR_OFFSET(k_mbox_msg, tx_target_thread);
+	ZR_OFFSET(k_mbox_msg, _syncing_thread);
 
 	/* The timeout type: 64-bit ticks (CONFIG_TIMEOUT_64BIT), one field. */
 	GEN_ABSOLUTE_SYM(ZR_SIZE__k_timeout_t, sizeof(k_timeout_t));

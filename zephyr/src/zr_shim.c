@@ -301,6 +301,15 @@ ZR_FN(void *, k_heap_alloc, (struct k_heap * h, size_t bytes, k_timeout_t timeou
       (h, bytes, timeout))
 ZR_VOID(k_heap_free, (struct k_heap * h, void *mem), (h, mem))
 
+/* Mailboxes (kernel/mailbox.c). */
+ZR_VOID(k_mbox_init, (struct k_mbox * m), (m))
+ZR_FN(int, k_mbox_put, (struct k_mbox * m, struct k_mbox_msg *tx, k_timeout_t timeout),
+      (m, tx, timeout))
+ZR_FN(int, k_mbox_get,
+      (struct k_mbox * m, struct k_mbox_msg *rx, void *buffer, k_timeout_t timeout),
+      (m, rx, buffer, timeout))
+ZR_VOID(k_mbox_data_get, (struct k_mbox_msg * rx, void *buffer), (rx, buffer))
+
 /* Pipes (kernel/pipes.c). */
 ZR_VOID(k_pipe_init, (struct k_pipe * p, unsigned char *buffer, size_t size), (p, buffer, size))
 ZR_FN(int, k_pipe_alloc_init, (struct k_pipe * p, size_t size), (p, size))

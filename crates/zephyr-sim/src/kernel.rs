@@ -1250,7 +1250,7 @@ fn known_kind(magic: u32) -> Option<&'static str> {
     match magic {
         Z_SIM_THREAD | Z_SIM_SEM | Z_SIM_MUTEX | Z_SIM_CONDVAR | Z_SIM_TIMER | Z_SIM_WORK_Q
         | Z_SIM_WORK | Z_SIM_POLL_SIGNAL | Z_SIM_QUEUE | Z_SIM_MSGQ | Z_SIM_STACK
-        | Z_SIM_MEM_SLAB | Z_SIM_HEAP | Z_SIM_PIPE => Some(kind_name(magic)),
+        | Z_SIM_MEM_SLAB | Z_SIM_HEAP | Z_SIM_PIPE | Z_SIM_MBOX => Some(kind_name(magic)),
         _ => None,
     }
 }
@@ -1271,6 +1271,7 @@ fn kind_name(kind: u32) -> &'static str {
         Z_SIM_MEM_SLAB => "k_mem_slab",
         Z_SIM_HEAP => "k_heap",
         Z_SIM_PIPE => "k_pipe",
+        Z_SIM_MBOX => "k_mbox",
         _ => "kernel object",
     }
 }
@@ -1291,6 +1292,7 @@ fn init_name(kind: u32) -> &'static str {
         Z_SIM_MEM_SLAB => "k_mem_slab_init",
         Z_SIM_HEAP => "k_heap_init",
         Z_SIM_PIPE => "k_pipe_init",
+        Z_SIM_MBOX => "k_mbox_init",
         _ => "k_object_init",
     }
 }
@@ -1299,7 +1301,7 @@ fn init_name(kind: u32) -> &'static str {
 fn init_hint(kind: u32) -> String {
     match kind {
         Z_SIM_SEM | Z_SIM_MUTEX | Z_SIM_CONDVAR | Z_SIM_TIMER | Z_SIM_MSGQ | Z_SIM_STACK
-        | Z_SIM_MEM_SLAB | Z_SIM_HEAP | Z_SIM_PIPE => {
+        | Z_SIM_MEM_SLAB | Z_SIM_HEAP | Z_SIM_PIPE | Z_SIM_MBOX => {
             format!("call {} first, or use its static initializer", init_name(kind))
         }
         Z_SIM_WORK => "call k_work_init, k_work_init_delayable or k_work_poll_init first".into(),
@@ -1362,6 +1364,12 @@ unsafe fn reset_wait_q(kind: u32, obj: *mut c_void) {
                 let h = obj.cast::<k_heap>();
                 (*h).wait_q = _wait_q_t::EMPTY;
                 (*h).zsim_unbuilt = true;
+            }
+            Z_SIM_MBOX => {
+                let m = obj.cast::<k_mbox>();
+                (*m).tx_msg_queue = _wait_q_t::EMPTY;
+                (*m).rx_msg_queue = _wait_q_t::EMPTY;
+                (*m).zsim_sync_q = _wait_q_t::EMPTY;
             }
             Z_SIM_PIPE => {
                 let p = obj.cast::<k_pipe>();

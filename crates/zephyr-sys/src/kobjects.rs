@@ -6,12 +6,17 @@
 //! build); this module declares the functions and the header-inline helpers built on them
 //! (`k_lifo_*`, `k_fifo_put_list`, ...), as `kernel.h` defines them. Zephyr 2.7 has no
 //! `k_event` (it arrived in Zephyr 3.0), so neither does this crate.
+//!
+//! `k_mbox_msg` is a plain C struct the application fills, so it has one layout here for every
+//! provider: Zephyr 2.7's, with `_async_sem` always present (real Zephyr only has it with
+//! `CONFIG_NUM_MBOX_ASYNC_MSGS` > 0 and only reads it for asynchronous sends, which this crate
+//! does not declare; the build checks the other offsets against the real header).
 
 use core::ffi::{c_int, c_uchar, c_void};
 
 use crate::{
-    k_fifo, k_heap, k_mem_slab, k_msgq, k_pipe, k_queue, k_queue_get, k_queue_init,
-    k_queue_prepend, k_stack, k_tid_t, k_timeout_t,
+    k_fifo, k_heap, k_mbox, k_mem_slab, k_msgq, k_pipe, k_queue, k_queue_get, k_queue_init,
+    k_queue_prepend, k_sem, k_stack, k_tid_t, k_timeout_t,
 };
 
 /// A value on a `k_stack` (`stack_data_t`, a `uintptr_t`).
@@ -40,7 +45,94 @@ pub struct sys_slist_t {
     pub tail: *mut c_void,
 }
 
+/// A memory block reference (`struct k_mem_block`: in Zephyr 2.7 a union whose pointer member
+/// is `data`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct k_mem_block {
+    /// The block's memory, or null.
+    pub data: *mut c_void,
+}
+
+/// Any thread, as a mailbox message's sender or receiver (`K_ANY`).
+pub const K_ANY: k_tid_t = core::ptr::null_mut();
+
+/// A mailbox message descriptor (`struct k_mbox_msg`, Zephyr 2.7).
+///
+/// A sender fills `size`, `info`, `tx_data` and `tx_target_thread` (or [`K_ANY`]); a receiver
+/// fills `size` (its buffer's), `info` and `rx_source_thread` (or [`K_ANY`]). When a message is
+/// exchanged, the kernel swaps the two `info` values, names each side's thread in the other's
+/// descriptor and gives the receiver the smaller size.
+#[repr(C)]
+#[derive(Debug)]
+pub struct k_mbox_msg {
+    /// Legacy, unused.
+    pub _mailbox: u32,
+    /// Bytes of data (sender: to send; receiver: room, then what came).
+    pub size: usize,
+    /// Application value, exchanged between sender and receiver.
+    pub info: u32,
+    /// The sender's data, or null.
+    pub tx_data: *mut c_void,
+    /// Legacy, unused.
+    pub _rx_data: *mut c_void,
+    /// A memory block to send instead of `tx_data` (legacy).
+    pub tx_block: k_mem_block,
+    /// The sending thread (receiver: the one it accepts, or [`K_ANY`]).
+    pub rx_source_thread: k_tid_t,
+    /// The receiving thread (sender: the one it targets, or [`K_ANY`]).
+    pub tx_target_thread: k_tid_t,
+    /// Kernel-private: the sender waiting for the exchange to finish.
+    pub _syncing_thread: k_tid_t,
+    /// Kernel-private: asynchronous sends only.
+    pub _async_sem: *mut k_sem,
+}
+
+impl k_mbox_msg {
+    /// A descriptor with every field zero or null (fill in what the call needs).
+    pub const fn new() -> Self {
+        Self {
+            _mailbox: 0,
+            size: 0,
+            info: 0,
+            tx_data: core::ptr::null_mut(),
+            _rx_data: core::ptr::null_mut(),
+            tx_block: k_mem_block { data: core::ptr::null_mut() },
+            rx_source_thread: K_ANY,
+            tx_target_thread: K_ANY,
+            _syncing_thread: core::ptr::null_mut(),
+            _async_sem: core::ptr::null_mut(),
+        }
+    }
+}
+
+impl Default for k_mbox_msg {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 kernel_api! {
+    // ---- mailboxes (kernel/mailbox.c) ----
+    /// Initialises a mailbox (`k_mbox_init`).
+    pub fn k_mbox_init(mbox: *mut k_mbox);
+    /// Sends a message and waits until a receiver has taken its data (synchronous send):
+    /// 0, `-ENOMSG` (no matching receiver, `K_NO_WAIT`) or `-EAGAIN` (no receiver in time)
+    /// (`k_mbox_put`).
+    pub fn k_mbox_put(mbox: *mut k_mbox, tx_msg: *mut k_mbox_msg, timeout: k_timeout_t) -> c_int;
+    /// Receives a message from a matching sender: 0, `-ENOMSG` (none, `K_NO_WAIT`) or
+    /// `-EAGAIN`. With a `buffer`, the data is copied and the sender released; with null and
+    /// data to take, call [`k_mbox_data_get`] later (`k_mbox_get`).
+    pub fn k_mbox_get(
+        mbox: *mut k_mbox,
+        rx_msg: *mut k_mbox_msg,
+        buffer: *mut c_void,
+        timeout: k_timeout_t,
+    ) -> c_int;
+    /// Copies a received message's data to `buffer` (null: discards it) and releases the
+    /// sender (`k_mbox_data_get`).
+    pub fn k_mbox_data_get(rx_msg: *mut k_mbox_msg, buffer: *mut c_void);
+
     // ---- message queues (kernel/msg_q.c) ----
     /// Copies the oldest message out without taking it: 0, or `-ENOMSG` when empty
     /// (`k_msgq_peek`; ISR-safe).

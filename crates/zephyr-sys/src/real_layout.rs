@@ -94,6 +94,25 @@ pub const fn Z_PIPE_INITIALIZER(_buffer: *mut core::ffi::c_uchar, _size: usize) 
     k_pipe::new()
 }
 
+/// Storage for a mailbox defined statically (`K_MBOX_DEFINE`): `k_mbox_init` it at first use.
+pub const fn Z_MBOX_INITIALIZER() -> k_mbox {
+    k_mbox::new()
+}
+
+// `k_mbox_msg` is declared in `kobjects` with Zephyr 2.7's layout: check it against this
+// build's header.
+const _: () = {
+    use crate::k_mbox_msg as M;
+    use core::mem::offset_of;
+    assert!(offset_of!(M, size) == ZR_OFFSET_k_mbox_msg__size);
+    assert!(offset_of!(M, info) == ZR_OFFSET_k_mbox_msg__info);
+    assert!(offset_of!(M, tx_data) == ZR_OFFSET_k_mbox_msg__tx_data);
+    assert!(offset_of!(M, tx_block) == ZR_OFFSET_k_mbox_msg__tx_block);
+    assert!(offset_of!(M, rx_source_thread) == ZR_OFFSET_k_mbox_msg__rx_source_thread);
+    assert!(offset_of!(M, tx_target_thread) == ZR_OFFSET_k_mbox_msg__tx_target_thread);
+    assert!(offset_of!(M, _syncing_thread) == ZR_OFFSET_k_mbox_msg___syncing_thread);
+};
+
 /// Storage for a poll signal defined statically: `k_poll_signal_init` it at first use.
 pub const fn Z_POLL_SIGNAL_INITIALIZER() -> k_poll_signal {
     k_poll_signal::new()

@@ -9,6 +9,7 @@
 
 pub mod heap;
 pub mod irq;
+pub mod mbox;
 pub mod mem_slab;
 pub mod misc;
 pub mod msgq;

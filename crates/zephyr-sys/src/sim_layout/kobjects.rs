@@ -21,6 +21,43 @@ pub const Z_SIM_HEAP: u32 = 0x4845_4150; // "HEAP"
 /// `z_sim_obj::magic` of a `k_pipe`.
 pub const Z_SIM_PIPE: u32 = 0x5049_5045; // "PIPE"
 
+/// `z_sim_obj::magic` of a `k_mbox`.
+pub const Z_SIM_MBOX: u32 = 0x4d42_4f58; // "MBOX"
+
+/// A mailbox (`struct k_mbox`).
+#[repr(C)]
+#[derive(Debug)]
+pub struct k_mbox {
+    /// Simulator header.
+    pub _sim: z_sim_obj,
+    /// Senders waiting for a receiver.
+    pub tx_msg_queue: _wait_q_t,
+    /// Receivers waiting for a sender.
+    pub rx_msg_queue: _wait_q_t,
+    /// Senders whose message a receiver took, waiting for it to take the data (Zephyr keeps
+    /// them pending on no queue).
+    pub zsim_sync_q: _wait_q_t,
+}
+
+impl k_mbox {
+    /// A mailbox not yet initialised (`k_mbox_init` it).
+    pub const fn new() -> Self {
+        Self {
+            _sim: z_sim_obj::UNINIT,
+            tx_msg_queue: _wait_q_t::EMPTY,
+            rx_msg_queue: _wait_q_t::EMPTY,
+            zsim_sync_q: _wait_q_t::EMPTY,
+        }
+    }
+}
+
+/// A statically initialised mailbox (`Z_MBOX_INITIALIZER`, what `K_MBOX_DEFINE` expands to).
+pub const fn Z_MBOX_INITIALIZER() -> k_mbox {
+    let mut m = k_mbox::new();
+    m._sim = z_sim_obj::statically(Z_SIM_MBOX);
+    m
+}
+
 /// `k_stack::flags`: the buffer came from `k_stack_alloc_init` (`K_STACK_FLAG_ALLOC`).
 pub const K_STACK_FLAG_ALLOC: u8 = 1 << 0;
 /// `k_pipe::flags`: the buffer came from `k_pipe_alloc_init` (`K_PIPE_FLAG_ALLOC`).
@@ -186,7 +223,7 @@ macro_rules! defaults {
         }
     )*};
 }
-defaults!(k_stack, k_mem_slab, k_heap, k_pipe);
+defaults!(k_stack, k_mem_slab, k_heap, k_pipe, k_mbox);
 
 /// A statically initialised queue (`Z_QUEUE_INITIALIZER`, what `K_QUEUE_DEFINE` expands to).
 pub const fn Z_QUEUE_INITIALIZER() -> k_queue {
