@@ -56,6 +56,12 @@ const OPTIONS: &[(&str, &str, &str)] = &[
     ),
     ("CONFIG_SYSTEM_WORKQUEUE_PRIORITY", "i32", "Priority of the system work queue's thread."),
     (
+        "CONFIG_SCHED_DEADLINE",
+        "bool",
+        "Earliest-deadline-first ordering among threads of equal priority \
+         (`k_thread_deadline_set`); off when absent.",
+    ),
+    (
         "CONFIG_HEAP_MEM_POOL_SIZE",
         "usize",
         "Bytes of the system heap (`k_malloc`, `k_free`, threads' resource pools, the Rust \

@@ -301,6 +301,12 @@ ZR_FN(void *, k_heap_alloc, (struct k_heap * h, size_t bytes, k_timeout_t timeou
       (h, bytes, timeout))
 ZR_VOID(k_heap_free, (struct k_heap * h, void *mem), (h, mem))
 
+/* Earliest-deadline-first among equal priorities (kernel/sched.c): only with
+ * CONFIG_SCHED_DEADLINE (without it this wrapper is missing and linking a use fails). */
+#ifdef CONFIG_SCHED_DEADLINE
+ZR_VOID(k_thread_deadline_set, (k_tid_t t, int deadline), (t, deadline))
+#endif
+
 /* Mailboxes (kernel/mailbox.c). */
 ZR_VOID(k_mbox_init, (struct k_mbox * m), (m))
 ZR_FN(int, k_mbox_put, (struct k_mbox * m, struct k_mbox_msg *tx, k_timeout_t timeout),

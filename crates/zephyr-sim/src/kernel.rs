@@ -179,6 +179,9 @@ pub struct Thread {
     /// Cost-model CPU cycles it owes (a switch to it, a pend, a wake), paid when it next runs
     /// ([`crate::cost`]).
     pub cost_owed: u64,
+    /// Its deadline, in 32-bit cycles (`base.prio_deadline`, `k_thread_deadline_set`); orders
+    /// threads of equal priority when [`Kernel::sched_deadline`] is on.
+    pub prio_deadline: u32,
 }
 
 impl Thread {
@@ -202,6 +205,7 @@ impl Thread {
             cpu_cycles: 0,
             switched_in: 0,
             cost_owed: 0,
+            prio_deadline: 0,
         }
     }
 
@@ -330,6 +334,9 @@ pub struct Kernel {
     pub slice_prio: i32,
     /// Key of the running thread's slice end in [`Kernel::timeouts`], while one is armed.
     pub slice_key: Option<(i64, u64)>,
+    /// `CONFIG_SCHED_DEADLINE`: threads of equal priority are ordered by deadline
+    /// ([`Kernel::prio_cmp`]).
+    pub sched_deadline: bool,
 }
 
 /// The simulations running now, on any host thread (by id): a static kernel object last used
@@ -488,6 +495,7 @@ impl Kernel {
             slice_time: 0,
             slice_prio: 0,
             slice_key: None,
+            sched_deadline: CONFIG_SCHED_DEADLINE,
         };
         for (name, prio) in [("idle", K_IDLE_PRIO), ("main", main_prio)] {
             let obj = FixedBox::new(k_thread::new());
@@ -776,14 +784,38 @@ impl Kernel {
         h.id
     }
 
-    /// Makes a ready thread runnable: queues it behind its equals.
+    /// Which of two threads is more urgent (`z_sched_prio_cmp`, kernel/sched.c): positive if
+    /// `a`, negative if `b`, 0 if neither. Priority first; with `CONFIG_SCHED_DEADLINE`, equal
+    /// priorities by deadline, the sooner first (compared as a 32-bit difference, so deadlines
+    /// within half the counter's range of each other order correctly across its wrap).
+    pub fn prio_cmp(&self, a: u32, b: u32) -> i32 {
+        let (ta, tb) = (&self.threads[a as usize], &self.threads[b as usize]);
+        if ta.prio != tb.prio {
+            return tb.prio - ta.prio;
+        }
+        if self.sched_deadline && ta.prio_deadline != tb.prio_deadline {
+            return tb.prio_deadline.wrapping_sub(ta.prio_deadline) as i32;
+        }
+        0
+    }
+
+    /// Makes a ready thread runnable: queues it behind its equals (`z_priq_dumb_add`: before
+    /// the first thread it is more urgent than, so with deadlines, by deadline).
     #[inline(always)]
     fn enqueue(&mut self, slot: u32) {
         let t = &mut self.threads[slot as usize];
         debug_assert!(t.state & _THREAD_QUEUED == 0);
         t.state |= _THREAD_QUEUED;
         let prio = t.prio;
-        self.ready.push_back(slot, prio);
+        if self.sched_deadline {
+            let threads = &self.threads;
+            let mine = threads[slot as usize].prio_deadline;
+            self.ready.insert_before(slot, prio, |other| {
+                threads[other as usize].prio_deadline.wrapping_sub(mine) as i32 > 0
+            });
+        } else {
+            self.ready.push_back(slot, prio);
+        }
         self.sync_state(slot);
     }
 
@@ -791,6 +823,15 @@ impl Kernel {
     pub fn requeue(&mut self, slot: u32) {
         self.dequeue(slot);
         if self.threads[slot as usize].is_ready() {
+            self.enqueue(slot);
+        }
+    }
+
+    /// Queues a ready thread again at its place among its equals (after its deadline changed);
+    /// does nothing to a thread not in the ready queue.
+    pub fn requeue_if_queued(&mut self, slot: u32) {
+        if self.threads[slot as usize].state & _THREAD_QUEUED != 0 {
+            self.dequeue(slot);
             self.enqueue(slot);
         }
     }
@@ -1031,12 +1072,13 @@ impl Kernel {
     #[inline]
     pub fn pend_thread(&mut self, slot: u32, w: Wait, timeout: k_timeout_t) {
         let q = self.wait_q(w);
-        let prio = self.threads[slot as usize].prio;
-        // Insert before the first waiter of lower priority: priority order, FIFO among equals.
+        // Insert before the first waiter it is more urgent than (`z_priq_dumb_add` through
+        // `z_sched_prio_cmp`): priority order, then deadline order with
+        // `CONFIG_SCHED_DEADLINE`, FIFO among equals.
         // SAFETY: `q` is a valid wait queue (see `wait_q`); the links are slots of this kernel.
         unsafe {
             let mut after = (*q).tail;
-            while after != NONE && self.threads[after as usize].prio > prio {
+            while after != NONE && self.prio_cmp(slot, after) > 0 {
                 after = self.threads[after as usize].wq_prev;
             }
             let before =

@@ -119,6 +119,7 @@ pub struct Sim {
     seed: Option<u64>,
     board: devices::Board,
     cost: cost::CostModel,
+    sched_deadline: bool,
 }
 
 impl Default for Sim {
@@ -151,6 +152,7 @@ impl Sim {
             seed: None,
             board: devices::Board::default(),
             cost: cost::CostModel::none(),
+            sched_deadline: zephyr_sys::CONFIG_SCHED_DEADLINE,
         }
     }
 
@@ -168,6 +170,14 @@ impl Sim {
     pub fn cycles_per_sec(mut self, hz: u32) -> Self {
         assert!(hz > 0, "cycles_per_sec must be positive");
         self.cycles_per_sec = hz;
+        self
+    }
+
+    /// Orders ready and waiting threads of equal priority by deadline
+    /// (`k_thread_deadline_set`), as `CONFIG_SCHED_DEADLINE=y` does (kernel/sched.c:
+    /// `z_sched_prio_cmp`). Default: the board's `CONFIG_SCHED_DEADLINE` (off).
+    pub fn sched_deadline(mut self, on: bool) -> Self {
+        self.sched_deadline = on;
         self
     }
 
@@ -354,6 +364,7 @@ impl Sim {
             // z_sched_init: k_sched_time_slice_set(CONFIG_TIMESLICE_SIZE, ...PRIORITY).
             k.set_time_slice(self.time_slice_ms, self.time_slice_priority);
         }
+        k.sched_deadline = self.sched_deadline;
         if self.trace {
             k.trace = Some(Vec::new());
         }

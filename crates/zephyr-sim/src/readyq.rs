@@ -96,6 +96,40 @@ impl ReadyQueue {
         self.links.resize(t + 1, UNLINKED);
     }
 
+    /// Queues `thread` at level `prio` before the first thread `before` says it precedes
+    /// (behind all of them if none): the order `CONFIG_SCHED_DEADLINE` keeps within a level.
+    /// O(n) in the threads of the level.
+    ///
+    /// # Panics
+    /// If `thread` is already queued (a kernel bug).
+    pub fn insert_before(&mut self, thread: u32, prio: i32, before: impl Fn(u32) -> bool) {
+        let l = level(prio);
+        let mut at = self.ends[l].0;
+        while at != NONE && !before(at) {
+            at = self.links[at as usize].next;
+        }
+        if at == NONE {
+            self.push_back(thread, prio);
+            return;
+        }
+        let t = thread as usize;
+        if t >= self.links.len() {
+            self.grow(t);
+        }
+        if self.links[t].level != NOT_QUEUED {
+            queued_twice(thread);
+        }
+        let prev = self.links[at as usize].prev;
+        self.links[t] = Link { prev, next: at, level: l as u8 };
+        self.links[at as usize].prev = thread;
+        if prev == NONE {
+            self.ends[l].0 = thread;
+        } else {
+            self.links[prev as usize].next = thread;
+        }
+        self.bitmap |= 1 << l;
+    }
+
     /// Removes `thread` from level `prio`; returns whether it was there.
     #[inline]
     pub fn remove(&mut self, thread: u32, prio: i32) -> bool {

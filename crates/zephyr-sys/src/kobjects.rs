@@ -45,13 +45,15 @@ pub struct sys_slist_t {
     pub tail: *mut c_void,
 }
 
-/// A memory block reference (`struct k_mem_block`: in Zephyr 2.7 a union whose pointer member
-/// is `data`).
+/// A memory block reference (`struct k_mem_block`: in Zephyr 2.7 a union of `data` and the
+/// block id `{ data, heap }`, include/kernel/mempool_heap.h).
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct k_mem_block {
     /// The block's memory, or null.
     pub data: *mut c_void,
+    /// The heap it came from (the id's second word).
+    pub heap: *mut c_void,
 }
 
 /// Any thread, as a mailbox message's sender or receiver (`K_ANY`).
@@ -97,7 +99,7 @@ impl k_mbox_msg {
             info: 0,
             tx_data: core::ptr::null_mut(),
             _rx_data: core::ptr::null_mut(),
-            tx_block: k_mem_block { data: core::ptr::null_mut() },
+            tx_block: k_mem_block { data: core::ptr::null_mut(), heap: core::ptr::null_mut() },
             rx_source_thread: K_ANY,
             tx_target_thread: K_ANY,
             _syncing_thread: core::ptr::null_mut(),
@@ -113,6 +115,12 @@ impl Default for k_mbox_msg {
 }
 
 kernel_api! {
+    // ---- scheduling (kernel/sched.c) ----
+    /// Sets `thread`'s deadline to `deadline` cycles from now (`k_thread_deadline_set`;
+    /// `CONFIG_SCHED_DEADLINE`): among ready or waiting threads of equal priority, the sooner
+    /// deadline goes first. Takes effect at the next reschedule point.
+    pub fn k_thread_deadline_set(thread: k_tid_t, deadline: c_int);
+
     // ---- mailboxes (kernel/mailbox.c) ----
     /// Initialises a mailbox (`k_mbox_init`).
     pub fn k_mbox_init(mbox: *mut k_mbox);

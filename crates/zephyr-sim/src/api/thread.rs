@@ -408,3 +408,28 @@ pub extern "C-unwind" fn k_sched_unlock() {
     });
     reschedule(false);
 }
+
+/// Sets `thread`'s deadline to `deadline` cycles after now (`k_thread_deadline_set`,
+/// kernel/sched.c): `base.prio_deadline = k_cycle_get_32() + deadline`, and a ready thread is
+/// queued again at its new place among its equals. No reschedule: the new order counts from
+/// the next reschedule point.
+///
+/// # Safety
+/// `thread` must be a thread of this simulation.
+///
+/// # Panics
+/// Without `CONFIG_SCHED_DEADLINE` ([`crate::Sim::sched_deadline`]): on Zephyr the function
+/// does not exist then.
+#[no_mangle]
+pub unsafe extern "C-unwind" fn k_thread_deadline_set(thread: k_tid_t, deadline: c_int) {
+    with(|k| {
+        assert!(
+            k.sched_deadline,
+            "k_thread_deadline_set: needs CONFIG_SCHED_DEADLINE=y (Sim::sched_deadline(true))"
+        );
+        let slot = k.slot_of(thread, "k_thread_deadline_set");
+        let now = k.now as u32;
+        k.threads[slot as usize].prio_deadline = now.wrapping_add(deadline as u32);
+        k.requeue_if_queued(slot);
+    });
+}
