@@ -13,6 +13,8 @@ fn every_static_object_kind_works_on_the_simulator() {
         "objects: Timer callback -> MsgQueue::get_async and PollSignal::wait_async ok",
         "objects: Semaphore::take_async timeout (EAGAIN) ok",
         "objects: Work on a WorkQueue of our own ok",
+        "objects: Stack, MemSlab, Heap, KernelAllocator and Pipe ok",
+        "objects: k_mbox between two threads and k_queue_alloc_append ok",
         "objects: all ok",
     ] {
         assert!(console.contains(check), "missing {check:?} in:\n{console}");
