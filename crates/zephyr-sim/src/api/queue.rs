@@ -204,8 +204,8 @@ fn insert(queue: *mut k_queue, at: At, data: *mut c_void, alloc: bool, call: &st
                 q.tail = node;
             }
         }
-        notify(k, queue as usize, K_POLL_STATE_DATA_AVAILABLE);
-        (0, true)
+        let notified = notify(k, queue as usize, K_POLL_STATE_DATA_AVAILABLE);
+        (0, notified)
     });
     yield_then_mark_ready();
     if resched {
