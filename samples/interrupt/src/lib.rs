@@ -2,15 +2,15 @@
 //! computation, a thread spawns onto it with a `SendSpawner`, and its tasks run in ISR context.
 //!
 //! 1. [`rust_main`] starts an [`InterruptExecutor`] on [`IRQ_LINE`] at priority
-//!    [`IRQ_PRIORITY`] and spawns [`ticker`] onto it: the task notes the start instant (every
+//!    [`IRQ_PRIORITY`] and spawns `ticker` onto it: the task notes the start instant (every
 //!    time stamp below is milliseconds since it) and ticks every 10 ms with
 //!    `embassy_time::Ticker`, four times, printing each tick's stamp and `k_is_in_isr()`.
 //! 2. A cooperative thread (priority [`COMPUTE_PRIORITY`]) runs a thread [`Executor`] whose
-//!    [`compute`] task busy-waits 35 ms (`k_busy_wait`). No thread can preempt a cooperative
+//!    `compute` task busy-waits 35 ms (`k_busy_wait`). No thread can preempt a cooperative
 //!    thread, yet the ticks print at 10, 20 and 30 ms, between the computation's `start` and
 //!    `done` lines: the time driver's alarm (system clock ISR) pends the executor's line, whose
 //!    handler polls the ticker task on top of the busy thread.
-//! 3. The main thread spawns [`spawned`] onto the interrupt executor through its
+//! 3. The main thread spawns `spawned` onto the interrupt executor through its
 //!    `SendSpawner`: the spawn pends the line, so the task prints before `spawn` returns, and so
 //!    before the main thread's next line. Then it waits for the ticker's last tick.
 //!
@@ -84,9 +84,9 @@ compile_error!(
 pub use line::IRQ_LINE;
 const _: () = assert!(IRQ_LINE < zephyr::raw::CONFIG_NUM_IRQS);
 
-/// How long [`compute`] busy-waits.
+/// How long `compute` busy-waits.
 const COMPUTE_MS: u32 = 35;
-/// [`compute`]'s busy wait, in slices of this many microseconds (see the module docs).
+/// `compute`'s busy wait, in slices of this many microseconds (see the module docs).
 pub const SLICE_US: u32 = 200;
 /// The ticker's period.
 const TICK_MS: u64 = 10;
@@ -98,17 +98,17 @@ static URGENT: InterruptExecutor = InterruptExecutor::new();
 static COMPUTE_EXECUTOR: Executor = Executor::new();
 static COMPUTE_THREAD: Thread = Thread::named("compute");
 static COMPUTE_STACK: ThreadStack<2048> = ThreadStack::new();
-/// Set by [`compute`] when done: ends its executor's `run_until`.
+/// Set by `compute` when done: ends its executor's `run_until`.
 static COMPUTED: AtomicBool = AtomicBool::new(false);
 
-/// The ticks (`Instant::as_ticks`, low 32 bits) at which [`ticker`] started: time zero of the
+/// The ticks (`Instant::as_ticks`, low 32 bits) at which `ticker` started: time zero of the
 /// printed stamps.
 static START_TICKS: AtomicU32 = AtomicU32::new(0);
 
-/// Given by [`ticker`] after its last tick; the main thread waits for it before `done`.
+/// Given by `ticker` after its last tick; the main thread waits for it before `done`.
 static TICKER_DONE: Semaphore = Semaphore::new(0, 1);
 
-/// Milliseconds since [`ticker`] started, rounded to the nearest.
+/// Milliseconds since `ticker` started, rounded to the nearest.
 fn ms() -> u64 {
     let now = Instant::now().as_ticks() as u32;
     let ticks = now.wrapping_sub(START_TICKS.load(Ordering::Relaxed));

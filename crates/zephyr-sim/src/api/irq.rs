@@ -1,6 +1,6 @@
 //! Interrupt lines (include/irq.h): `irq_connect_dynamic`, `irq_enable`, `irq_disable`,
 //! `irq_is_enabled`, and the extension `zr_irq_pend` (the simulator's `zsim_irq_pend`). The
-//! controller and its rules are in [`crate::nvic`].
+//! controller and its rules are in `crate::nvic`.
 
 use std::ffi::{c_int, c_uint, c_void};
 
@@ -97,7 +97,7 @@ pub extern "C-unwind" fn irq_is_enabled(irq: c_uint) -> c_int {
 }
 
 /// Sets line `irq` pending (`zephyr_sys::zr_irq_pend`, as NVIC_SetPendingIRQ): its ISR runs
-/// before this returns if deliverable ([`crate::nvic`]), else when it becomes so.
+/// before this returns if deliverable (`crate::nvic`), else when it becomes so.
 #[no_mangle]
 pub extern "C-unwind" fn zsim_irq_pend(irq: c_uint) {
     check_line("zr_irq_pend", irq);

@@ -3,7 +3,7 @@
 //! `k_stack` holds `stack_data_t` values (a `uintptr_t`), so a [`Stack<T>`] holds any `T` that
 //! converts to and from one word without loss: the [`StackValue`] types (integers up to the
 //! pointer's width, raw pointers, `&'static` references). A push never waits: it fails with
-//! [`Error::ENOMEM`] when the stack is full; a pop waits up to its timeout, and a push with
+//! [`Error::ENOMEM`](crate::Error::ENOMEM) when the stack is full; a pop waits up to its timeout, and a push with
 //! threads waiting hands the value to the most urgent one (kernel/stack.c).
 //!
 //! ```no_run
