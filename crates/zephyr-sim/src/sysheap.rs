@@ -21,6 +21,12 @@ pub const UNIT: usize = 2 * size_of::<usize>();
 const FREE: usize = 0x4652_4545;
 const USED: usize = 0x5553_4544;
 
+/// The pointer to address `addr` inside the heap's memory, derived from `mem` (so it keeps the
+/// memory's provenance: no integer-to-pointer cast, as miri's strict provenance checks).
+fn at(mem: *mut u8, addr: usize) -> *mut u8 {
+    mem.wrapping_add(addr.wrapping_sub(mem as usize))
+}
+
 /// The unit-aligned part of `bytes` bytes at `mem`: `(start, end)` addresses.
 fn region(mem: *mut u8, bytes: usize) -> (usize, usize) {
     let m = mem as usize;
@@ -38,14 +44,14 @@ pub unsafe fn init(mem: *mut u8, bytes: usize) {
     let (start, end) = region(mem, bytes);
     if end - start >= 2 * UNIT {
         // SAFETY: `start` is inside the region, unit-aligned.
-        unsafe { write(start, end - start, FREE) };
+        unsafe { write(mem, start, end - start, FREE) };
     }
 }
 
 /// # Safety
 /// `b` must be a unit-aligned address inside a heap's region.
-unsafe fn write(b: usize, size: usize, tag: usize) {
-    let h = b as *mut usize;
+unsafe fn write(mem: *mut u8, b: usize, size: usize, tag: usize) {
+    let h = at(mem, b) as *mut usize;
     // SAFETY: caller's contract: two words at `b` belong to the heap.
     unsafe {
         h.write(size);
@@ -55,8 +61,8 @@ unsafe fn write(b: usize, size: usize, tag: usize) {
 
 /// # Safety
 /// As [`write`], at a block header.
-unsafe fn read(b: usize) -> (usize, usize) {
-    let h = b as *const usize;
+unsafe fn read(mem: *mut u8, b: usize) -> (usize, usize) {
+    let h = at(mem, b) as *const usize;
     // SAFETY: caller's contract.
     unsafe { (h.read(), h.add(1).read()) }
 }
@@ -78,32 +84,32 @@ pub unsafe fn alloc(mem: *mut u8, bytes: usize, align: usize, size: usize) -> *m
     while end - b >= 2 * UNIT {
         // SAFETY: `b` is a block header (blocks tile the region); so is each merged neighbour.
         unsafe {
-            let (mut bsize, tag) = read(b);
+            let (mut bsize, tag) = read(mem, b);
             if tag == FREE {
                 while b + bsize < end {
-                    let (nsize, ntag) = read(b + bsize);
+                    let (nsize, ntag) = read(mem, b + bsize);
                     if ntag != FREE {
                         break;
                     }
                     bsize += nsize;
                 }
-                write(b, bsize, FREE);
+                write(mem, b, bsize, FREE);
                 let payload = b + UNIT;
                 let front = payload.next_multiple_of(align) - payload;
                 if front + need <= bsize {
                     let (used, rest) = if front > 0 {
-                        write(b, front, FREE);
+                        write(mem, b, front, FREE);
                         (b + front, bsize - front)
                     } else {
                         (b, bsize)
                     };
                     if rest - need >= 2 * UNIT {
-                        write(used, need, USED);
-                        write(used + need, rest - need, FREE);
+                        write(mem, used, need, USED);
+                        write(mem, used + need, rest - need, FREE);
                     } else {
-                        write(used, rest, USED);
+                        write(mem, used, rest, USED);
                     }
-                    return (used + UNIT) as *mut u8;
+                    return at(mem, used + UNIT);
                 }
             }
             b += bsize;
@@ -124,13 +130,13 @@ pub unsafe fn free(mem: *mut u8, bytes: usize, p: *mut u8, call: &str) {
     let b = (p as usize).wrapping_sub(UNIT);
     let inside = (p as usize).is_multiple_of(UNIT) && b >= start && b + 2 * UNIT <= end;
     // SAFETY: `b` is unit-aligned and inside the region: a header if `p` came from `alloc`.
-    if !inside || unsafe { read(b).1 } != USED {
+    if !inside || unsafe { read(mem, b).1 } != USED {
         panic!("{call}: {p:?} is not memory allocated from this heap (or was freed already)");
     }
     // SAFETY: as above.
     unsafe {
-        let (size, _) = read(b);
-        write(b, size, FREE);
+        let (size, _) = read(mem, b);
+        write(mem, b, size, FREE);
     }
 }
 
@@ -145,7 +151,7 @@ pub unsafe fn largest_free(mem: *mut u8, bytes: usize) -> usize {
     let mut run = 0;
     while end - b >= 2 * UNIT {
         // SAFETY: blocks tile the region.
-        let (size, tag) = unsafe { read(b) };
+        let (size, tag) = unsafe { read(mem, b) };
         if tag == FREE {
             run += size;
             best = best.max(run - UNIT);

@@ -51,7 +51,9 @@ const FLAG_MASK: usize = 0x3;
 /// `node` must be a queued node.
 unsafe fn next(node: *mut c_void) -> *mut c_void {
     // SAFETY: caller's contract.
-    ((unsafe { *link(node) } as usize) & !FLAG_MASK) as *mut c_void
+    let word = unsafe { *link(node) };
+    // Clears the flag bits by moving the pointer back (keeping its provenance).
+    word.wrapping_byte_sub(word as usize & FLAG_MASK)
 }
 
 /// Links `node` to `to`, keeping `node`'s flags.
@@ -62,7 +64,9 @@ unsafe fn set_next(node: *mut c_void, to: *mut c_void) {
     // SAFETY: caller's contract.
     unsafe {
         let flags = *link(node) as usize & FLAG_MASK;
-        *link(node) = (to as usize | flags) as *mut c_void;
+        // `to` is word-aligned (its flag bits are 0): adding the flags sets them, and keeps
+        // `to`'s provenance (no integer-to-pointer cast).
+        *link(node) = to.wrapping_byte_sub(to as usize & FLAG_MASK).wrapping_byte_add(flags);
     }
 }
 
@@ -176,7 +180,7 @@ fn insert(queue: *mut k_queue, at: At, data: *mut c_void, alloc: bool, call: &st
             }
             // SAFETY: a fresh two-word node.
             unsafe {
-                *link(node) = ALLOC_NODE as *mut c_void;
+                *link(node) = std::ptr::null_mut::<c_void>().wrapping_byte_add(ALLOC_NODE);
                 *link(node).add(1) = data;
             }
             node
