@@ -218,16 +218,6 @@ fn pipe_blocking_in_an_isr_panics() {
 
 // ------------------------------------------------------------------ queues and msgq
 
-#[repr(C)]
-struct Item {
-    link: *mut c_void,
-    value: u32,
-}
-
-fn item(value: u32) -> *mut c_void {
-    leak(Item { link: null_mut(), value }) as *mut Item as *mut c_void
-}
-
 fn drain(q: *mut k_queue) -> Vec<u32> {
     let mut out = Vec::new();
     loop {

@@ -4,26 +4,9 @@
 mod common;
 
 use std::ffi::{c_char, c_void};
-use std::ptr::null_mut;
 
 use common::*;
 use zephyr_sys::*;
-
-/// A queue item: the first word belongs to the kernel.
-#[repr(C)]
-struct Item {
-    link: *mut c_void,
-    value: u32,
-}
-
-fn item(value: u32) -> *mut c_void {
-    leak(Item { link: null_mut(), value }) as *mut Item as *mut c_void
-}
-
-fn value(p: *mut c_void) -> Option<u32> {
-    // SAFETY: non-null pointers come from `item()`.
-    (!p.is_null()).then(|| unsafe { (*(p as *mut Item)).value })
-}
 
 fn queue() -> *mut k_queue {
     let q: *mut k_queue = leak(k_queue::new());

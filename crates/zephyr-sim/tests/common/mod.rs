@@ -94,3 +94,23 @@ pub fn panic_message(err: &zephyr_sim::SimError) -> String {
         other => panic!("expected a panic: {other}"),
     }
 }
+
+/// A queue item (`k_queue`, `k_fifo`, `k_lifo`): the first word belongs to the kernel.
+#[repr(C)]
+pub struct Item {
+    /// The kernel's link word (set by hand to build a list for `k_queue_append_list`).
+    pub link: *mut std::ffi::c_void,
+    /// The payload.
+    pub value: u32,
+}
+
+/// A leaked queue item holding `value`.
+pub fn item(value: u32) -> *mut std::ffi::c_void {
+    leak(Item { link: std::ptr::null_mut(), value }) as *mut Item as *mut std::ffi::c_void
+}
+
+/// The value of an item from [`item`], or `None` for a null pointer (nothing received).
+pub fn value(p: *mut std::ffi::c_void) -> Option<u32> {
+    // SAFETY: non-null pointers come from `item()`, leaked and never freed.
+    (!p.is_null()).then(|| unsafe { (*(p as *mut Item)).value })
+}
