@@ -142,6 +142,14 @@ upstream() {
     local out=$build/$name-$board.out golden=$root/examples/tests/golden/$name.txt
     build "upstream/$sample" "$board" "$name"
     run "$name" "$board" "$end" "$shift"
+    check_golden "$name" "$board" "$out" "$golden" "$end"
+}
+
+# check_golden NAME BOARD OUT GOLDEN END: OUT from the boot banner to the line matching END must
+# be GOLDEN (the simulator's output) line for line, with the board's name where the simulator
+# prints zephyr_sim.
+check_golden() {
+    local name=$1 board=$2 out=$3 golden=$4 end=$5
     if ! diff <(sed "s/zephyr_sim/$board/" "$golden") \
         <(tr -d '\r' <"$out" | awk -v end="$end" 'go { print; if ($0 ~ end) exit } /^\*\*\* Booting Zephyr OS/ { go = 1 }') \
         >"$out.diff"; then
@@ -162,14 +170,7 @@ interrupt_demo() {
     local out=$build/interrupt-$board.out golden=$root/examples/tests/golden/interrupt-demo.txt
     build interrupt "$board"
     run interrupt "$board" "$end" "$shift"
-    if ! diff <(sed "s/zephyr_sim/$board/" "$golden") \
-        <(tr -d '\r' <"$out" | awk -v end="$end" 'go { print; if ($0 ~ end) exit } /^\*\*\* Booting Zephyr OS/ { go = 1 }') \
-        >"$out.diff"; then
-        cat "$out.diff"
-        fail "interrupt on $board differs from the simulator's output ($golden)"
-    fi
-    echo "   interrupt on $board: the simulator's output ($(grep -c '' "$golden") lines), line for line" \
-        "and millisecond for millisecond"
+    check_golden interrupt "$board" "$out" "$golden" "$end"
 }
 
 # Kernel rules the simulator reproduces (a C program; the simulator runs the same steps in
