@@ -5,17 +5,27 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+use embassy_executor::raw::TaskStorage;
 use embassy_time::Timer;
 use serde_json::Value;
 use zephyr::embassy::Executor;
 use zephyr_sim::{Outcome, Sim, TraceEvent};
 
-#[embassy_executor::task]
 async fn ticker() {
     for _ in 0..3 {
         Timer::after_millis(2).await;
         zephyr::time::busy_wait(zephyr::time::Duration::from_micros(100));
     }
+}
+
+/// A `ticker` task in task storage of its own, named `ticker` in the trace. Not a static
+/// `#[embassy_executor::task]` pool: the tests run simulations on parallel host threads, and a
+/// pool of one shared between them would make a spawn fail with `Busy` when two overlap.
+fn ticker_task() -> embassy_executor::SpawnToken<impl Sized> {
+    let storage: &'static TaskStorage<_> = Box::leak(Box::new(TaskStorage::new()));
+    let token = storage.spawn(ticker).expect("fresh task storage");
+    zephyr_sim::trace::name_task(token.id(), "ticker");
+    token
 }
 
 /// A small system: main starts a thread that runs an Embassy executor with one task (named
@@ -24,9 +34,7 @@ fn program() {
     zephyr_sim::spawn_thread("executor", 2, || {
         let executor: &'static Executor = Box::leak(Box::new(Executor::new()));
         executor.run(|spawner| {
-            let token = ticker().unwrap();
-            zephyr_sim::trace::name_task(token.id(), "ticker");
-            spawner.spawn(token);
+            spawner.spawn(ticker_task());
         })
     });
     // SAFETY: kernel calls from the simulated main thread.
@@ -171,9 +179,7 @@ fn an_interrupt_executors_track_is_labelled_as_an_isr() {
         .run(|| {
             let executor: &'static zephyr::embassy::InterruptExecutor =
                 Box::leak(Box::new(zephyr::embassy::InterruptExecutor::new()));
-            let token = ticker().unwrap();
-            zephyr_sim::trace::name_task(token.id(), "ticker");
-            executor.start(4, 2).spawn(token);
+            executor.start(4, 2).spawn(ticker_task());
             // SAFETY: kernel call from the simulated main thread.
             unsafe { zephyr_sys::k_msleep(10) };
         })
