@@ -151,6 +151,8 @@ pub struct Thread {
     pub timeout: Option<(i64, u64)>,
     /// What it pends on.
     pub wait: Option<Wait>,
+    /// The wait queue of [`Thread::wait`] while it pends (resolved once, when it pends).
+    pub wait_q: *mut _wait_q_t,
     /// Next waiter in the same wait queue.
     pub wq_next: u32,
     /// Previous waiter in the same wait queue.
@@ -171,7 +173,7 @@ pub struct Thread {
     /// The thread's execution context (none for idle; dropped when dead).
     pub co: Option<Box<Co>>,
     /// How the thread's coroutine suspends itself (set when it first runs).
-    pub yielder: *const corosensei::Yielder<(), crate::switch::Switch>,
+    pub yielder: *const corosensei::Yielder<crate::switch::Resume, crate::switch::Switch>,
     /// Virtual time charged to it ([`crate::cpu`]).
     pub cpu_cycles: u64,
     /// How many times the CPU switched to it.
@@ -192,6 +194,7 @@ impl Thread {
             state: _THREAD_PRESTART,
             timeout: None,
             wait: None,
+            wait_q: std::ptr::null_mut(),
             wq_next: NONE,
             wq_prev: NONE,
             join_q: FixedBox::new(_wait_q_t::EMPTY),
@@ -339,6 +342,86 @@ pub struct Kernel {
     pub sched_deadline: bool,
 }
 
+/// Writes a thread's state bits and priority back into its `k_thread`.
+#[inline(always)]
+fn sync_state(t: &Thread) {
+    // SAFETY: thread objects stay valid while their thread lives (k_thread_create's contract);
+    // the kernel owns main's and idle's.
+    unsafe {
+        (*t.obj).base.thread_state = t.state;
+        (*t.obj).base.prio = t.prio as i8;
+    }
+}
+
+/// Which of two threads is more urgent (`z_sched_prio_cmp`, kernel/sched.c): positive if `a`,
+/// negative if `b`, 0 if neither. Priority first; with `CONFIG_SCHED_DEADLINE` (`deadline`),
+/// equal priorities by deadline, the sooner first (compared as a 32-bit difference, so
+/// deadlines within half the counter's range of each other order correctly across its wrap).
+#[inline(always)]
+fn prio_cmp(a: &Thread, b: &Thread, deadline: bool) -> i32 {
+    if a.prio != b.prio {
+        return b.prio - a.prio;
+    }
+    if deadline && a.prio_deadline != b.prio_deadline {
+        return b.prio_deadline.wrapping_sub(a.prio_deadline) as i32;
+    }
+    0
+}
+
+/// Inserts thread `slot` into wait queue `q` before the first waiter it is more urgent than
+/// (`z_priq_dumb_add` through `z_sched_prio_cmp`): priority order, then deadline order with
+/// `CONFIG_SCHED_DEADLINE` (`deadline`), FIFO among equals.
+///
+/// # Safety
+/// `q` must be a valid wait queue whose links are slots of `threads`.
+#[inline(always)]
+unsafe fn waitq_insert(threads: &mut [Thread], q: *mut _wait_q_t, slot: u32, deadline: bool) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        let mut after = (*q).tail;
+        while after != NONE
+            && prio_cmp(&threads[slot as usize], &threads[after as usize], deadline) > 0
+        {
+            after = threads[after as usize].wq_prev;
+        }
+        let before = if after == NONE { (*q).head } else { threads[after as usize].wq_next };
+        let t = &mut threads[slot as usize];
+        t.wq_prev = after;
+        t.wq_next = before;
+        if after == NONE {
+            (*q).head = slot;
+        } else {
+            threads[after as usize].wq_next = slot;
+        }
+        if before == NONE {
+            (*q).tail = slot;
+        } else {
+            threads[before as usize].wq_prev = slot;
+        }
+    }
+}
+
+/// Takes a waiter off wait queue `q`, between its neighbours `prev` and `next`.
+///
+/// # Safety
+/// As [`waitq_insert`].
+#[inline(always)]
+unsafe fn waitq_unlink(threads: &mut [Thread], q: *mut _wait_q_t, prev: u32, next: u32) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        if prev == NONE {
+            (*q).head = next;
+        } else {
+            threads[prev as usize].wq_next = next;
+        }
+        if next == NONE {
+            (*q).tail = prev;
+        } else {
+            threads[next as usize].wq_prev = prev;
+        }
+    }
+}
+
 /// The simulations running now, on any host thread (by id): a static kernel object last used
 /// by one of them must not be adopted by another.
 static LIVE: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
@@ -360,19 +443,50 @@ impl Drop for Kernel {
     }
 }
 
+/// This host thread's running simulation and whether its kernel is borrowed, in one
+/// thread-local: a kernel call costs one thread-local access.
+struct Current {
+    /// The installed kernel (null when no simulation runs on this host thread).
+    kernel: Cell<*mut Kernel>,
+    /// True inside [`with`].
+    borrowed: Cell<bool>,
+}
+
 thread_local! {
-    static KERNEL: Cell<*mut Kernel> = const { Cell::new(std::ptr::null_mut()) };
-    static BORROWED: Cell<bool> = const { Cell::new(false) };
+    static CURRENT: Current =
+        const { Current { kernel: Cell::new(std::ptr::null_mut()), borrowed: Cell::new(false) } };
 }
 
 /// Installs `k` as this host thread's running simulation; returns the previous one.
 pub fn install(k: *mut Kernel) -> *mut Kernel {
-    KERNEL.with(|c| c.replace(k))
+    CURRENT.with(|c| c.kernel.replace(k))
 }
 
 /// True while a simulation runs on this host thread.
 pub fn running() -> bool {
-    KERNEL.with(|c| !c.get().is_null())
+    CURRENT.with(|c| !c.kernel.get().is_null())
+}
+
+#[cold]
+#[inline(never)]
+fn outside_simulation() -> ! {
+    panic!("Zephyr kernel call outside a simulation: run the code inside zephyr_sim::Sim::run")
+}
+
+#[cold]
+#[inline(never)]
+fn reentrant_borrow() -> ! {
+    panic!("simulator bug: re-entrant kernel borrow")
+}
+
+/// Clears the borrow flag when a [`with`] borrow ends, returning or unwinding.
+struct Release<'a>(&'a Cell<bool>);
+
+impl Drop for Release<'_> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        self.0.set(false);
+    }
 }
 
 /// Runs `f` with the running simulation's kernel.
@@ -380,22 +494,42 @@ pub fn running() -> bool {
 /// # Panics
 /// With no simulation running on this host thread (a kernel call outside [`crate::Sim::run`]),
 /// or when called re-entrantly (a kernel bug).
+#[inline]
 pub fn with<R>(f: impl FnOnce(&mut Kernel) -> R) -> R {
-    let k = KERNEL.with(|c| c.get());
-    assert!(
-        !k.is_null(),
-        "Zephyr kernel call outside a simulation: run the code inside zephyr_sim::Sim::run"
-    );
-    struct Release;
-    impl Drop for Release {
-        fn drop(&mut self) {
-            BORROWED.with(|b| b.set(false));
+    CURRENT.with(|c| borrow(c, f))
+}
+
+/// The entry of a kernel call that may block or switch: the cost model's charge for the call
+/// and seeded mode's interrupt point ([`crate::switch::kernel_call_entry`]) when either is
+/// active, then [`with`]. One thread-local access and one test when neither is.
+#[inline]
+pub fn enter<R>(f: impl FnOnce(&mut Kernel) -> R) -> R {
+    CURRENT.with(|c| {
+        let k = c.kernel.get();
+        if k.is_null() {
+            outside_simulation();
         }
+        // SAFETY: as in `borrow`; a read of two fields, with no reference of any kind to the
+        // kernel live (the flag is not set, or `borrow` below panics).
+        if unsafe { (*k).entry_hooks() } {
+            crate::switch::kernel_call_entry_hooks();
+        }
+        borrow(c, f)
+    })
+}
+
+#[inline(always)]
+fn borrow<R>(c: &Current, f: impl FnOnce(&mut Kernel) -> R) -> R {
+    let k = c.kernel.get();
+    if k.is_null() {
+        outside_simulation();
     }
-    assert!(!BORROWED.with(|b| b.replace(true)), "simulator bug: re-entrant kernel borrow");
-    let _release = Release;
+    if c.borrowed.replace(true) {
+        reentrant_borrow();
+    }
+    let _release = Release(&c.borrowed);
     // SAFETY: `k` was installed by `Sim::run`, which keeps the kernel alive until it
-    // uninstalls it, and only this host thread sees it. The BORROWED flag guarantees this is
+    // uninstalls it, and only this host thread sees it. The borrow flag guarantees this is
     // the only live reference: every path that calls user code or switches context does so
     // outside `with`.
     let k = unsafe { &mut *k };
@@ -422,14 +556,14 @@ fn stop_at_kernel_entry() {
 /// async-signal-safe).
 #[cfg_attr(not(zsim_signals), allow(dead_code, reason = "no signal handler on this host"))]
 pub fn in_kernel() -> bool {
-    BORROWED.with(|b| b.get())
+    CURRENT.with(|c| c.borrowed.get())
 }
 
 /// Forgets the kernel borrow of a thread that was abandoned inside a kernel call (its stack
 /// overflowed there, `crate::signals`): its frames never run again, so the borrow is dead.
 /// The kernel's state may be half-updated; the caller only ends the simulation.
 pub fn release_abandoned_borrow() {
-    BORROWED.with(|b| b.set(false));
+    CURRENT.with(|c| c.borrowed.set(false));
 }
 
 /// Reads the running simulation's kernel, cheaper than [`with`] for hot read-only checks.
@@ -438,9 +572,13 @@ pub fn release_abandoned_borrow() {
 /// With no simulation running, or inside a [`with`] borrow.
 #[inline(always)]
 pub fn peek<R>(f: impl FnOnce(&Kernel) -> R) -> R {
-    let k = KERNEL.with(|c| c.get());
-    assert!(!k.is_null(), "Zephyr kernel call outside a simulation");
-    debug_assert!(!BORROWED.with(|b| b.get()), "simulator bug: peek inside a kernel borrow");
+    let k = CURRENT.with(|c| {
+        debug_assert!(!c.borrowed.get(), "simulator bug: peek inside a kernel borrow");
+        c.kernel.get()
+    });
+    if k.is_null() {
+        outside_simulation();
+    }
     // SAFETY: as in `with`; no `&mut Kernel` is live (no borrow is held), and `f` cannot
     // start one (it gets a shared reference and runs no user code).
     f(unsafe { &*k })
@@ -753,12 +891,7 @@ impl Kernel {
     /// Writes the state bits and priority back into the thread's `k_thread`.
     #[inline(always)]
     pub fn sync_state(&mut self, slot: u32) {
-        let t = &self.threads[slot as usize];
-        // SAFETY: see `set_name`.
-        unsafe {
-            (*t.obj).base.thread_state = t.state;
-            (*t.obj).base.prio = t.prio as i8;
-        }
+        sync_state(&self.threads[slot as usize]);
     }
 
     /// The slot of a `k_thread`, checking that it is a thread of this simulation.
@@ -784,21 +917,6 @@ impl Kernel {
         h.id
     }
 
-    /// Which of two threads is more urgent (`z_sched_prio_cmp`, kernel/sched.c): positive if
-    /// `a`, negative if `b`, 0 if neither. Priority first; with `CONFIG_SCHED_DEADLINE`, equal
-    /// priorities by deadline, the sooner first (compared as a 32-bit difference, so deadlines
-    /// within half the counter's range of each other order correctly across its wrap).
-    pub fn prio_cmp(&self, a: u32, b: u32) -> i32 {
-        let (ta, tb) = (&self.threads[a as usize], &self.threads[b as usize]);
-        if ta.prio != tb.prio {
-            return tb.prio - ta.prio;
-        }
-        if self.sched_deadline && ta.prio_deadline != tb.prio_deadline {
-            return tb.prio_deadline.wrapping_sub(ta.prio_deadline) as i32;
-        }
-        0
-    }
-
     /// Makes a ready thread runnable: queues it behind its equals (`z_priq_dumb_add`: before
     /// the first thread it is more urgent than, so with deadlines, by deadline).
     #[inline(always)]
@@ -806,17 +924,25 @@ impl Kernel {
         let t = &mut self.threads[slot as usize];
         debug_assert!(t.state & _THREAD_QUEUED == 0);
         t.state |= _THREAD_QUEUED;
+        sync_state(t);
         let prio = t.prio;
         if self.sched_deadline {
-            let threads = &self.threads;
-            let mine = threads[slot as usize].prio_deadline;
-            self.ready.insert_before(slot, prio, |other| {
-                threads[other as usize].prio_deadline.wrapping_sub(mine) as i32 > 0
-            });
+            self.enqueue_by_deadline(slot, prio);
         } else {
             self.ready.push_back(slot, prio);
         }
-        self.sync_state(slot);
+    }
+
+    /// [`Self::enqueue`] with `CONFIG_SCHED_DEADLINE`: before the first thread of its priority
+    /// whose deadline is later.
+    #[cold]
+    #[inline(never)]
+    fn enqueue_by_deadline(&mut self, slot: u32, prio: i32) {
+        let threads = &self.threads;
+        let mine = threads[slot as usize].prio_deadline;
+        self.ready.insert_before(slot, prio, |other| {
+            threads[other as usize].prio_deadline.wrapping_sub(mine) as i32 > 0
+        });
     }
 
     /// Moves a ready thread behind the others of its priority (`k_yield`).
@@ -853,13 +979,13 @@ impl Kernel {
     pub fn clear_state(&mut self, slot: u32, bits: u8) {
         let t = &mut self.threads[slot as usize];
         t.state &= !bits;
-        if t.is_ready() && t.state & _THREAD_QUEUED == 0 {
+        if t.state & (NOT_READY | _THREAD_QUEUED) == 0 {
             self.enqueue(slot);
             if self.timeline.is_some() && self.context() != Context::Thread(slot) {
                 self.mark(What::Ready(slot));
             }
         } else {
-            self.sync_state(slot);
+            sync_state(t);
         }
     }
 
@@ -870,10 +996,9 @@ impl Kernel {
         t.state |= bits;
         if t.state & _THREAD_QUEUED != 0 {
             t.state &= !_THREAD_QUEUED;
-            let prio = t.prio;
-            self.ready.remove(slot, prio);
+            self.ready.remove(slot, t.prio);
         }
-        self.sync_state(slot);
+        sync_state(t);
     }
 
     /// Cancels a thread's pending timeout, if any; returns whether there was one.
@@ -1002,6 +1127,13 @@ impl Kernel {
         }
     }
 
+    /// Whether a kernel call's entry has work ([`enter`]): the cost model charges calls, or
+    /// seeded mode deferred an interrupt to a later interrupt point.
+    #[inline(always)]
+    pub fn entry_hooks(&self) -> bool {
+        self.cost_on || !self.deferred_irqs.is_empty()
+    }
+
     /// True when the caller may switch threads now: thread context, interrupts not locked.
     #[inline]
     pub fn may_swap(&self) -> bool {
@@ -1063,89 +1195,63 @@ impl Kernel {
 
     /// Blocks the running thread on `w` until woken or `timeout` (`z_pend_curr`, minus the
     /// switch). The thread's result is `-EAGAIN` unless a waker sets another.
-    #[inline]
+    #[inline(always)]
     pub fn pend_current(&mut self, w: Wait, timeout: k_timeout_t) {
-        self.pend_thread(self.current, w, timeout);
+        let q = self.wait_q(w);
+        self.pend_on(self.current, w, q, timeout);
     }
 
     /// Blocks thread `slot` on `w` until woken or `timeout` (see [`Self::pend_current`]).
-    #[inline]
+    #[inline(always)]
     pub fn pend_thread(&mut self, slot: u32, w: Wait, timeout: k_timeout_t) {
         let q = self.wait_q(w);
-        // Insert before the first waiter it is more urgent than (`z_priq_dumb_add` through
-        // `z_sched_prio_cmp`): priority order, then deadline order with
-        // `CONFIG_SCHED_DEADLINE`, FIFO among equals.
-        // SAFETY: `q` is a valid wait queue (see `wait_q`); the links are slots of this kernel.
-        unsafe {
-            let mut after = (*q).tail;
-            while after != NONE && self.prio_cmp(slot, after) > 0 {
-                after = self.threads[after as usize].wq_prev;
-            }
-            let before =
-                if after == NONE { (*q).head } else { self.threads[after as usize].wq_next };
-            let t = &mut self.threads[slot as usize];
-            t.wq_prev = after;
-            t.wq_next = before;
-            if after == NONE {
-                (*q).head = slot;
-            } else {
-                self.threads[after as usize].wq_next = slot;
-            }
-            if before == NONE {
-                (*q).tail = slot;
-            } else {
-                self.threads[before as usize].wq_prev = slot;
-            }
-        }
-        let t = &mut self.threads[slot as usize];
+        self.pend_on(slot, w, q, timeout);
+    }
+
+    /// [`Self::pend_thread`] on `q`, the wait queue of `w`.
+    #[inline(never)]
+    fn pend_on(&mut self, slot: u32, w: Wait, q: *mut _wait_q_t, timeout: k_timeout_t) {
+        let (deadline, pend) = (self.sched_deadline, u64::from(self.cost.pend));
+        let threads = &mut self.threads[..];
+        // SAFETY: `q` is a valid wait queue (see `wait_q`); its links are slots of this kernel.
+        unsafe { waitq_insert(threads, q, slot, deadline) };
+        let t = &mut threads[slot as usize];
         t.wait = Some(w);
+        t.wait_q = q;
         t.swap_retval = -EAGAIN;
-        t.cost_owed += u64::from(self.cost.pend);
+        t.cost_owed += pend;
         self.set_state(slot, _THREAD_PENDING);
         self.add_thread_timeout(slot, timeout);
     }
 
     /// Removes a pending thread from its wait queue and timeout, and readies it (unless
     /// suspended). Its blocking call returns its `swap_retval`.
-    #[inline]
+    #[inline(never)]
     pub fn unpend(&mut self, slot: u32) {
         // One look at the thread for what leaves with the wait (on every wake-up).
-        let t = &mut self.threads[slot as usize];
-        t.cost_owed += u64::from(self.cost.wake);
+        let wake = u64::from(self.cost.wake);
+        let threads = &mut self.threads[..];
+        let t = &mut threads[slot as usize];
+        t.cost_owed += wake;
         let wait = t.wait.take();
-        let (prev, next) = (t.wq_prev, t.wq_next);
-        if let Some(w) = wait {
-            t.wq_prev = NONE;
-            t.wq_next = NONE;
-            self.unlink(slot, w, prev, next);
+        let (prev, next, q) = (t.wq_prev, t.wq_next, t.wait_q);
+        t.wq_prev = NONE;
+        t.wq_next = NONE;
+        let timeout = t.timeout.take();
+        if wait.is_some() {
+            // SAFETY: `q` is the wait queue the thread pends on (set with `wait`), valid while
+            // it pends; its links are slots of this kernel.
+            unsafe { waitq_unlink(threads, q, prev, next) };
         }
-        self.abort_thread_timeout(slot);
-        self.clear_state(slot, _THREAD_PENDING);
-    }
-
-    /// Takes a pending thread off the wait queue of `w`, between its neighbours `prev` and
-    /// `next`, without readying it (its own links are already cleared).
-    #[inline(always)]
-    fn unlink(&mut self, slot: u32, w: Wait, prev: u32, next: u32) {
-        let q = self.wait_q(w);
-        // SAFETY: as in `pend_current`.
-        unsafe {
-            if prev == NONE {
-                (*q).head = next;
-            } else {
-                self.threads[prev as usize].wq_next = next;
-            }
-            if next == NONE {
-                (*q).tail = prev;
-            } else {
-                self.threads[next as usize].wq_prev = prev;
-            }
+        if let Some(key) = timeout {
+            self.timeouts.remove(&key);
         }
-        if let Wait::Poll { events, num } = w {
+        if let Some(Wait::Poll { events, num }) = wait {
             // A poller registered on several objects leaves all of them as soon as it stops
             // waiting (an event fired, it timed out, or it was aborted).
             crate::api::poll::unregister_all(self, events, num, Poller::Thread(slot));
         }
+        self.clear_state(slot, _THREAD_PENDING);
     }
 
     /// Wakes the first (most urgent, longest waiting) thread of a wait queue, if any

@@ -37,14 +37,26 @@ use crate::trace::TraceEvent;
 pub enum Switch {
     /// Run the most urgent ready thread (the caller may be among them).
     Reschedule,
-    /// Resume this thread, which the caller chose and switched in ([`prepare_swap`]).
-    To(u32, *mut Co),
+    /// Resume this thread with this value, which the caller chose and switched in
+    /// ([`prepare_swap`]).
+    To(u32, *mut Co, Resume),
     /// The caller is dead: reset its coroutine without unwinding and run another.
     Exit,
 }
 
+/// What a suspended thread finds when the scheduler resumes it, read when it was switched in
+/// ([`switch_in`]): the result of the blocking call it made, and whether the cost model is on
+/// (it then pays for the switch). Nothing runs between that and the resume.
+#[derive(Clone, Copy, Debug)]
+pub struct Resume {
+    /// The thread's `swap_retval`.
+    retval: i32,
+    /// [`Kernel::cost_on`].
+    cost_on: bool,
+}
+
 /// A simulated thread's execution context.
-pub type Co = Coroutine<(), Switch, ThreadEnd, DefaultStack>;
+pub type Co = Coroutine<Resume, Switch, ThreadEnd, DefaultStack>;
 
 /// The panic payload with which [`crate::exit`] unwinds to the scheduler.
 pub struct ExitRequest(pub i32);
@@ -124,8 +136,8 @@ pub fn make_coroutine(k: &mut Kernel, slot: u32, body: Box<dyn FnOnce()>) -> Box
         Some(s) => s,
         None => DefaultStack::new(k.stack_size).expect("cannot allocate a host stack"),
     };
-    Box::new(Coroutine::with_stack(stack, move |y: &Yielder<(), Switch>, ()| {
-        let y = y as *const Yielder<(), Switch>;
+    Box::new(Coroutine::with_stack(stack, move |y: &Yielder<Resume, Switch>, _: Resume| {
+        let y = y as *const Yielder<Resume, Switch>;
         // Inside `catch_unwind`: a kernel entry may unwind once the watchdog asked to stop.
         let run = move || {
             let owed = with(|k| {
@@ -158,7 +170,7 @@ pub fn swap() -> i32 {
 #[must_use = "the thread must switch: pass it to swap_to"]
 pub struct Handoff {
     /// How the running thread's coroutine suspends itself.
-    yielder: *const Yielder<(), Switch>,
+    yielder: *const Yielder<Resume, Switch>,
     /// What it tells the scheduler loop.
     to: HandoffTo,
 }
@@ -168,9 +180,9 @@ enum HandoffTo {
     /// watchdog asked to stop).
     Scheduler,
     /// This thread, already switched in ([`switch_in`]): the scheduler loop resumes it at once.
-    Thread(u32, *mut Co),
+    Thread(u32, *mut Co, Resume),
     /// The running thread is still the one to run: it does not suspend.
-    Stay,
+    Stay(Resume),
 }
 
 /// The scheduler's choice made by the thread that gives up the CPU, in its own kernel borrow:
@@ -187,11 +199,11 @@ pub fn prepare_swap(k: &mut Kernel) -> Handoff {
         return Handoff { yielder, to: HandoffTo::Scheduler };
     }
     let to = match k.ready.best() {
-        Some(slot) if slot == current => {
-            switch_in(k, slot);
-            HandoffTo::Stay
+        Some(slot) if slot == current => HandoffTo::Stay(switch_in(k, slot).1),
+        Some(slot) => {
+            let (co, resume) = switch_in(k, slot);
+            HandoffTo::Thread(slot, co, resume)
         }
-        Some(slot) => HandoffTo::Thread(slot, switch_in(k, slot)),
         None => HandoffTo::Scheduler,
     };
     Handoff { yielder, to }
@@ -202,19 +214,20 @@ pub fn prepare_swap(k: &mut Kernel) -> Handoff {
 #[inline]
 pub fn swap_to(handoff: Handoff) -> i32 {
     let switch = match handoff.to {
-        HandoffTo::Scheduler => Some(Switch::Reschedule),
-        HandoffTo::Thread(slot, co) => Some(Switch::To(slot, co)),
-        HandoffTo::Stay => None,
+        HandoffTo::Scheduler => Switch::Reschedule,
+        HandoffTo::Thread(slot, co, resume) => Switch::To(slot, co, resume),
+        HandoffTo::Stay(resume) => return resumed(resume),
     };
-    if let Some(switch) = switch {
-        // SAFETY: the yielder was stored by this thread's coroutine body and lives as long as
-        // the coroutine, which is running right now (we are on its stack).
-        unsafe { (*handoff.yielder).suspend(switch) };
-    }
-    // Reads only (`peek`): the scheduler's choice, which resumed this thread, made the checks
-    // of a kernel entry (the watchdog's stop) just before.
-    let (retval, cost_on) =
-        kernel::peek(|k| (k.threads[k.current as usize].swap_retval, k.cost_on));
+    // SAFETY: the yielder was stored by this thread's coroutine body and lives as long as the
+    // coroutine, which is running right now (we are on its stack).
+    let resume = unsafe { (*handoff.yielder).suspend(switch) };
+    resumed(resume)
+}
+
+/// The end of [`swap_to`]: the blocking call's result, after paying what the cost model
+/// charges for the switch.
+#[inline(always)]
+fn resumed(Resume { retval, cost_on }: Resume) -> i32 {
     if cost_on {
         // The cost model: the switch to this thread, and its pend or wake ([`crate::cost`]).
         // (With the model off nothing is ever owed.)
@@ -233,7 +246,7 @@ pub fn exit_current() -> ! {
         k.mark_dead(cur);
         k.threads[cur as usize].yielder
     });
-    // SAFETY: as in `swap`.
+    // SAFETY: as in `swap_to`.
     unsafe { (*y).suspend(Switch::Exit) };
     unreachable!("a dead thread was resumed");
 }
@@ -520,7 +533,7 @@ pub fn interrupt_point() {
 /// active.
 #[inline(always)]
 pub fn kernel_call_entry() {
-    if kernel::peek(|k| k.deferred_irqs.is_empty() && !k.cost_on) {
+    if kernel::peek(|k| !k.entry_hooks()) {
         return;
     }
     kernel_call_entry_hooks();
@@ -529,7 +542,7 @@ pub fn kernel_call_entry() {
 /// [`kernel_call_entry`] when the cost model or a deferred interrupt has work there.
 #[cold]
 #[inline(never)]
-fn kernel_call_entry_hooks() {
+pub fn kernel_call_entry_hooks() {
     crate::cost::kernel_call();
     interrupt_point();
 }
@@ -641,8 +654,8 @@ enum Next {
     End,
     /// Take the interrupt lines that became deliverable between threads.
     Lines,
-    /// Resume this thread's coroutine (already switched in: [`switch_in`]).
-    Thread(u32, *mut Co),
+    /// Resume this thread's coroutine with this value (already switched in: [`switch_in`]).
+    Thread(u32, *mut Co, Resume),
     /// Nothing is ready: play the idle thread.
     Idle,
 }
@@ -653,14 +666,7 @@ enum Next {
 /// that borrow, the two coroutine switches (to this loop and on to the thread) and the
 /// switching threads' own borrows ([`swap`]).
 pub fn run_scheduler() {
-    let mut handoff = None;
     loop {
-        if let Some((slot, co)) = handoff.take() {
-            // The thread that gave up the CPU chose and switched in its successor
-            // ([`prepare_swap`]).
-            handoff = run_thread(slot, co);
-            continue;
-        }
         let next = with(|k| {
             if k.watch.stop_requested().is_some() && k.ended.is_none() {
                 k.ended = Some(stalled(k));
@@ -677,7 +683,10 @@ pub fn run_scheduler() {
                 }
             }
             match k.ready.best() {
-                Some(slot) => Next::Thread(slot, switch_in(k, slot)),
+                Some(slot) => {
+                    let (co, resume) = switch_in(k, slot);
+                    Next::Thread(slot, co, resume)
+                }
                 None => Next::Idle,
             }
         });
@@ -691,7 +700,7 @@ pub fn run_scheduler() {
                     });
                 }
             }
-            Next::Thread(slot, co) => handoff = run_thread(slot, co),
+            Next::Thread(slot, co, resume) => run_thread(slot, co, resume),
             Next::Idle => {
                 with(|k| {
                     if k.last_run != IDLE {
@@ -710,9 +719,10 @@ pub fn run_scheduler() {
 }
 
 /// Makes `slot` the running thread: the watchdog's progress, the switch count, CPU
-/// accounting's switch-in, the cost model's switch charge, the trace. Returns its context.
+/// accounting's switch-in, the cost model's switch charge, the trace. Returns its context and
+/// what it finds when resumed.
 #[inline(always)]
-fn switch_in(k: &mut Kernel, slot: u32) -> *mut Co {
+fn switch_in(k: &mut Kernel, slot: u32) -> (*mut Co, Resume) {
     k.current = slot;
     k.watch.bump();
     k.watch.running.store(slot, Ordering::Relaxed);
@@ -729,21 +739,42 @@ fn switch_in(k: &mut Kernel, slot: u32) -> *mut Co {
             k.reset_time_slice();
         }
     }
-    &mut **k.threads[slot as usize].co.as_mut().expect("ready thread without context") as *mut Co
+    let t = &mut k.threads[slot as usize];
+    let resume = Resume { retval: t.swap_retval, cost_on: k.cost_on };
+    let co = &mut **t.co.as_mut().expect("ready thread without context") as *mut Co;
+    (co, resume)
 }
 
-/// Resumes thread `slot`'s coroutine `co` ([`switch_in`] made it current) until it suspends
-/// or ends. Returns the thread it handed the CPU to, if it chose one ([`prepare_swap`]).
-fn run_thread(slot: u32, co: *mut Co) -> Option<(u32, *mut Co)> {
-    // SAFETY: the coroutine is boxed in the thread table and is only dropped by the
-    // scheduler (this function) or at the end of the simulation, never while resumed.
-    let co = unsafe { &mut *co };
-    signals::enter_thread(co.trap_handler());
-    let result = co.resume(());
-    signals::leave_thread();
+/// Resumes thread `slot`'s coroutine `co` ([`switch_in`] made it current), and each thread it
+/// hands the CPU to in turn ([`prepare_swap`]), until one suspends to the scheduler or ends.
+fn run_thread(mut slot: u32, mut co: *mut Co, mut resume: Resume) {
+    loop {
+        // SAFETY: the coroutine is boxed in the thread table and is only dropped by the
+        // scheduler (`retire`, called from here) or at the end of the simulation, never while
+        // resumed.
+        let c = unsafe { &mut *co };
+        signals::enter_thread(c.trap_handler());
+        let result = c.resume(resume);
+        signals::leave_thread();
+        match result {
+            CoroutineResult::Yield(Switch::To(next, next_co, next_resume)) => {
+                (slot, co, resume) = (next, next_co, next_resume);
+            }
+            CoroutineResult::Yield(Switch::Reschedule) => return,
+            other => return thread_stopped(slot, other),
+        }
+    }
+}
+
+/// A thread's coroutine suspended for good ([`exit_current`]) or returned: retire it, ending
+/// the run if it failed.
+#[cold]
+#[inline(never)]
+fn thread_stopped(slot: u32, result: CoroutineResult<Switch, ThreadEnd>) {
     match result {
-        CoroutineResult::Yield(Switch::To(next, co)) => return Some((next, co)),
-        CoroutineResult::Yield(Switch::Reschedule) => {}
+        CoroutineResult::Yield(Switch::To(..) | Switch::Reschedule) => {
+            unreachable!("a thread switch is not a stop")
+        }
         CoroutineResult::Yield(Switch::Exit) => retire(slot, true),
         CoroutineResult::Return(ThreadEnd::Returned) => {
             with(|k| k.mark_dead(slot));
@@ -774,7 +805,6 @@ fn run_thread(slot: u32, co: *mut Co) -> Option<(u32, *mut Co)> {
             retire(slot, false);
         }
     }
-    None
 }
 
 /// Where the running code's fatal error happens: the current thread, an ISR on its stack, or

@@ -7,7 +7,7 @@ use std::ptr::addr_of_mut;
 use zephyr_sys::*;
 
 use super::no_isr;
-use crate::kernel::{with, Kernel, Wait};
+use crate::kernel::{enter, with, Kernel, Wait};
 use crate::switch::{after_wake, prepare_swap, reschedule, swap, swap_to, wake_end};
 
 fn check_sem(k: &mut Kernel, sem: *mut k_sem, call: &str) {
@@ -59,8 +59,7 @@ pub unsafe extern "C-unwind" fn k_sem_init(
 /// `sem` must be an initialised semaphore.
 #[no_mangle]
 pub unsafe extern "C-unwind" fn k_sem_give(sem: *mut k_sem) {
-    crate::switch::kernel_call_entry();
-    let end = with(|k| {
+    let end = enter(|k| {
         check_sem(k, sem, "k_sem_give");
         // SAFETY: checked above.
         let q = unsafe { addr_of_mut!((*sem).wait_q) };
@@ -91,8 +90,7 @@ pub unsafe extern "C-unwind" fn k_sem_give(sem: *mut k_sem) {
 /// Waiting (any timeout but `K_NO_WAIT`) in an ISR.
 #[no_mangle]
 pub unsafe extern "C-unwind" fn k_sem_take(sem: *mut k_sem, timeout: k_timeout_t) -> c_int {
-    crate::switch::kernel_call_entry();
-    let r = with(|k| {
+    let r = enter(|k| {
         check_sem(k, sem, "k_sem_take");
         // SAFETY: checked above.
         unsafe {
