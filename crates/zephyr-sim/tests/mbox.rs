@@ -501,6 +501,13 @@ fn dummy_threads_never_run() {
             .trace_text()
     );
     assert!(outcome.thread_names.iter().any(|n| n == "mbox_async#9"));
+    // Once every thread has ended, the run ends normally, messages left or not.
+    let ended = zephyr_sim::Sim::new().main_return_ends_run(false).run(|| {
+        let m = mbox();
+        // SAFETY: kernel call on leaked objects.
+        unsafe { k_mbox_async_put(m, tx(b"left", 0, K_ANY), null_mut()) };
+    });
+    assert!(ended.is_ok(), "{:?}", ended.err().map(|e| e.to_string()));
     let err = run_err(|| {
         let m = mbox();
         // SAFETY: kernel calls on leaked objects.
