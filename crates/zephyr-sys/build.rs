@@ -68,6 +68,13 @@ const OPTIONS: &[(&str, &str, &str)] = &[
          global allocator on real Zephyr); 0: no system heap.",
     ),
     (
+        "CONFIG_NUM_MBOX_ASYNC_MSGS",
+        "usize",
+        "Asynchronous mailbox messages in flight at once, across all mailboxes (the pool of \
+         `k_mbox_async_put`'s descriptors; Zephyr 2.7's default: 10, kernel/Kconfig:489); 0: no \
+         `k_mbox_async_put`.",
+    ),
+    (
         "CONFIG_THREAD_MAX_NAME_LEN",
         "usize",
         "Maximum thread name length, including the NUL (1 when `CONFIG_THREAD_NAME` is off).",

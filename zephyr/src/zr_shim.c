@@ -315,6 +315,12 @@ ZR_FN(int, k_mbox_get,
       (struct k_mbox * m, struct k_mbox_msg *rx, void *buffer, k_timeout_t timeout),
       (m, rx, buffer, timeout))
 ZR_VOID(k_mbox_data_get, (struct k_mbox_msg * rx, void *buffer), (rx, buffer))
+/* Only with CONFIG_NUM_MBOX_ASYNC_MSGS > 0 (kernel/mailbox.c:323): without it this wrapper is
+ * missing and linking a use fails. */
+#if defined(CONFIG_NUM_MBOX_ASYNC_MSGS) && CONFIG_NUM_MBOX_ASYNC_MSGS > 0
+ZR_VOID(k_mbox_async_put, (struct k_mbox * m, struct k_mbox_msg *tx, struct k_sem *sem),
+	(m, tx, sem))
+#endif
 
 /* Pipes (kernel/pipes.c). */
 ZR_VOID(k_pipe_init, (struct k_pipe * p, unsigned char *buffer, size_t size), (p, buffer, size))

@@ -72,9 +72,14 @@ impl<T> Drop for FixedBox<T> {
     }
 }
 
-/// States in which a thread is not ready.
-const NOT_READY: u8 =
-    _THREAD_PENDING | _THREAD_PRESTART | _THREAD_DEAD | _THREAD_SUSPENDED | _THREAD_SLEEPING;
+/// States in which a thread is not ready. A dummy thread (`_THREAD_DUMMY`: the sender slot of
+/// an asynchronous mailbox message, see `api::mbox`) never runs, so it is never ready either.
+const NOT_READY: u8 = _THREAD_PENDING
+    | _THREAD_PRESTART
+    | _THREAD_DEAD
+    | _THREAD_SUSPENDED
+    | _THREAD_SLEEPING
+    | _THREAD_DUMMY;
 
 /// What a pending thread waits on; each resolves to the object's wait queue.
 #[derive(Clone, Copy, Debug)]

@@ -865,8 +865,10 @@ fn idle() {
             let on_each_other = (1..k.threads.len() as u32).any(|s| {
                 k.threads[s as usize].state & _THREAD_DEAD == 0 && kernel::waits_on_thread(k, s)
             });
-            // With `Sim::main_return_ends_run(false)`, every thread may have ended.
-            let all_ended = (1..k.threads.len()).all(|s| k.threads[s].state & _THREAD_DEAD != 0);
+            // With `Sim::main_return_ends_run(false)`, every thread may have ended (dummy
+            // threads, asynchronous mailbox messages, are not threads).
+            let all_ended = (1..k.threads.len())
+                .all(|s| k.threads[s].state & (_THREAD_DEAD | _THREAD_DUMMY) != 0);
             let end = if all_ended || (!on_each_other && k.idle_ends_run) {
                 End::Idle
             } else {
@@ -928,7 +930,7 @@ fn deadlock_report(k: &Kernel, on_each_other: bool) -> String {
     );
     for slot in 1..k.threads.len() as u32 {
         let t = &k.threads[slot as usize];
-        if t.state & _THREAD_DEAD != 0 {
+        if t.state & (_THREAD_DEAD | _THREAD_DUMMY) != 0 {
             continue;
         }
         s.push_str(&format!(

@@ -1,5 +1,6 @@
-//! Mailboxes (`kernel/mailbox.c`, Zephyr 2.7, synchronous sends), one test per rule.
-//! Board: 10 kHz ticks, 1 MHz cycles; main runs at priority 5.
+//! Mailboxes (`kernel/mailbox.c`, Zephyr 2.7, synchronous and asynchronous sends), one test
+//! per rule. Board: 10 kHz ticks, 1 MHz cycles, `CONFIG_NUM_MBOX_ASYNC_MSGS=10`; main runs at
+//! priority 5 unless a test says otherwise.
 
 mod common;
 
@@ -164,4 +165,363 @@ fn static_mailbox() {
         unsafe { k_mbox_put(m, tx(b"a", 0, K_ANY), K_NO_WAIT) }
     });
     assert_eq!(r, -ENOMSG);
+}
+
+// ---- asynchronous sends (k_mbox_async_put, kernel/mailbox.c:22-87, :186-200, :254-297,
+// :323-346) ----
+
+/// A semaphore's count, read without waiting.
+fn count(s: *mut k_sem) -> u32 {
+    // SAFETY: a leaked, initialised semaphore.
+    unsafe { k_sem_count_get(s) }
+}
+
+/// kernel/mailbox.c:290-296 and :343: with no receiver, the message waits on the senders'
+/// queue and the caller returns at once; :339-341: the kernel sends a copy, so the caller's
+/// descriptor is never written; :380-393 and :191-198: a receiver with a buffer consumes the
+/// data in its `k_mbox_get`, which frees the descriptor and gives the semaphore; the
+/// receiver learns the sender (:232, the caller), the sender's info and the smaller size.
+#[test]
+fn async_put_returns_at_once_and_the_get_gives_the_semaphore() {
+    let (r, log) = run(5, || {
+        let m = mbox();
+        let done = sem(0, 1);
+        // SAFETY: a plain getter from a simulated thread.
+        let main = unsafe { k_current_get() };
+        let msg = tx(b"hello", 100, K_ANY);
+        // SAFETY: kernel call on leaked objects.
+        unsafe { k_mbox_async_put(m, msg, done) };
+        log!("put returned, sem {}", count(done));
+        // SAFETY: plain sleep, then kernel calls on leaked objects.
+        unsafe {
+            k_sleep(K_TICKS(3));
+            let r = rx(3, 200, K_ANY);
+            let mut buf = [0u8; 3];
+            let got = k_mbox_get(m, r, buf.as_mut_ptr().cast(), K_NO_WAIT);
+            log!(
+                "get {got} {:?} size {} info {} from main {}, sem {}",
+                std::str::from_utf8(&buf).unwrap(),
+                (*r).size,
+                (*r).info,
+                (*r).rx_source_thread == main,
+                count(done)
+            );
+            // The caller's descriptor: as it was filled.
+            ((*msg).size, (*msg).info, (*msg).tx_target_thread.is_null(), (*msg)._async_sem)
+        }
+    });
+    assert_eq!(r, (5, 100, true, null_mut()));
+    assert_eq!(
+        log,
+        ["T=0 put returned, sem 0", "T=4 get 0 \"hel\" size 3 info 100 from main true, sem 1"]
+    );
+}
+
+/// kernel/mailbox.c:380-393 and :348-362: a receiver without a buffer keeps the message; the
+/// semaphore is given at its `k_mbox_data_get` (a null buffer discards the data and gives it
+/// too), and at once for a message with no data (:385-387). `sem` may be null (:195).
+#[test]
+fn async_semaphore_waits_for_data_get() {
+    let (_, log) = run(5, || {
+        let m = mbox();
+        let (s1, s2, s3) = (sem(0, 1), sem(0, 1), sem(0, 1));
+        // SAFETY: kernel calls on leaked objects.
+        unsafe {
+            k_mbox_async_put(m, tx(b"abcd", 1, K_ANY), s1);
+            k_mbox_async_put(m, tx(b"xyz", 2, K_ANY), s2);
+            k_mbox_async_put(m, tx(b"", 3, K_ANY), s3);
+            k_mbox_async_put(m, tx(b"q", 4, K_ANY), null_mut());
+            let a = rx(16, 0, K_ANY);
+            k_mbox_get(m, a, null_mut(), K_NO_WAIT);
+            log!("got info {} size {}: sems {} {}", (*a).info, (*a).size, count(s1), count(s2));
+            let mut buf = [0u8; 4];
+            k_mbox_data_get(a, buf.as_mut_ptr().cast());
+            log!("data {:?}: sem1 {}", std::str::from_utf8(&buf).unwrap(), count(s1));
+            let b = rx(16, 0, K_ANY);
+            k_mbox_get(m, b, null_mut(), K_NO_WAIT);
+            log!("got info {}: sem2 {}", (*b).info, count(s2));
+            k_mbox_data_get(b, null_mut());
+            log!("discarded: sem2 {}, size {}", count(s2), (*b).size);
+            let c = rx(16, 0, K_ANY);
+            k_mbox_get(m, c, null_mut(), K_NO_WAIT);
+            log!("got info {} size {}: sem3 {}", (*c).info, (*c).size, count(s3));
+            let d = rx(16, 0, K_ANY);
+            let mut one = [0u8; 1];
+            let r = k_mbox_get(m, d, one.as_mut_ptr().cast(), K_NO_WAIT);
+            log!("got {r} info {} {:?}", (*d).info, one);
+        }
+    });
+    assert_eq!(
+        log,
+        [
+            "T=0 got info 1 size 4: sems 0 0",
+            "T=0 data \"abcd\": sem1 1",
+            "T=0 got info 2: sem2 0",
+            "T=0 discarded: sem2 1, size 0",
+            "T=0 got info 3 size 0: sem3 1",
+            "T=0 got 0 info 4 [113]",
+        ]
+    );
+}
+
+/// kernel/mailbox.c:243-266: an asynchronous send to a waiting receiver readies it and
+/// reschedules: a more urgent receiver runs inside the call (and gives the semaphore there),
+/// a less urgent one after the caller blocks; the caller itself never waits.
+#[test]
+fn async_put_to_a_waiting_receiver_reschedules() {
+    let (_, log) = run(5, || {
+        let m = mbox();
+        let done = sem(0, 2);
+        for (name, prio) in [("urgent", 3), ("lazy", 7)] {
+            spawn(name, prio, K_NO_WAIT, move || {
+                let msg = rx(8, 0, K_ANY);
+                let mut buf = [0u8; 8];
+                // SAFETY: kernel call on leaked objects; `buf` outlives the call.
+                let r = unsafe { k_mbox_get(m, msg, buf.as_mut_ptr().cast(), K_FOREVER) };
+                // SAFETY: the leaked descriptor.
+                let n = unsafe { (*msg).size };
+                log!("{name} got {r} {:?}", std::str::from_utf8(&buf[..n]).unwrap());
+            });
+        }
+        // SAFETY: plain sleep (lets "lazy" reach its get), then kernel calls.
+        unsafe {
+            k_sleep(K_TICKS(1));
+            k_mbox_async_put(m, tx(b"one", 0, K_ANY), done);
+            log!("main after put 1, sem {}", count(done));
+            k_mbox_async_put(m, tx(b"two", 0, K_ANY), done);
+            log!("main after put 2, sem {}", count(done));
+            k_sleep(K_TICKS(1));
+            log!("main, sem {}", count(done));
+        }
+    });
+    assert_eq!(
+        log,
+        [
+            "T=2 urgent got 0 \"one\"",
+            "T=2 main after put 1, sem 1",
+            "T=2 main after put 2, sem 1",
+            "T=2 lazy got 0 \"two\"",
+            "T=4 main, sem 2",
+        ]
+    );
+}
+
+/// kernel/mailbox.c:337 and :293: the message waits on the senders' queue at its sender's
+/// priority (a wait queue is ordered by priority, then FIFO), so a receiver takes the most
+/// urgent sender's message first, asynchronous or not.
+#[test]
+fn async_messages_queue_at_their_senders_priority() {
+    let (_, log) = run(5, || {
+        let m = mbox();
+        // SAFETY: kernel call on leaked objects.
+        unsafe { k_mbox_async_put(m, tx(b"main-1", 0, K_ANY), null_mut()) };
+        spawn("sync-4", 4, K_NO_WAIT, move || {
+            // SAFETY: kernel call on leaked objects.
+            unsafe { k_mbox_put(m, tx(b"sync-4", 0, K_ANY), K_FOREVER) };
+        });
+        spawn("async-2", 2, K_NO_WAIT, move || {
+            // SAFETY: kernel call on leaked objects.
+            unsafe { k_mbox_async_put(m, tx(b"async-2", 0, K_ANY), null_mut()) };
+        });
+        // SAFETY: kernel calls on leaked objects.
+        unsafe {
+            k_mbox_async_put(m, tx(b"main-2", 0, K_ANY), null_mut());
+            for _ in 0..4 {
+                let msg = rx(8, 0, K_ANY);
+                let mut buf = [0u8; 8];
+                k_mbox_get(m, msg, buf.as_mut_ptr().cast(), K_NO_WAIT);
+                log!("{}", std::str::from_utf8(&buf[..(*msg).size]).unwrap());
+            }
+        }
+    });
+    assert_eq!(log, ["T=0 async-2", "T=0 sync-4", "T=0 main-1", "T=0 main-2"]);
+}
+
+/// kernel/mailbox.c:110-152: an asynchronous message is matched like any other: a receiver
+/// that is not its target (`tx_target_thread`) does not get it, the target does, and the two
+/// `info` values are exchanged in the receiver's descriptor.
+#[test]
+fn async_message_reaches_only_its_target() {
+    let (r, log) = run(5, || {
+        let m = mbox();
+        let target = spawn("target", 6, K_NO_WAIT, move || {
+            let msg = rx(4, 0, K_ANY);
+            // SAFETY: kernel call on leaked objects, then a read of the leaked descriptor.
+            let (r, info) = unsafe { (k_mbox_get(m, msg, null_mut(), K_FOREVER), (*msg).info) };
+            log!("target got {r} info {info}");
+        });
+        // SAFETY: kernel calls on leaked objects.
+        unsafe {
+            k_mbox_async_put(m, tx(b"t", 9, target), null_mut());
+            let r = k_mbox_get(m, rx(4, 0, K_ANY), null_mut(), K_NO_WAIT);
+            k_sleep(K_TICKS(1));
+            r
+        }
+    });
+    assert_eq!(r, -ENOMSG);
+    assert_eq!(log, ["T=0 target got 0 info 9"]);
+}
+
+/// kernel/mailbox.c:31-43 and :74-77: CONFIG_NUM_MBOX_ASYNC_MSGS (10) descriptors in all; the
+/// next `k_mbox_async_put` waits in `k_stack_pop` with no timeout until a consumed message
+/// frees one. :194-197: the descriptor is pushed back (handed to the waiting, more urgent
+/// sender, which runs at once) before the semaphore is given.
+#[test]
+fn async_put_waits_for_a_free_descriptor() {
+    assert_eq!(CONFIG_NUM_MBOX_ASYNC_MSGS, 10);
+    let (_, log) = run(5, || {
+        let m = mbox();
+        let first = sem(0, 1);
+        spawn("rx", 7, K_NO_WAIT, move || {
+            // SAFETY: plain sleep, then a kernel call on leaked objects.
+            unsafe {
+                k_sleep(K_TICKS(9));
+                let msg = rx(1, 0, K_ANY);
+                let mut buf = [0u8; 1];
+                k_mbox_get(m, msg, buf.as_mut_ptr().cast(), K_NO_WAIT);
+                log!("rx got {:?}, sem {}", buf[0] as char, count(first));
+            }
+        });
+        static DATA: [u8; 11] = *b"0123456789A";
+        // SAFETY: kernel calls on leaked objects and static data.
+        unsafe {
+            for i in 0..11 {
+                let s = if i == 0 { first } else { null_mut() };
+                k_mbox_async_put(m, tx(&DATA[i..=i], 0, K_ANY), s);
+            }
+            log!("11th put returned, sem {}", count(first));
+            k_sleep(K_TICKS(1));
+            log!("sem {}", count(first));
+        }
+    });
+    assert_eq!(log, ["T=10 11th put returned, sem 0", "T=10 rx got '0', sem 1", "T=12 sem 1"]);
+}
+
+/// kernel/mailbox.c:186-200: consumed messages give their descriptors back, so a mailbox
+/// carries any number of asynchronous messages, CONFIG_NUM_MBOX_ASYNC_MSGS in flight at once.
+#[test]
+fn async_descriptors_are_reused() {
+    let (r, _) = run(5, || {
+        let m = mbox();
+        let mut sum = 0u32;
+        // SAFETY: kernel calls on leaked objects.
+        unsafe {
+            for round in 0..5u8 {
+                let data: &'static [u8] = leak([round; 1]);
+                for _ in 0..CONFIG_NUM_MBOX_ASYNC_MSGS {
+                    k_mbox_async_put(m, tx(data, 0, K_ANY), null_mut());
+                }
+                for _ in 0..CONFIG_NUM_MBOX_ASYNC_MSGS {
+                    let mut b = [0u8; 1];
+                    k_mbox_get(m, rx(1, 0, K_ANY), b.as_mut_ptr().cast(), K_NO_WAIT);
+                    sum += u32::from(b[0]);
+                }
+            }
+            (sum, k_uptime_ticks())
+        }
+    });
+    assert_eq!(r, (10 * (1 + 2 + 3 + 4), 0));
+}
+
+/// kernel/mailbox.c:323-346 never waits while a descriptor is free, and :264's reschedule
+/// does not switch in an ISR: an ISR may send asynchronously; the receiver it readies runs when
+/// the ISR returns.
+#[test]
+fn async_put_from_an_isr() {
+    let (_, log) = run(5, || {
+        let m = mbox();
+        isr_after(2, move || {
+            // SAFETY: kernel call on leaked objects, from an ISR.
+            unsafe { k_mbox_async_put(m, tx(b"irq", 0, K_ANY), null_mut()) };
+            log!("isr sent");
+        });
+        let msg = rx(8, 0, K_ANY);
+        let mut buf = [0u8; 8];
+        // SAFETY: kernel call on leaked objects; `buf` outlives the call.
+        let r = unsafe { k_mbox_get(m, msg, buf.as_mut_ptr().cast(), K_FOREVER) };
+        // SAFETY: the leaked descriptor.
+        let n = unsafe { (*msg).size };
+        log!("got {r} {:?}", std::str::from_utf8(&buf[..n]).unwrap());
+    });
+    assert_eq!(log, ["T=2 isr sent", "T=2 got 0 \"irq\""]);
+}
+
+/// kernel/mailbox.c:36: with no free descriptor the send waits (K_FOREVER), which an ISR may
+/// not: a fatal error naming the call.
+#[test]
+fn async_put_in_an_isr_with_no_free_descriptor_panics() {
+    let err = run_err(|| {
+        let m = mbox();
+        // SAFETY: kernel calls on leaked objects.
+        unsafe {
+            for _ in 0..CONFIG_NUM_MBOX_ASYNC_MSGS {
+                k_mbox_async_put(m, tx(b"x", 0, K_ANY), null_mut());
+            }
+        }
+        isr_after(1, move || {
+            // SAFETY: kernel call on leaked objects, from an ISR.
+            unsafe { k_mbox_async_put(m, tx(b"x", 0, K_ANY), null_mut()) };
+        });
+        // SAFETY: plain sleep.
+        unsafe { k_sleep(K_TICKS(5)) };
+    });
+    assert_eq!(
+        panic_message(&err),
+        "k_mbox_async_put: blocking call from ISR context (an ISR may only use K_NO_WAIT)"
+    );
+}
+
+/// kernel/mailbox.c:63-67: the descriptors' dummy threads are not threads: they never run,
+/// create no trace events, and messages left in a mailbox do not keep the run from ending, nor
+/// do they show in a deadlock report.
+#[test]
+fn dummy_threads_never_run() {
+    let outcome = zephyr_sim::Sim::new()
+        .main_priority(5)
+        .trace(true)
+        .run(|| {
+            let m = mbox();
+            // SAFETY: kernel calls on leaked objects.
+            unsafe {
+                k_mbox_async_put(m, tx(b"left", 0, K_ANY), null_mut());
+                k_sleep(K_TICKS(1));
+            }
+        })
+        .unwrap();
+    assert_eq!(
+        outcome.trace_text(),
+        zephyr_sim::Sim::new()
+            .main_priority(5)
+            .trace(true)
+            .run(|| {
+                // SAFETY: plain sleep.
+                unsafe { k_sleep(K_TICKS(1)) };
+            })
+            .unwrap()
+            .trace_text()
+    );
+    assert!(outcome.thread_names.iter().any(|n| n == "mbox_async#9"));
+    // Once every thread has ended, the run ends normally, messages left or not.
+    let ended = zephyr_sim::Sim::new().main_return_ends_run(false).run(|| {
+        let m = mbox();
+        // SAFETY: kernel call on leaked objects.
+        unsafe { k_mbox_async_put(m, tx(b"left", 0, K_ANY), null_mut()) };
+    });
+    assert!(ended.is_ok(), "{:?}", ended.err().map(|e| e.to_string()));
+    let err = run_err(|| {
+        let m = mbox();
+        // SAFETY: kernel calls on leaked objects.
+        unsafe {
+            k_mbox_async_put(m, tx(b"left", 0, K_ANY), null_mut());
+            k_mbox_get(m, rx(4, 0, main_only()), null_mut(), K_FOREVER);
+        }
+    });
+    let report = err.to_string();
+    assert!(report.contains("pending in k_mbox_get"), "{report}");
+    assert!(!report.contains("mbox_async"), "{report}");
+}
+
+/// A thread id no sender has: a receiver accepting only it never matches.
+fn main_only() -> k_tid_t {
+    leak(k_thread::new())
 }

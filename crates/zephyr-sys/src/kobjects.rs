@@ -9,8 +9,18 @@
 //!
 //! `k_mbox_msg` is a plain C struct the application fills, so it has one layout here for every
 //! provider: Zephyr 2.7's, with `_async_sem` always present (real Zephyr only has it with
-//! `CONFIG_NUM_MBOX_ASYNC_MSGS` > 0 and only reads it for asynchronous sends, which this crate
-//! does not declare; the build checks the other offsets against the real header).
+//! `CONFIG_NUM_MBOX_ASYNC_MSGS` > 0, include/kernel.h:4450-4453, and only the kernel's own copy
+//! of a descriptor in `k_mbox_async_put` ever holds it, kernel/mailbox.c:339-341; the build
+//! checks the other offsets against the real header).
+//!
+//! Zephyr 2.7 has no `k_pipe_block_put`, so neither does this crate: `include/kernel.h`
+//! declares only `k_pipe_init`, `k_pipe_cleanup`, `k_pipe_alloc_init`, `k_pipe_put`,
+//! `k_pipe_get`, `k_pipe_read_avail` and `k_pipe_write_avail` (lines 4663-4758), and the pool of
+//! asynchronous pipe descriptors `CONFIG_NUM_PIPE_ASYNC_MSGS` still sizes (kernel/pipes.c:39-86)
+//! is never used: `z_pipe_put_internal`'s only caller passes no descriptor
+//! (kernel/pipes.c:738). The call went with `struct k_mem_block` pools: deprecated in 2.4
+//! (doc/releases/release-notes-2.4.rst:124), `k_mem_pool` removed in 2.5
+//! (doc/releases/release-notes-2.5.rst:143).
 
 use core::ffi::{c_int, c_uchar, c_void};
 
@@ -137,6 +147,20 @@ kernel_api! {
         buffer: *mut c_void,
         timeout: k_timeout_t,
     ) -> c_int;
+    /// Sends a message without waiting for a receiver (`k_mbox_async_put`,
+    /// include/kernel.h:4542, kernel/mailbox.c:323-346; only with
+    /// `CONFIG_NUM_MBOX_ASYNC_MSGS` > 0).
+    ///
+    /// The kernel copies `*tx_msg` into a descriptor from a pool of
+    /// `CONFIG_NUM_MBOX_ASYNC_MSGS`, shared by all mailboxes; when the pool is empty the caller
+    /// waits, with no timeout, until a message is consumed and frees one (kernel/mailbox.c:36).
+    /// The copy waits on the mailbox's senders' queue at the caller's priority, or goes to a
+    /// matching receiver at once. The caller's descriptor is not written: the size taken and
+    /// the receiver's `info` are never reported back. `sem` (or null) is given once the
+    /// receiver has consumed the data (`k_mbox_get` with a buffer or of an empty message, or
+    /// its `k_mbox_data_get`), so `tx_data` must stay valid until then. ISR-safe while the
+    /// pool has a free descriptor.
+    pub fn k_mbox_async_put(mbox: *mut k_mbox, tx_msg: *mut k_mbox_msg, sem: *mut k_sem);
     /// Copies a received message's data to `buffer` (null: discards it) and releases the
     /// sender (`k_mbox_data_get`).
     pub fn k_mbox_data_get(rx_msg: *mut k_mbox_msg, buffer: *mut c_void);

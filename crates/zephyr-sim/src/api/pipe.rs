@@ -8,7 +8,10 @@
 //! served (and of the first one it did not) into the freed buffer space. A call that moved
 //! fewer bytes than asked waits (with a timeout) in its own wait queue, where the other side
 //! serves it; when the wait ends, the return code says whether at least `min_xfer` bytes moved.
-//! Pipes have no `k_poll` event in Zephyr 2.7.
+//! Pipes have no `k_poll` event in Zephyr 2.7, nor an asynchronous send: `k_pipe_block_put`
+//! is not in 2.7's include/kernel.h (the pipe calls are at lines 4663-4758), and the pool of
+//! asynchronous descriptors kernel/pipes.c:39-86 still sizes by `CONFIG_NUM_PIPE_ASYNC_MSGS`
+//! is dead code (the only caller of `z_pipe_put_internal` passes none, kernel/pipes.c:738).
 //!
 //! ```text
 //!  put/get:  all bytes moved ─► 0

@@ -25,7 +25,12 @@ fn check(k: &mut Kernel, stack: *mut k_stack, call: &str) {
     k.check_object(unsafe { addr_of_mut!((*stack)._sim) }, stack, Z_SIM_STACK, call);
 }
 
-fn init(k: &mut Kernel, stack: *mut k_stack, buffer: *mut stack_data_t, num_entries: u32) {
+pub(super) fn init(
+    k: &mut Kernel,
+    stack: *mut k_stack,
+    buffer: *mut stack_data_t,
+    num_entries: u32,
+) {
     // SAFETY: the caller of the API function guarantees `stack` is valid and `buffer` holds
     // `num_entries` values.
     unsafe {
