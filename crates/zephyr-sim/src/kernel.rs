@@ -781,9 +781,16 @@ impl Kernel {
     /// tests when not tracing (the switch path calls it).
     #[inline(always)]
     pub fn record(&mut self, event: TraceEvent) {
-        if self.trace.is_some() || self.timeline.is_some() {
+        if self.tracing() {
             self.record_traced(event);
         }
+    }
+
+    /// Whether trace events are recorded (the text trace, the timeline, or both): a hot path
+    /// tests this before it builds an event, so it builds and drops none when not tracing.
+    #[inline(always)]
+    pub fn tracing(&self) -> bool {
+        self.trace.is_some() || self.timeline.is_some()
     }
 
     #[cold]
@@ -1214,7 +1221,7 @@ impl Kernel {
     }
 
     /// [`Self::pend_thread`] on `q`, the wait queue of `w`.
-    #[inline(never)]
+    #[inline(always)]
     fn pend_on(&mut self, slot: u32, w: Wait, q: *mut _wait_q_t, timeout: k_timeout_t) {
         let (deadline, pend) = (self.sched_deadline, u64::from(self.cost.pend));
         let threads = &mut self.threads[..];
@@ -1233,6 +1240,12 @@ impl Kernel {
     /// suspended). Its blocking call returns its `swap_retval`.
     #[inline(never)]
     pub fn unpend(&mut self, slot: u32) {
+        self.unpend_inline(slot);
+    }
+
+    /// [`Self::unpend`], inlined into the wake-ups of [`Self::unpend_first`].
+    #[inline(always)]
+    fn unpend_inline(&mut self, slot: u32) {
         // One look at the thread for what leaves with the wait (on every wake-up).
         let wake = u64::from(self.cost.wake);
         let threads = &mut self.threads[..];
@@ -1268,7 +1281,7 @@ impl Kernel {
         if head == NONE {
             return None;
         }
-        self.unpend(head);
+        self.unpend_inline(head);
         Some(head)
     }
 

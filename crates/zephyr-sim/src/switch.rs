@@ -191,7 +191,7 @@ enum HandoffTo {
 /// it without a borrow of its own. Otherwise the loop decides ([`run_scheduler`]).
 ///
 /// `k.current` must be the calling thread, in thread context.
-#[inline]
+#[inline(always)]
 pub fn prepare_swap(k: &mut Kernel) -> Handoff {
     let current = k.current;
     let yielder = k.threads[current as usize].yielder;
@@ -731,7 +731,9 @@ fn switch_in(k: &mut Kernel, slot: u32) -> (*mut Co, Resume) {
         let t = &mut k.threads[slot as usize];
         t.switched_in += 1;
         t.cost_owed += u64::from(k.cost.context_switch);
-        k.record(TraceEvent::Switch { from: k.last_run, to: slot });
+        if k.tracing() {
+            k.record(TraceEvent::Switch { from: k.last_run, to: slot });
+        }
         k.last_run = slot;
         if k.slice_time != 0 {
             // `do_swap` restarts the slice of the thread it switches in
