@@ -62,6 +62,14 @@ const OPTIONS: &[(&str, &str, &str)] = &[
          (`k_thread_deadline_set`); off when absent.",
     ),
     (
+        "CONFIG_ZERO_LATENCY_IRQS",
+        "bool",
+        "Zero-latency interrupts (Cortex-M with BASEPRI only): a line connected with \
+         `IRQ_ZERO_LATENCY` runs at hardware priority 0, above the system clock and never masked \
+         by `irq_lock`, and may not use the kernel; every other line's priority moves down one \
+         level (`IRQ_PRIO_LOWEST` one less). Off when absent.",
+    ),
+    (
         "CONFIG_HEAP_MEM_POOL_SIZE",
         "usize",
         "Bytes of the system heap (`k_malloc`, `k_free`, threads' resource pools, the Rust \

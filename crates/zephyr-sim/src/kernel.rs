@@ -342,6 +342,9 @@ pub struct Kernel {
     pub slice_prio: i32,
     /// Key of the running thread's slice end in [`Kernel::timeouts`], while one is armed.
     pub slice_key: Option<(i64, u64)>,
+    /// `CONFIG_ZERO_LATENCY_IRQS` ([`crate::nvic`]): `IRQ_ZERO_LATENCY` lines run above
+    /// `irq_lock`.
+    pub zero_latency_irqs: bool,
     /// `CONFIG_SCHED_DEADLINE`: threads of equal priority are ordered by deadline
     /// ([`Kernel::prio_cmp`]).
     pub sched_deadline: bool,
@@ -455,11 +458,19 @@ struct Current {
     kernel: Cell<*mut Kernel>,
     /// True inside [`with`].
     borrowed: Cell<bool>,
+    /// The line of the zero-latency ISR running, which hid the kernel ([`hide_from_zli`]).
+    zli: Cell<Option<u32>>,
 }
 
 thread_local! {
     static CURRENT: Current =
-        const { Current { kernel: Cell::new(std::ptr::null_mut()), borrowed: Cell::new(false) } };
+        const {
+            Current {
+                kernel: Cell::new(std::ptr::null_mut()),
+                borrowed: Cell::new(false),
+                zli: Cell::new(None),
+            }
+        };
 }
 
 /// Installs `k` as this host thread's running simulation; returns the previous one.
@@ -475,7 +486,33 @@ pub fn running() -> bool {
 #[cold]
 #[inline(never)]
 fn outside_simulation() -> ! {
+    if let Some(irq) = CURRENT.with(|c| c.zli.get()) {
+        panic!(
+            "kernel call from the zero-latency ISR of irq {irq}: a zero-latency interrupt runs \
+             even inside the kernel's irq_lock sections, so its ISR must not use the kernel \
+             (Zephyr's IRQ_ZERO_LATENCY, include/arch/arm/aarch32/irq.h:88-93)"
+        )
+    }
     panic!("Zephyr kernel call outside a simulation: run the code inside zephyr_sim::Sim::run")
+}
+
+/// Hides the kernel while the zero-latency ISR of line `irq` runs ([`crate::nvic`]): a kernel
+/// call from it then panics, saying so. The kernel comes back when the guard drops (the ISR
+/// returned or panicked).
+pub fn hide_from_zli(irq: u32) -> impl Drop {
+    struct Shown(*mut Kernel);
+    impl Drop for Shown {
+        fn drop(&mut self) {
+            CURRENT.with(|c| {
+                c.kernel.set(self.0);
+                c.zli.set(None);
+            });
+        }
+    }
+    CURRENT.with(|c| {
+        c.zli.set(Some(irq));
+        Shown(c.kernel.replace(std::ptr::null_mut()))
+    })
 }
 
 #[cold]
@@ -639,6 +676,7 @@ impl Kernel {
             slice_prio: 0,
             slice_key: None,
             sched_deadline: CONFIG_SCHED_DEADLINE,
+            zero_latency_irqs: CONFIG_ZERO_LATENCY_IRQS,
         };
         for (name, prio) in [("idle", K_IDLE_PRIO), ("main", main_prio)] {
             let obj = FixedBox::new(k_thread::new());

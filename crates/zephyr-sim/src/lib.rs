@@ -120,6 +120,7 @@ pub struct Sim {
     board: devices::Board,
     cost: cost::CostModel,
     sched_deadline: bool,
+    zero_latency_irqs: bool,
 }
 
 impl Default for Sim {
@@ -153,6 +154,7 @@ impl Sim {
             board: devices::Board::default(),
             cost: cost::CostModel::none(),
             sched_deadline: zephyr_sys::CONFIG_SCHED_DEADLINE,
+            zero_latency_irqs: zephyr_sys::CONFIG_ZERO_LATENCY_IRQS,
         }
     }
 
@@ -178,6 +180,17 @@ impl Sim {
     /// `z_sched_prio_cmp`). Default: the board's `CONFIG_SCHED_DEADLINE` (off).
     pub fn sched_deadline(mut self, on: bool) -> Self {
         self.sched_deadline = on;
+        self
+    }
+
+    /// Gives the board zero-latency interrupts, as `CONFIG_ZERO_LATENCY_IRQS=y` does on a
+    /// Cortex-M with BASEPRI: a line connected with `IRQ_ZERO_LATENCY` runs above every other
+    /// interrupt and `irq_lock`, and may not use the kernel; other lines' least urgent priority
+    /// becomes 5 (see the `nvic` module of this crate's source). Default: the board's
+    /// `CONFIG_ZERO_LATENCY_IRQS` (off). `zephyr_sys::zr_IRQ_PRIO_LOWEST` follows the board's
+    /// option, not this switch.
+    pub fn zero_latency_irqs(mut self, on: bool) -> Self {
+        self.zero_latency_irqs = on;
         self
     }
 
@@ -365,6 +378,7 @@ impl Sim {
             k.set_time_slice(self.time_slice_ms, self.time_slice_priority);
         }
         k.sched_deadline = self.sched_deadline;
+        k.zero_latency_irqs = self.zero_latency_irqs;
         if self.trace {
             k.trace = Some(Vec::new());
         }

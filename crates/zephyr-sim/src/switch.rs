@@ -322,7 +322,7 @@ pub fn run_due_interrupts() -> bool {
             k.isr_depth += 1;
             k.isr_count += 1;
             // The system clock and device interrupts run at priority 0 ([`crate::nvic`]).
-            k.nvic.active.push((0, None));
+            k.nvic.active.push((crate::nvic::CLOCK_LEVEL, None));
             if k.cost_on {
                 let entry = u64::from(k.cost.isr_entry);
                 let cycles = k.cost_cycles(entry);
@@ -400,8 +400,7 @@ fn irqs_locked(k: &Kernel) -> bool {
 pub fn line_deliverable(k: &Kernel) -> bool {
     k.nvic.pending != 0
         && k.ended.is_none()
-        && !irqs_locked(k)
-        && k.nvic.next(k.nvic.level()).is_some()
+        && k.nvic.next(k.nvic.level(), irqs_locked(k)).is_some()
 }
 
 /// Runs the deliverable interrupt lines' ISRs ([`crate::nvic`]), one after the other
@@ -419,10 +418,10 @@ pub fn run_pending_lines() -> bool {
             if std::thread::panicking() || !line_deliverable(k) {
                 return None;
             }
-            let irq = k.nvic.next(k.nvic.level())?;
+            let irq = k.nvic.next(k.nvic.level(), irqs_locked(k))?;
             k.nvic.pending &= !(1u64 << irq);
             let line = k.nvic.lines[irq as usize];
-            k.nvic.active.push((line.priority, Some(irq)));
+            k.nvic.active.push((line.level(), Some(irq)));
             k.isr_depth += 1;
             k.isr_count += 1;
             if k.cost_on {
@@ -437,6 +436,9 @@ pub fn run_pending_lines() -> bool {
         any = true;
         let result = catch_unwind(AssertUnwindSafe(|| {
             if let Some(routine) = line.routine {
+                // A zero-latency ISR may not use the kernel ([`crate::nvic`]): the kernel is
+                // out of its reach while it runs.
+                let _hidden = line.zero_latency.then(|| kernel::hide_from_zli(irq));
                 // SAFETY: the routine and its parameter were connected together with
                 // `irq_connect_dynamic`, whose caller vouched for calling one with the other
                 // in ISR context; this is ISR context (`isr_depth` is raised).
@@ -468,7 +470,7 @@ pub fn run_pending_lines() -> bool {
             leave(k);
             // The system clock or a device interrupt fell due during the ISR (its exit cost)
             // and waited for it: it is taken before the CPU returns below priority 0.
-            k.nvic.level() > 0
+            k.nvic.level() > crate::nvic::CLOCK_LEVEL
                 && !irqs_locked(k)
                 && k.ended.is_none()
                 && k.next_event().is_some_and(|t| t <= k.now)
@@ -625,7 +627,9 @@ pub fn busy_wait(cycles: u64) {
 fn isr_busy_wait(end: u64, past_limit: bool) {
     loop {
         let next = with(|k| {
-            let nest = k.nvic.level() > 0 && k.isr_irq_lock == 0 && k.ended.is_none();
+            let nest = k.nvic.level() > crate::nvic::CLOCK_LEVEL
+                && k.isr_irq_lock == 0
+                && k.ended.is_none();
             match k.next_event() {
                 Some(t) if nest && t <= end => {
                     k.advance_to(t);

@@ -450,3 +450,137 @@ fn deterministic_with_and_without_a_seed() {
     assert_eq!(trace(None), trace(None));
     assert_eq!(trace(Some(7)), trace(Some(7)));
 }
+
+/// Connects `f` to line `irq` with `flags` (the closure is leaked).
+fn connect_flags(irq: u32, priority: u32, flags: u32, f: impl Fn() + 'static) {
+    unsafe extern "C-unwind" fn trampoline(p: *const c_void) {
+        // SAFETY: `p` is the leaked `Box<dyn Fn()>` connected below, alive for good.
+        let f = unsafe { &*(p as *const Box<dyn Fn()>) };
+        f();
+    }
+    #[allow(clippy::borrowed_box, reason = "the Box gives the closure a thin address")]
+    let f: &'static Box<dyn Fn()> = leak(Box::new(Box::new(f) as Box<dyn Fn()>));
+    // SAFETY: the trampoline and its parameter match; the closure is leaked; then a
+    // connected line of the board is enabled.
+    unsafe {
+        irq_connect_dynamic(irq, priority, Some(trampoline), f as *const _ as *const c_void, flags);
+        irq_enable(irq);
+    }
+}
+
+thread_local! {
+    /// What zero-latency ISRs saw (they may not use the kernel, so not even `log!`).
+    static ZLI_RUNS: std::cell::RefCell<Vec<&'static str>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn zli_mark(what: &'static str) {
+    ZLI_RUNS.with(|r| r.borrow_mut().push(what));
+}
+
+fn zli_runs() -> Vec<&'static str> {
+    ZLI_RUNS.with(|r| std::mem::take(&mut *r.borrow_mut()))
+}
+
+/// arch/arm/core/aarch32/irq_manage.c:77-78 and include/arch/arm/aarch32/irq.h:88-93: with
+/// `CONFIG_ZERO_LATENCY_IRQS`, a line connected with `IRQ_ZERO_LATENCY` runs at hardware
+/// priority 0, which `irq_lock`'s BASEPRI raise (to `_EXC_IRQ_DEFAULT_PRIO`, exc.h:58) does
+/// not mask: pended inside a locked section it runs at once, where an ordinary line of
+/// priority 0 waits for `irq_unlock`.
+#[test]
+fn a_zero_latency_line_runs_inside_irq_lock() {
+    take_log();
+    zli_runs();
+    let outcome = Sim::new()
+        .zero_latency_irqs(true)
+        .run(|| {
+            connect_flags(3, 0, IRQ_ZERO_LATENCY, || zli_mark("zli"));
+            line(4, 0, || log!("irq 4"));
+            // SAFETY: a lock released below, on this thread.
+            let key = unsafe { irq_lock() };
+            pend(4);
+            pend(3);
+            log!("locked: zero-latency ran: {:?}", zli_runs());
+            // SAFETY: the key of the lock above.
+            unsafe { irq_unlock(key) };
+            log!("unlocked");
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(outcome.cpu.isr_count, 2);
+    assert_eq!(
+        take_log(),
+        ["T=0 locked: zero-latency ran: [\"zli\"]", "T=0 irq 4", "T=0 unlocked"]
+    );
+}
+
+/// irq_manage.c:77-78: a zero-latency line is above every other: pended by an ISR of priority 0
+/// it nests into it at once (strictly more urgent), and the priority it was connected with is
+/// ignored (even one beyond `IRQ_PRIO_LOWEST`: irq.h:96-99 exempts zero-latency lines).
+/// `IRQ_PRIO_LOWEST` is one less with the option (exc.h:52-54: SVCall moves to 1).
+#[test]
+fn a_zero_latency_line_nests_into_priority_0() {
+    take_log();
+    zli_runs();
+    Sim::new()
+        .zero_latency_irqs(true)
+        .run(|| {
+            connect_flags(3, 7, IRQ_ZERO_LATENCY, || zli_mark("zli"));
+            line(4, 0, || {
+                pend(3);
+                log!("irq 4 after the pend: {:?}", zli_runs());
+            });
+            pend(4);
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(take_log(), ["T=0 irq 4 after the pend: [\"zli\"]"]);
+
+    let err = run_err_zli(|| line(5, 6, || {}));
+    let SimError::Panic { message, .. } = &err else { panic!("expected a panic: {err}") };
+    assert_eq!(
+        message,
+        "irq_connect_dynamic: invalid priority 6 for irq 5: priorities go from 0 (most urgent) \
+         to IRQ_PRIO_LOWEST = 5"
+    );
+}
+
+fn run_err_zli(main: impl FnOnce() + 'static) -> SimError {
+    match Sim::new().zero_latency_irqs(true).capture_console(true).run(main) {
+        Ok(_) => panic!("the simulation was expected to fail"),
+        Err(e) => e,
+    }
+}
+
+/// include/arch/arm/aarch32/irq.h:88-93 ("will run even if irq_lock() is active. Be
+/// careful!"): a zero-latency ISR can interrupt the kernel inside its locked sections, so it
+/// must not use the kernel. A kernel call from one ends the run naming the line.
+#[test]
+fn a_kernel_call_from_a_zero_latency_isr_is_reported() {
+    let err = run_err_zli(|| {
+        let s = sem(0, 1);
+        let s = s as usize;
+        connect_flags(6, 0, IRQ_ZERO_LATENCY, move || {
+            // SAFETY: a leaked semaphore; the call panics (no kernel in a zero-latency ISR).
+            unsafe { k_sem_give(s as *mut k_sem) };
+        });
+        pend(6);
+    });
+    let SimError::Panic { context, message, .. } = &err else { panic!("expected a panic: {err}") };
+    assert_eq!(context, "the zero-latency ISR of irq 6 interrupting thread 'main'");
+    assert!(message.starts_with("kernel call from the zero-latency ISR of irq 6: "), "{message}");
+}
+
+/// irq_manage.c:77 (`IS_ENABLED(CONFIG_ZERO_LATENCY_IRQS) && (flags & IRQ_ZERO_LATENCY)`):
+/// without the option the flag is ignored: the line runs at the priority it was given, masked
+/// by `irq_lock`, and may use the kernel.
+#[test]
+fn without_the_option_the_flag_is_ignored() {
+    let ((), log) = run(0, || {
+        connect_flags(3, 2, IRQ_ZERO_LATENCY, || log!("irq 3"));
+        // SAFETY: a lock released below, on this thread.
+        let key = unsafe { irq_lock() };
+        pend(3);
+        log!("locked");
+        // SAFETY: the key of the lock above.
+        unsafe { irq_unlock(key) };
+    });
+    assert_eq!(log, ["T=0 locked", "T=0 irq 3"]);
+}

@@ -318,6 +318,13 @@ kernel_api! {
     pub fn irq_is_enabled(irq: c_uint) -> c_int;
 }
 
+/// `irq_connect_dynamic`'s flag for a zero-latency interrupt (`IRQ_ZERO_LATENCY`,
+/// include/arch/arm/aarch32/irq.h:93; Cortex-M): with `CONFIG_ZERO_LATENCY_IRQS` the line runs
+/// at hardware priority 0, whatever priority is passed, above the system clock and even while
+/// `irq_lock` is held, and its ISR must not use the kernel. Without the option the flag is
+/// ignored (arch/arm/core/aarch32/irq_manage.c:77).
+pub const IRQ_ZERO_LATENCY: u32 = 1 << 0;
+
 // `zr_irq_pend`: linked to the simulator's `zsim_irq_pend`, to the shim's `zr_irq_pend` on real
 // Zephyr, to a name that fails the link otherwise.
 #[cfg(not(any(zephyr_real, zephyr_unconfigured)))]

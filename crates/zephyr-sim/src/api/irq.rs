@@ -4,10 +4,10 @@
 
 use std::ffi::{c_int, c_uint, c_void};
 
-use zephyr_sys::{zr_IRQ_PRIO_LOWEST, zr_irq_routine_t};
+use zephyr_sys::{zr_irq_routine_t, IRQ_ZERO_LATENCY};
 
 use crate::kernel::{peek, with};
-use crate::nvic::NUM_IRQS;
+use crate::nvic::{prio_lowest, NUM_IRQS};
 use crate::switch::{interrupt_exit, line_deliverable, run_pending_lines};
 
 /// Panics unless `irq` is a line of the board: Zephyr __ASSERTs it where it indexes its tables
@@ -22,25 +22,31 @@ fn check_line(call: &str, irq: c_uint) {
 /// Connects `routine(parameter)` to line `irq` at `priority` (`irq_connect_dynamic`,
 /// include/irq.h; on Cortex-M arch/arm/core/aarch32/irq_manage.c `arch_irq_connect_dynamic`:
 /// `z_isr_install` then `z_arm_irq_priority_set`). Returns `irq`. Replaces the routine of a
-/// connected line; the line's enabled and pending bits are kept.
+/// connected line; the line's enabled and pending bits are kept. With zero-latency
+/// interrupts on the board, `IRQ_ZERO_LATENCY` in `flags` connects a zero-latency line, whose
+/// `priority` is ignored (irq_manage.c:77-78); without them the flag is ignored.
 ///
 /// # Panics
-/// What Zephyr __ASSERTs: `irq` out of range; `priority` above [`zr_IRQ_PRIO_LOWEST`]
-/// (irq_manage.c `z_arm_irq_priority_set`: "invalid priority"); the line enabled
-/// (arch/common/sw_isr_common.c `z_isr_install`: "IRQ %d is enabled"). And a null routine.
+/// What Zephyr __ASSERTs: `irq` out of range; `priority` above `IRQ_PRIO_LOWEST`
+/// (`zephyr_sys::zr_IRQ_PRIO_LOWEST`; irq_manage.c `z_arm_irq_priority_set`: "invalid
+/// priority"); the line enabled (arch/common/sw_isr_common.c `z_isr_install`: "IRQ %d is
+/// enabled"). And a null routine.
 #[no_mangle]
 pub extern "C-unwind" fn irq_connect_dynamic(
     irq: c_uint,
     priority: c_uint,
     routine: zr_irq_routine_t,
     parameter: *const c_void,
-    _flags: u32,
+    flags: u32,
 ) -> c_int {
     check_line("irq_connect_dynamic", irq);
+    let zli_board = peek(|k| k.zero_latency_irqs);
+    let zero_latency = zli_board && flags & IRQ_ZERO_LATENCY != 0;
+    let lowest = prio_lowest(zli_board);
     assert!(
-        priority <= zr_IRQ_PRIO_LOWEST,
+        zero_latency || priority <= lowest,
         "irq_connect_dynamic: invalid priority {priority} for irq {irq}: priorities go from 0 \
-         (most urgent) to IRQ_PRIO_LOWEST = {zr_IRQ_PRIO_LOWEST}"
+         (most urgent) to IRQ_PRIO_LOWEST = {lowest}"
     );
     assert!(routine.is_some(), "irq_connect_dynamic: null routine for irq {irq}");
     let enabled = peek(|k| k.nvic.enabled & (1u64 << irq) != 0);
@@ -53,7 +59,8 @@ pub extern "C-unwind" fn irq_connect_dynamic(
         let line = &mut k.nvic.lines[irq as usize];
         line.routine = routine;
         line.parameter = parameter;
-        line.priority = priority as u8;
+        line.priority = if zero_latency { 0 } else { priority as u8 };
+        line.zero_latency = zero_latency;
     });
     irq as c_int
 }

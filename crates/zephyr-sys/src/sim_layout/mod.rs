@@ -120,8 +120,11 @@ pub unsafe fn zr_current_thread() -> crate::k_tid_t {
 /// The least urgent interrupt priority `irq_connect_dynamic` accepts (0 is the most urgent).
 /// The simulated board's interrupt controller is a Cortex-M3's NVIC with 3 priority bits, as
 /// on qemu_cortex_m3: `IRQ_PRIO_LOWEST` of include/arch/arm/aarch32/exc.h is
-/// `BIT(NUM_IRQ_PRIO_BITS) - _IRQ_PRIO_OFFSET - 1` = 8 - 1 - 1 = 6.
-pub const zr_IRQ_PRIO_LOWEST: core::ffi::c_uint = 6;
+/// `BIT(NUM_IRQ_PRIO_BITS) - _IRQ_PRIO_OFFSET - 1` = 8 - 1 - 1 = 6, and 5 with
+/// `CONFIG_ZERO_LATENCY_IRQS` (SVCall moves to priority 1 to leave 0 to zero-latency
+/// interrupts, so `_IRQ_PRIO_OFFSET` is 2).
+pub const zr_IRQ_PRIO_LOWEST: core::ffi::c_uint =
+    if crate::CONFIG_ZERO_LATENCY_IRQS { 5 } else { 6 };
 
 /// Whether [`zr_request_reschedule`] makes the end of the current `irq_lock` section a
 /// reschedule point by itself (real Zephyr on Cortex-M: it pends PendSV). Not here: the
