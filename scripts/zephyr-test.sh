@@ -26,8 +26,8 @@
 # ZEPHYR_TEST_LIMITS=0 only reports them (for trying other Zephyr versions or toolchains).
 # ZEPHYR_TEST_ONLY="PART ..." runs only the named parts, for iterating on one: kernel-rules,
 # time-slicing, devices, drivers, embassy-demo, objects, bench, upstream-philosophers, upstream-work,
-# upstream-embassy, interrupt, clippy (needs objects' builds), footprint; the summary line then
-# says which parts ran, e.g. `ZEPHYR_TEST_ONLY="bench interrupt" bash scripts/zephyr-test.sh`.
+# upstream-embassy, interrupt, zero-latency, clippy (needs objects' builds), footprint; the summary
+# line then says which parts ran, e.g. `ZEPHYR_TEST_ONLY="bench interrupt" bash scripts/zephyr-test.sh`.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -273,6 +273,20 @@ for board in native_posix_64 qemu_cortex_m3; do
     # same qemu shift.
     if want interrupt; then interrupt_demo "$board" "$icount_shift"; fi
 done
+
+# Zero-latency interrupts (qemu_cortex_m3 only: native_posix has none): a C program whose output
+# the simulator must print too (crates/zephyr-sim/tests/irq_lines.rs reads the expected file).
+if want zero-latency; then
+build zero-latency qemu_cortex_m3
+run zero-latency qemu_cortex_m3 "^done"
+if ! diff "$root/samples/zero-latency/expected.txt" \
+    <(grep -E '^(IRQ_PRIO_LOWEST|locked|unlocked|pended|done)' "$build/zero-latency-qemu_cortex_m3.out" | tr -d '\r') \
+    >"$build/zero-latency.diff"; then
+    cat "$build/zero-latency.diff"
+    fail "zero-latency on qemu_cortex_m3 differs from samples/zero-latency/expected.txt"
+fi
+echo "   zero-latency on qemu_cortex_m3: zero-latency interrupts as the simulator has them"
+fi
 
 # qemu_cortex_m3: the UART driver on uart1. qemu connects the lm3s6965's UARTs to its -serial
 # options in order: uart0 stays the console on stdio, uart1 goes to a pair of FIFOs

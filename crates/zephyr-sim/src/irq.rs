@@ -64,3 +64,14 @@ pub fn raise_at_cycle(cycle: u64, isr: impl FnOnce() + 'static) {
 pub fn now_cycles() -> u64 {
     with(|k| k.now)
 }
+
+/// The least urgent priority `irq_connect_dynamic` accepts in the running simulation
+/// (`IRQ_PRIO_LOWEST`): 6 on the simulated board, 5 with zero-latency interrupts
+/// ([`crate::Sim::zero_latency_irqs`]), which `zephyr_sys::zr_IRQ_PRIO_LOWEST`, a constant of
+/// the board's configuration, does not follow.
+///
+/// # Panics
+/// Outside a simulation.
+pub fn prio_lowest() -> u32 {
+    crate::kernel::peek(|k| crate::nvic::prio_lowest(k.zero_latency_irqs))
+}

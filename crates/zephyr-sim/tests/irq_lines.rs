@@ -584,3 +584,64 @@ fn without_the_option_the_flag_is_ignored() {
     });
     assert_eq!(log, ["T=0 locked", "T=0 irq 3"]);
 }
+
+/// `samples/zero-latency`, a C program run on a real Zephyr 2.7.0 kernel (qemu_cortex_m3,
+/// `CONFIG_ZERO_LATENCY_IRQS=y`) by `scripts/zephyr-test.sh`: the same steps here print what it
+/// printed (its `expected.txt`): the lowest priority, a zero-latency line running inside
+/// `irq_lock` where a priority-0 line waits, and one nesting into a priority-0 line's ISR.
+#[test]
+fn the_zero_latency_sample_prints_what_zephyr_printed() {
+    const ZLI_LINE: u32 = 36;
+    const LINE: u32 = 37;
+    static ZLI_RUNS: AtomicI32 = AtomicI32::new(0);
+    static LINE_RUNS: AtomicI32 = AtomicI32::new(0);
+    static ZLI_RUNS_IN_LINE: AtomicI32 = AtomicI32::new(-1);
+    use std::sync::atomic::{AtomicI32, Ordering::Relaxed};
+
+    take_log();
+    let outcome = Sim::new()
+        .zero_latency_irqs(true)
+        .capture_console(true)
+        .run(|| {
+            let mut out = vec![format!("IRQ_PRIO_LOWEST {}", zephyr_sim::irq::prio_lowest())];
+            connect_flags(ZLI_LINE, 7, IRQ_ZERO_LATENCY, || {
+                ZLI_RUNS.fetch_add(1, Relaxed);
+            });
+            let line_isr = |nest: bool| {
+                move || {
+                    LINE_RUNS.fetch_add(1, Relaxed);
+                    if nest {
+                        pend(ZLI_LINE);
+                        ZLI_RUNS_IN_LINE.store(ZLI_RUNS.load(Relaxed), Relaxed);
+                    }
+                }
+            };
+            connect_flags(LINE, 0, 0, line_isr(false));
+            // SAFETY: a lock released below, on this thread.
+            let key = unsafe { irq_lock() };
+            pend(LINE);
+            pend(ZLI_LINE);
+            let (zli, line) = (ZLI_RUNS.load(Relaxed), LINE_RUNS.load(Relaxed));
+            // SAFETY: the key of the lock above.
+            unsafe { irq_unlock(key) };
+            out.push(format!("locked: zero-latency ran {zli}, line ran {line}"));
+            out.push(format!(
+                "unlocked: zero-latency ran {}, line ran {}",
+                ZLI_RUNS.load(Relaxed),
+                LINE_RUNS.load(Relaxed)
+            ));
+            // SAFETY: a line of the board, disabled before it is connected again.
+            unsafe { irq_disable(LINE) };
+            connect_flags(LINE, 0, 0, line_isr(true));
+            pend(LINE);
+            out.push(format!(
+                "pended by the line's ISR: zero-latency ran {} before it went on",
+                ZLI_RUNS_IN_LINE.load(Relaxed)
+            ));
+            out.push("done".to_string());
+            out
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    let expected = include_str!("../../../samples/zero-latency/expected.txt");
+    assert_eq!(outcome.value.expect("main returned"), expected.lines().collect::<Vec<_>>());
+}
