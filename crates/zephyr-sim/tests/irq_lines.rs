@@ -12,6 +12,11 @@ use zephyr_sys::*;
 
 /// Connects `f` to line `irq` at `priority` (the closure is leaked: it outlives the run).
 fn connect(irq: u32, priority: u32, f: impl Fn() + 'static) {
+    connect_with(irq, priority, 0, f);
+}
+
+/// [`connect`] with `irq_connect_dynamic`'s `flags`.
+fn connect_with(irq: u32, priority: u32, flags: u32, f: impl Fn() + 'static) {
     unsafe extern "C-unwind" fn trampoline(p: *const c_void) {
         // SAFETY: `p` is the leaked `Box<dyn Fn()>` connected below, alive for good.
         let f = unsafe { &*(p as *const Box<dyn Fn()>) };
@@ -22,7 +27,7 @@ fn connect(irq: u32, priority: u32, f: impl Fn() + 'static) {
     let f: &'static Box<dyn Fn()> = leak(Box::new(Box::new(f) as Box<dyn Fn()>));
     // SAFETY: the trampoline and its parameter match; the closure is leaked.
     let vector = unsafe {
-        irq_connect_dynamic(irq, priority, Some(trampoline), f as *const _ as *const c_void, 0)
+        irq_connect_dynamic(irq, priority, Some(trampoline), f as *const _ as *const c_void, flags)
     };
     assert_eq!(vector, irq as i32, "irq_connect_dynamic returns the vector");
 }
@@ -451,21 +456,11 @@ fn deterministic_with_and_without_a_seed() {
     assert_eq!(trace(Some(7)), trace(Some(7)));
 }
 
-/// Connects `f` to line `irq` with `flags` (the closure is leaked).
+/// Connects `f` to line `irq` with `flags`, and enables it.
 fn connect_flags(irq: u32, priority: u32, flags: u32, f: impl Fn() + 'static) {
-    unsafe extern "C-unwind" fn trampoline(p: *const c_void) {
-        // SAFETY: `p` is the leaked `Box<dyn Fn()>` connected below, alive for good.
-        let f = unsafe { &*(p as *const Box<dyn Fn()>) };
-        f();
-    }
-    #[allow(clippy::borrowed_box, reason = "the Box gives the closure a thin address")]
-    let f: &'static Box<dyn Fn()> = leak(Box::new(Box::new(f) as Box<dyn Fn()>));
-    // SAFETY: the trampoline and its parameter match; the closure is leaked; then a
-    // connected line of the board is enabled.
-    unsafe {
-        irq_connect_dynamic(irq, priority, Some(trampoline), f as *const _ as *const c_void, flags);
-        irq_enable(irq);
-    }
+    connect_with(irq, priority, flags, f);
+    // SAFETY: a connected line of the board.
+    unsafe { irq_enable(irq) };
 }
 
 thread_local! {
