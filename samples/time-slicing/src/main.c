@@ -23,6 +23,16 @@
  * 7. blocked: a thread that sleeps and is readied starts a fresh slice when it runs again.
  * 8. locked: a thread holding k_sched_lock when its slice ends is not sliced (is_preempt), and
  *    loses its slice (slice_ticks = 0): after k_sched_unlock it runs unsliced to its end.
+ * 9. irq-locked: a thread that readies a more urgent one while holding irq_lock keeps the CPU
+ *    (no reschedule point), but its slice restarts at that moment (kernel/sched.c:447-457
+ *    update_cache: z_reset_time_slice when the thread to run next is not _current), so the
+ *    more urgent thread runs when the restarted slice ends, the next timer interrupt.
+ * 10. late: with a 35 ms slice, a thread 3 ticks into its slice (no tick announced since it
+ *    began) starts a timer that ends a tick before the slice would, counted from the slice's
+ *    start. z_add_timeout (kernel/timeout.c:122-137) compares the timer's ticks from now with
+ *    the slice's ticks from the last announcement, takes the timer for the sooner and programs
+ *    it: no interrupt comes at the slice's end, and the thread is rotated 2 ticks late, at the
+ *    timer's expiry.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -108,6 +118,47 @@ static void locker(void *name, void *n, void *unused)
 	printk("T=%ld %s done\n", T(), (const char *)name);
 }
 
+/* Phase 9: H waits for this semaphore; A gives it with interrupts locked. */
+static K_SEM_DEFINE(wake, 0, 1);
+
+/* Phase 9: waits for `wake`, then n steps. */
+static void waiter(void *name, void *n, void *unused)
+{
+	ARG_UNUSED(unused);
+	k_sem_take(&wake, K_FOREVER);
+	steps(name, (int)(intptr_t)n);
+	printk("T=%ld %s done\n", T(), (const char *)name);
+}
+
+/* Phase 9: two steps, gives `wake` with interrupts locked, then n steps. */
+static void locked_giver(void *name, void *n, void *unused)
+{
+	ARG_UNUSED(unused);
+	steps(name, 2);
+
+	unsigned int key = irq_lock();
+
+	k_sem_give(&wake);
+	irq_unlock(key);
+	printk("T=%ld %s gave with interrupts locked\n", T(), (const char *)name);
+	steps(name, (int)(intptr_t)n);
+	printk("T=%ld %s done\n", T(), (const char *)name);
+}
+
+/* Phase 10: started mid-slice by `timer_starter`. */
+static K_TIMER_DEFINE(late_timer, NULL, NULL);
+
+/* Phase 10: five steps, a timer ending one tick before the slice's length, then n steps. */
+static void timer_starter(void *name, void *n, void *unused)
+{
+	ARG_UNUSED(unused);
+	steps(name, 5);
+	k_timer_start(&late_timer, K_TICKS(slice_ticks(35) - 1), K_NO_WAIT);
+	printk("T=%ld %s started the timer\n", T(), (const char *)name);
+	steps(name, (int)(intptr_t)n);
+	printk("T=%ld %s done\n", T(), (const char *)name);
+}
+
 static void start(int i, k_thread_entry_t entry, const char *name, int arg, int prio)
 {
 	k_thread_create(&threads[i], stacks[i], K_THREAD_STACK_SIZEOF(stacks[i]), entry,
@@ -181,6 +232,19 @@ void main(void)
 	start(0, locker, "A", s, 5);
 	start(1, worker, "B", 1, 5);
 	join(2);
+
+	phase("9 irq-locked");
+	start(0, waiter, "H", 3, 3);
+	start(1, locked_giver, "A", 2 * s, 5);
+	start(2, worker, "B", 2 * s, 5);
+	join(3);
+
+	phase("10 late");
+	k_sched_time_slice_set(35, 0);
+	start(0, timer_starter, "A", 2 * s35, 5);
+	start(1, worker, "B", s35, 5);
+	join(2);
+	k_sched_time_slice_set(2, 0);
 
 	printk("done\n");
 }
