@@ -345,6 +345,10 @@ pub struct Kernel {
     /// `CONFIG_ZERO_LATENCY_IRQS` ([`crate::nvic`]): `IRQ_ZERO_LATENCY` lines run above
     /// `irq_lock`.
     pub zero_latency_irqs: bool,
+    /// What [`Kernel::time_slice_kept_cpu`] last saw while the running thread, holding
+    /// `irq_lock`, kept the CPU with a more urgent thread ready: the switch count, the thread,
+    /// and the ready threads with their priorities. None when that was not the case.
+    pub slice_ready_seen: Option<(u64, u32, Vec<(u32, i32)>)>,
     /// `CONFIG_SCHED_DEADLINE`: threads of equal priority are ordered by deadline
     /// ([`Kernel::prio_cmp`]).
     pub sched_deadline: bool,
@@ -675,6 +679,7 @@ impl Kernel {
             slice_time: 0,
             slice_prio: 0,
             slice_key: None,
+            slice_ready_seen: None,
             sched_deadline: CONFIG_SCHED_DEADLINE,
             zero_latency_irqs: CONFIG_ZERO_LATENCY_IRQS,
         };
@@ -1143,6 +1148,48 @@ impl Kernel {
         if self.current_sliceable() {
             let cur = self.current;
             self.requeue(cur);
+            self.reset_time_slice();
+        }
+    }
+
+    /// A kernel call of the running thread ended without a switch (cold: called only with
+    /// slicing on, by [`crate::switch::reschedule`] and [`crate::switch::wake_end`]).
+    ///
+    /// Zephyr restarts the running thread's slice in `update_cache` (kernel/sched.c:447-457)
+    /// whenever the thread it picks to run next is not `_current` and may preempt it
+    /// (`should_preempt`, sched.c:126-161), before any switch. Usually the switch follows at
+    /// once and restarts the slice again (`do_swap`, kernel/include/kswap.h:108-111), but a
+    /// thread holding `irq_lock` keeps the CPU until its next reschedule point
+    /// (`z_reschedule` switches only with interrupts unlocked), and its restarted slice is
+    /// what ends first: the more urgent thread runs at that slice's end, the next timer
+    /// interrupt, unless something else reschedules before.
+    ///
+    /// `update_cache` runs when the call readied a thread (`ready_thread`, sched.c:503-507),
+    /// made one unready (`unready_thread`, sched.c:610-616; `k_thread_suspend`, sched.c:555),
+    /// changed a priority (sched.c:782) or ended a thread (sched.c:1509). The simulator sees
+    /// that as a change in the ready threads or their priorities since the last such call
+    /// ended in the same state (same thread, no switch between): a call that changed none
+    /// (a give to a semaphore nobody waits on) restarts nothing, as in Zephyr.
+    #[cold]
+    #[inline(never)]
+    pub fn time_slice_kept_cpu(&mut self, preempt_ok: bool) {
+        let cur = self.current;
+        let held = self.isr_depth == 0
+            && cur != IDLE
+            && self.threads[cur as usize].irq_lock != 0
+            && self.threads[cur as usize].is_ready()
+            && self.need_swap(preempt_ok);
+        if !held {
+            self.slice_ready_seen = None;
+            return;
+        }
+        let ready: Vec<(u32, i32)> = (0..self.threads.len() as u32)
+            .filter(|&t| t != IDLE && self.threads[t as usize].is_ready())
+            .map(|t| (t, self.threads[t as usize].prio))
+            .collect();
+        let seen = (self.switches, cur, ready);
+        if self.slice_ready_seen.as_ref() != Some(&seen) {
+            self.slice_ready_seen = Some(seen);
             self.reset_time_slice();
         }
     }

@@ -254,7 +254,16 @@ pub fn exit_current() -> ! {
 /// Switches away if a more urgent thread should run and the caller may switch
 /// (`z_reschedule`): thread context, interrupts not locked.
 pub fn reschedule(preempt_ok: bool) {
-    if with(|k| k.may_swap() && k.need_swap(preempt_ok)) {
+    let switch = with(|k| {
+        if k.may_swap() && k.need_swap(preempt_ok) {
+            return true;
+        }
+        if k.slice_time != 0 {
+            k.time_slice_kept_cpu(preempt_ok);
+        }
+        false
+    });
+    if switch {
         swap();
     }
 }
@@ -276,12 +285,15 @@ pub enum WakeEnd {
 /// `reschedule(false)`), decided in the call's own borrow: the common outcomes then take no
 /// further borrow.
 #[inline]
-pub fn wake_end(k: &Kernel) -> WakeEnd {
+pub fn wake_end(k: &mut Kernel) -> WakeEnd {
     if crate::api::poll::deferred_for_current(k) {
         WakeEnd::Full
     } else if k.may_swap() && k.need_swap(false) {
         WakeEnd::Swap
     } else {
+        if k.slice_time != 0 {
+            k.time_slice_kept_cpu(false);
+        }
         WakeEnd::Return
     }
 }

@@ -17,6 +17,10 @@ thread_local! {
     static OUT: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
     static T0: Cell<i64> = const { Cell::new(0) };
     static LAST: Cell<&'static str> = const { Cell::new("") };
+    /// Phase 9's `wake` semaphore (`K_SEM_DEFINE(wake, 0, 1)`), made per run.
+    static WAKE: Cell<*mut k_sem> = const { Cell::new(std::ptr::null_mut()) };
+    /// Phase 10's `late_timer` (`K_TIMER_DEFINE(late_timer, NULL, NULL)`), made per run.
+    static LATE_TIMER: Cell<*mut k_timer> = const { Cell::new(std::ptr::null_mut()) };
 }
 
 /// Ticks since the phase began.
@@ -105,6 +109,40 @@ fn locker(me: &'static str, n: i64) {
     out!("T={} {me} done", t());
 }
 
+/// Phase 9's `waiter`: waits for `wake`, then `n` steps.
+fn waiter(me: &'static str, n: i64) {
+    // SAFETY: kernel call from a simulated thread; the semaphore is leaked by `run_phase`.
+    unsafe { k_sem_take(WAKE.get(), K_FOREVER) };
+    steps(me, n);
+    out!("T={} {me} done", t());
+}
+
+/// Phase 9's `locked_giver`: two steps, gives `wake` with interrupts locked, `n` steps.
+fn locked_giver(me: &'static str, n: i64) {
+    steps(me, 2);
+    // SAFETY: kernel calls from a simulated thread; the semaphore is leaked by `run_phase`;
+    // the key goes back to `irq_unlock`.
+    unsafe {
+        let key = irq_lock();
+        k_sem_give(WAKE.get());
+        irq_unlock(key);
+    }
+    out!("T={} {me} gave with interrupts locked", t());
+    steps(me, n);
+    out!("T={} {me} done", t());
+}
+
+/// Phase 10's `timer_starter`: five steps, a timer ending one tick before the 35 ms slice's
+/// length, `n` steps.
+fn timer_starter(me: &'static str, n: i64) {
+    steps(me, 5);
+    // SAFETY: kernel call from a simulated thread; the timer is leaked by `run_phase`.
+    unsafe { k_timer_start(LATE_TIMER.get(), K_TICKS(slice_ticks(35) - 1), K_NO_WAIT) };
+    out!("T={} {me} started the timer", t());
+    steps(me, n);
+    out!("T={} {me} done", t());
+}
+
 /// `start`: a thread at `prio` running `entry(name, arg)`.
 fn start(entry: fn(&'static str, i64), name: &'static str, arg: i64, prio: i32) -> k_tid_t {
     zephyr_sim::spawn_thread(name, prio, move || entry(name, arg))
@@ -188,6 +226,33 @@ fn run_phase(n: u32) {
             let a = start(locker, "A", s, 5);
             let b = start(worker, "B", 1, 5);
             join(&[a, b]);
+        }
+        9 => {
+            phase("9 irq-locked");
+            let wake = Box::leak(Box::new(k_sem::new()));
+            // SAFETY: the semaphore is leaked and never moves.
+            assert_eq!(unsafe { k_sem_init(wake, 0, 1) }, 0);
+            WAKE.set(wake);
+            let h = start(waiter, "H", 3, 3);
+            let a = start(locked_giver, "A", 2 * s, 5);
+            let b = start(worker, "B", 2 * s, 5);
+            join(&[h, a, b]);
+        }
+        10 => {
+            phase("10 late");
+            let timer = Box::leak(Box::new(k_timer::new()));
+            // SAFETY: the timer is leaked and never moves; kernel calls from a simulated
+            // thread.
+            unsafe {
+                k_timer_init(timer, None, None);
+                k_sched_time_slice_set(35, 0);
+            }
+            LATE_TIMER.set(timer);
+            let a = start(timer_starter, "A", 2 * s35, 5);
+            let b = start(worker, "B", s35, 5);
+            join(&[a, b]);
+            // SAFETY: kernel call from a simulated thread.
+            unsafe { k_sched_time_slice_set(2, 0) };
         }
         _ => unreachable!("no phase {n}"),
     }
@@ -527,7 +592,7 @@ fn the_default_configuration_slices_nothing() {
 fn matches_the_real_kernel(hz: u32) {
     let out = run_with(hz, zephyr_sim::Sim::new().time_slice(2, 0), || {
         out!("slice {} ticks, 35 ms = {} ticks", slice_ticks(2), slice_ticks(35));
-        for n in 1..=8 {
+        for n in 1..=10 {
             run_phase(n);
         }
         out!("done");
@@ -548,4 +613,39 @@ fn time_slicing_matches_the_real_kernel_at_10_khz() {
 #[test]
 fn time_slicing_matches_the_real_kernel_at_100_hz() {
     matches_the_real_kernel(100);
+}
+
+/// kernel/sched.c:447-457 (`update_cache`: when the thread to run next is not `_current` and
+/// may preempt it, `z_reset_time_slice` restarts the running thread's slice before any switch)
+/// with kernel/sched.c:503-507 (`ready_thread` calls it) and `z_reschedule` switching only with
+/// interrupts unlocked: a thread that gives a semaphore to a more urgent waiter while holding
+/// `irq_lock` keeps the CPU after `irq_unlock` (no interrupt became pending), and its slice
+/// restarts at the give (tick 1). The waiter runs when that slice ends, at tick 21 (3 at
+/// 100 Hz) rather than 20 (2), where `z_time_slice` also rotates the giver behind its equal.
+#[test]
+fn readying_a_more_urgent_thread_with_interrupts_locked_restarts_the_slice() {
+    let at_10_khz = [
+        "T=0 A runs",
+        "T=1 A gave with interrupts locked",
+        "T=21 H runs",
+        "T=23 H done",
+        "T=23 B runs",
+        "T=43 A runs",
+        "T=51 A done",
+        "T=51 B runs",
+        "T=59 B done",
+    ];
+    assert_eq!(phase_lines(&run(10_000, &[9]), 9), at_10_khz);
+    let at_100_hz = [
+        "T=0 A runs",
+        "T=1 A gave with interrupts locked",
+        "T=3 H runs",
+        "T=5 H done",
+        "T=5 B runs",
+        "T=7 A runs",
+        "T=7 A done",
+        "T=7 B runs",
+        "T=8 B done",
+    ];
+    assert_eq!(phase_lines(&run(100, &[9]), 9), at_100_hz);
 }
