@@ -345,10 +345,17 @@ pub struct Kernel {
     /// `CONFIG_ZERO_LATENCY_IRQS` ([`crate::nvic`]): `IRQ_ZERO_LATENCY` lines run above
     /// `irq_lock`.
     pub zero_latency_irqs: bool,
+    /// The tick the running thread's slice really ends at: where its event in
+    /// [`Kernel::timeouts`] is, unless [`Kernel::time_slice_timeout_added`] moved the event
+    /// later.
+    pub slice_end: i64,
+    /// The tick of the last announcement (`sys_clock_announce`): the last tick a timeout or a
+    /// slice end was due at. `slice_ticks` and `sys_clock_elapsed()` count from it.
+    pub last_announce_tick: i64,
     /// What [`Kernel::time_slice_kept_cpu`] last saw while the running thread, holding
-    /// `irq_lock`, kept the CPU with a more urgent thread ready: the switch count, the thread,
-    /// and the ready threads with their priorities. None when that was not the case.
-    pub slice_ready_seen: Option<(u64, u32, Vec<(u32, i32)>)>,
+    /// `irq_lock`, kept the CPU with a more urgent thread ready. None when that was not the
+    /// case.
+    pub slice_ready_seen: Option<crate::timeslice::ReadySeen>,
     /// `CONFIG_SCHED_DEADLINE`: threads of equal priority are ordered by deadline
     /// ([`Kernel::prio_cmp`]).
     pub sched_deadline: bool,
@@ -680,6 +687,8 @@ impl Kernel {
             slice_prio: 0,
             slice_key: None,
             slice_ready_seen: None,
+            slice_end: 0,
+            last_announce_tick: 0,
             sched_deadline: CONFIG_SCHED_DEADLINE,
             zero_latency_irqs: CONFIG_ZERO_LATENCY_IRQS,
         };
@@ -746,6 +755,9 @@ impl Kernel {
         self.seq += 1;
         let key = (deadline, self.seq);
         self.timeouts.insert(key, target);
+        if self.slice_time != 0 {
+            self.time_slice_timeout_added(key);
+        }
         key
     }
 
@@ -1115,6 +1127,7 @@ impl Kernel {
             return;
         }
         let end = self.uptime_ticks().saturating_add(self.slice_time);
+        self.slice_end = end;
         let key = (end, 0);
         self.timeouts.insert(key, Target::Slice);
         self.slice_key = Some(key);
@@ -1187,10 +1200,56 @@ impl Kernel {
             .filter(|&t| t != IDLE && self.threads[t as usize].is_ready())
             .map(|t| (t, self.threads[t as usize].prio))
             .collect();
-        let seen = (self.switches, cur, ready);
+        let seen = crate::timeslice::ReadySeen { switches: self.switches, thread: cur, ready };
         if self.slice_ready_seen.as_ref() != Some(&seen) {
             self.slice_ready_seen = Some(seen);
             self.reset_time_slice();
+        }
+    }
+
+    /// A timeout was added at `key` (cold: called only with slicing on, by
+    /// [`Kernel::add_timeout`]): the timer may now be programmed past the slice's end.
+    ///
+    /// When a new timeout becomes the first (strictly sooner than every other, as
+    /// `z_add_timeout` inserts it behind those of its tick), `z_add_timeout` reprograms the
+    /// timer (kernel/timeout.c:122-137) for `next_timeout()` (timeout.c:67-80), which compares
+    /// the timeout's ticks from now (`dticks - elapsed()`) with the slice's ticks left since
+    /// the last announcement (`slice_ticks`): two frames, `elapsed()` ticks apart. It takes
+    /// the slice only if `slice_ticks` is smaller, and then leaves the timer alone; it leaves
+    /// it alone too when the two are equal; otherwise it programs the timeout's tick. When
+    /// ticks passed since the last announcement, that tick can be past the slice's end: no
+    /// interrupt comes there, and the slice runs out at the timeout's announcement, late
+    /// (`z_time_slice` rotates when the announced ticks reach `slice_ticks`,
+    /// kernel/sched.c:413-417). Any later programming that comes before the slice's end puts
+    /// it back there (an announcement before it reprograms the timer in one frame,
+    /// timeout.c:260-267); a new slice is programmed right (`z_reset_time_slice`).
+    ///
+    /// A timeout added inside the system clock's announcement changes nothing: `elapsed()` is
+    /// 0 there and the announcement's end programs the timer (timeout.c:267).
+    #[cold]
+    #[inline(never)]
+    pub fn time_slice_timeout_added(&mut self, key: (i64, u64)) {
+        let Some(slice_key) = self.slice_key else { return };
+        if self.announce_tick.is_some() {
+            return;
+        }
+        let first = self.timeouts.keys().find(|&&k| k != slice_key);
+        if first != Some(&key) {
+            return;
+        }
+        let now = self.uptime_ticks();
+        // `slice_ticks`, counted from the last announcement; the timeout's ticks from now.
+        let slice_ticks = self.slice_end - self.last_announce_tick;
+        let timeout_ticks = key.0 - now;
+        if slice_ticks <= timeout_ticks {
+            return;
+        }
+        let programmed = key.0;
+        let new_key = (programmed.max(self.slice_end), 0);
+        if new_key != slice_key {
+            self.timeouts.remove(&slice_key);
+            self.timeouts.insert(new_key, Target::Slice);
+            self.slice_key = Some(new_key);
         }
     }
 

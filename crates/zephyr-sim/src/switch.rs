@@ -343,6 +343,7 @@ pub fn run_due_interrupts() -> bool {
             if pick_timeout {
                 let (key, target) = k.timeouts.pop_first().expect("due timeout");
                 k.announce_tick = Some(key.0);
+                k.last_announce_tick = key.0;
                 if k.slice_key.is_some() && !matches!(target, Target::Slice) {
                     // `sys_clock_announce` runs `z_time_slice` before the timeouts.
                     k.time_slice_announce();

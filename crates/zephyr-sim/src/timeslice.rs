@@ -17,13 +17,21 @@
 //!
 //! When the slice restarts (`z_reset_time_slice`, sched.c:356-366): when another thread is
 //! switched in (`do_swap`, kernel/include/kswap.h:108-111), when the slice of a sliceable
-//! thread runs out (`z_time_slice`, sched.c:413-417), and when `k_sched_time_slice_set` is
-//! called (for the calling thread). It ends `slice` ticks after the tick it restarted in
-//! (`slice_ticks = slice_time + sys_clock_elapsed()`, counted down by the ticks each
-//! `sys_clock_announce` reports, kernel/timeout.c:234-238), and the timer is programmed for
-//! that tick (`z_set_timeout_expiry`), so the rotation happens exactly there, even while the
-//! thread spins in `k_busy_wait`. At any tick announcement where the running thread is not
-//! sliceable, its slice is dropped until the next switch (`slice_ticks = 0`, sched.c:420-422).
+//! thread runs out (`z_time_slice`, sched.c:413-417), when `k_sched_time_slice_set` is
+//! called (for the calling thread), and whenever `update_cache` picks a thread to run next
+//! that is not the running one and may preempt it (sched.c:447-457), before the switch. That
+//! last one shows only when the switch does not follow: the caller holds `irq_lock`, keeps the
+//! CPU, and the thread it readied runs when the restarted slice ends
+//! ([`crate::kernel::Kernel::time_slice_kept_cpu`]). The slice ends `slice` ticks after the
+//! tick it restarted in (`slice_ticks = slice_time + sys_clock_elapsed()`, counted down by the
+//! ticks each `sys_clock_announce` reports, kernel/timeout.c:234-238), and the timer is
+//! programmed for that tick (`z_set_timeout_expiry`), so the rotation happens exactly there,
+//! even while the thread spins in `k_busy_wait`, unless a timeout added since made the timer
+//! skip it: `z_add_timeout` compares the two in different frames (timeout.c:122-137) and may
+//! program the timeout's later tick, where the rotation then happens
+//! ([`crate::kernel::Kernel::time_slice_timeout_added`]). At any tick announcement where the
+//! running thread is not sliceable, its slice is dropped until the next switch
+//! (`slice_ticks = 0`, sched.c:420-422).
 
 /// The slice length in ticks for `ms` milliseconds at `ticks_per_sec` on a tickless kernel
 /// (`k_sched_time_slice_set`, kernel/sched.c:372-377): `MAX(2, k_ms_to_ticks_ceil32(ms))`, or 0
@@ -42,6 +50,20 @@ pub fn slice_ticks(ms: u32, ticks_per_sec: u32) -> i64 {
 /// (`!z_is_prio_higher(prio, slice_max_prio)`), and not the idle thread.
 pub fn sliceable(prio: i32, sched_lock: u32, ready: bool, idle: bool, slice_prio: i32) -> bool {
     prio >= 0 && sched_lock == 0 && ready && prio >= slice_prio && !idle
+}
+
+/// What the kernel saw at the end of a kernel call after which the running thread, holding
+/// `irq_lock`, kept the CPU with a more urgent thread ready (see
+/// [`crate::kernel::Kernel::time_slice_kept_cpu`]): the next such call restarts the slice
+/// again only if the ready threads changed, as `update_cache` then ran again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadySeen {
+    /// The kernel's switch count (`Kernel::switches`): a switch since ends the episode.
+    pub switches: u64,
+    /// The running thread's slot.
+    pub thread: u32,
+    /// The ready threads' slots and priorities, in slot order.
+    pub ready: Vec<(u32, i32)>,
 }
 
 #[cfg(test)]

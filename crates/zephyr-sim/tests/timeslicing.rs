@@ -649,3 +649,37 @@ fn readying_a_more_urgent_thread_with_interrupts_locked_restarts_the_slice() {
     ];
     assert_eq!(phase_lines(&run(100, &[9]), 9), at_100_hz);
 }
+
+/// kernel/timeout.c:122-137 (`z_add_timeout` reprograms the timer for a new first timeout)
+/// with timeout.c:67-80 (`next_timeout` compares the timeout's ticks from now with
+/// `slice_ticks`, counted from the last announcement): three ticks into a 35 ms slice (350
+/// ticks; 4 at 100 Hz) with no announcement since it began, a timer of 349 ticks (3) is taken
+/// for sooner than the slice's 350 (4) and programmed for tick 352 (6). No interrupt comes at
+/// the slice's end, 350 (4); the thread is rotated at the timer's announcement, 2 ticks late
+/// (`z_time_slice`, kernel/sched.c:413-417).
+#[test]
+fn a_timer_started_mid_slice_can_make_the_rotation_late() {
+    let out = run(10_000, &[10]);
+    assert_eq!(
+        phase_lines(&out, 10),
+        [
+            "T=0 A runs",
+            "T=3 A started the timer",
+            "T=352 B runs",
+            "T=597 B done",
+            "T=597 A runs",
+            "T=738 A done",
+        ]
+    );
+    assert_eq!(
+        phase_lines(&run(100, &[10]), 10),
+        [
+            "T=0 A runs",
+            "T=3 A started the timer",
+            "T=6 B runs",
+            "T=8 B done",
+            "T=8 A runs",
+            "T=11 A done",
+        ]
+    );
+}
