@@ -19,6 +19,9 @@ thread_local! {
     static LAST: Cell<&'static str> = const { Cell::new("") };
     /// Phase 9's `wake` semaphore (`K_SEM_DEFINE(wake, 0, 1)`), made per run.
     static WAKE: Cell<*mut k_sem> = const { Cell::new(std::ptr::null_mut()) };
+    /// Phase 11's `wake2` and `spare` semaphores, made per run.
+    static WAKE2: Cell<*mut k_sem> = const { Cell::new(std::ptr::null_mut()) };
+    static SPARE: Cell<*mut k_sem> = const { Cell::new(std::ptr::null_mut()) };
     /// Phase 10's `late_timer` (`K_TIMER_DEFINE(late_timer, NULL, NULL)`), made per run.
     static LATE_TIMER: Cell<*mut k_timer> = const { Cell::new(std::ptr::null_mut()) };
 }
@@ -109,12 +112,57 @@ fn locker(me: &'static str, n: i64) {
     out!("T={} {me} done", t());
 }
 
-/// Phase 9's `waiter`: waits for `wake`, then `n` steps.
-fn waiter(me: &'static str, n: i64) {
+/// `wait_then_steps`: waits for `sem`, then `n` steps.
+fn wait_then_steps(sem: *mut k_sem, me: &'static str, n: i64) {
     // SAFETY: kernel call from a simulated thread; the semaphore is leaked by `run_phase`.
-    unsafe { k_sem_take(WAKE.get(), K_FOREVER) };
+    unsafe { k_sem_take(sem, K_FOREVER) };
     steps(me, n);
     out!("T={} {me} done", t());
+}
+
+/// Phases 9 and 11's `waiter`: waits for `wake`, then `n` steps.
+fn waiter(me: &'static str, n: i64) {
+    wait_then_steps(WAKE.get(), me, n);
+}
+
+/// Phase 11's `waiter2`: waits for `wake2`, then `n` steps.
+fn waiter2(me: &'static str, n: i64) {
+    wait_then_steps(WAKE2.get(), me, n);
+}
+
+/// `give_locked`: gives `sem` with interrupts locked.
+fn give_locked(sem: *mut k_sem) {
+    // SAFETY: kernel calls from a simulated thread; the semaphore is leaked by `run_phase`;
+    // the key goes back to `irq_unlock`.
+    unsafe {
+        let key = irq_lock();
+        k_sem_give(sem);
+        irq_unlock(key);
+    }
+}
+
+/// Phase 11's `locked_giver3`: gives `wake` (tick 1), `wake2` (tick 2) and `spare` (tick 3)
+/// with interrupts locked, then `n` steps.
+fn locked_giver3(me: &'static str, n: i64) {
+    steps(me, 2);
+    give_locked(WAKE.get());
+    out!("T={} {me} gave H's semaphore", t());
+    steps(me, 1);
+    give_locked(WAKE2.get());
+    out!("T={} {me} gave C's semaphore", t());
+    steps(me, 2);
+    give_locked(SPARE.get());
+    out!("T={} {me} gave a semaphore nobody waits on", t());
+    steps(me, n);
+    out!("T={} {me} done", t());
+}
+
+/// A semaphore of count 0 and limit 1 for one run (`K_SEM_DEFINE(name, 0, 1)`).
+fn new_sem() -> *mut k_sem {
+    let sem = Box::leak(Box::new(k_sem::new()));
+    // SAFETY: the semaphore is leaked and never moves.
+    assert_eq!(unsafe { k_sem_init(sem, 0, 1) }, 0);
+    sem
 }
 
 /// Phase 9's `locked_giver`: two steps, gives `wake` with interrupts locked, `n` steps.
@@ -229,10 +277,7 @@ fn run_phase(n: u32) {
         }
         9 => {
             phase("9 irq-locked");
-            let wake = Box::leak(Box::new(k_sem::new()));
-            // SAFETY: the semaphore is leaked and never moves.
-            assert_eq!(unsafe { k_sem_init(wake, 0, 1) }, 0);
-            WAKE.set(wake);
+            WAKE.set(new_sem());
             let h = start(waiter, "H", 3, 3);
             let a = start(locked_giver, "A", 2 * s, 5);
             let b = start(worker, "B", 2 * s, 5);
@@ -252,6 +297,20 @@ fn run_phase(n: u32) {
             let b = start(worker, "B", s35, 5);
             join(&[a, b]);
             // SAFETY: kernel call from a simulated thread.
+            unsafe { k_sched_time_slice_set(2, 0) };
+        }
+        11 => {
+            phase("11 irq-locked again");
+            // SAFETY: kernel call from a simulated thread.
+            unsafe { k_sched_time_slice_set(35, 0) };
+            WAKE.set(new_sem());
+            WAKE2.set(new_sem());
+            SPARE.set(new_sem());
+            let h = start(waiter, "H", 3, 3);
+            let c = start(waiter2, "C", 1, 4);
+            let a = start(locked_giver3, "A", 2 * s35, 5);
+            join(&[h, c, a]);
+            // SAFETY: as above.
             unsafe { k_sched_time_slice_set(2, 0) };
         }
         _ => unreachable!("no phase {n}"),
@@ -592,7 +651,7 @@ fn the_default_configuration_slices_nothing() {
 fn matches_the_real_kernel(hz: u32) {
     let out = run_with(hz, zephyr_sim::Sim::new().time_slice(2, 0), || {
         out!("slice {} ticks, 35 ms = {} ticks", slice_ticks(2), slice_ticks(35));
-        for n in 1..=10 {
+        for n in 1..=11 {
             run_phase(n);
         }
         out!("done");
@@ -678,6 +737,46 @@ fn a_timer_started_mid_slice_can_make_the_rotation_late() {
             "T=3 A started the timer",
             "T=6 B runs",
             "T=8 B done",
+            "T=8 A runs",
+            "T=11 A done",
+        ]
+    );
+}
+
+/// kernel/sched.c:503-507 (`ready_thread` calls `update_cache`, which restarts the slice,
+/// sched.c:453-456, while a more urgent thread than the running one waits for the CPU): with a
+/// 35 ms slice, an `irq_lock` holder readies H (tick 1), then C (tick 2), which is not the
+/// thread to run next, and restarts its slice each time; its give at tick 3 to a semaphore
+/// nobody waits on readies nothing (kernel/sem.c:93-101) and restarts nothing. H runs when
+/// the slice restarted at tick 2 ends: 352 (6 at 100 Hz).
+#[test]
+fn every_thread_readied_with_interrupts_locked_restarts_the_slice_and_nothing_else_does() {
+    assert_eq!(
+        phase_lines(&run(10_000, &[11]), 11),
+        [
+            "T=0 A runs",
+            "T=1 A gave H's semaphore",
+            "T=2 A gave C's semaphore",
+            "T=3 A gave a semaphore nobody waits on",
+            "T=352 H runs",
+            "T=354 H done",
+            "T=354 C runs",
+            "T=354 C done",
+            "T=354 A runs",
+            "T=496 A done",
+        ]
+    );
+    assert_eq!(
+        phase_lines(&run(100, &[11]), 11),
+        [
+            "T=0 A runs",
+            "T=1 A gave H's semaphore",
+            "T=2 A gave C's semaphore",
+            "T=3 A gave a semaphore nobody waits on",
+            "T=6 H runs",
+            "T=8 H done",
+            "T=8 C runs",
+            "T=8 C done",
             "T=8 A runs",
             "T=11 A done",
         ]

@@ -33,6 +33,10 @@
  *    the slice's ticks from the last announcement, takes the timer for the sooner and programs
  *    it: no interrupt comes at the slice's end, and the thread is rotated 2 ticks late, at the
  *    timer's expiry.
+ * 11. irq-locked again: with a 35 ms slice, every thread readied by an irq_lock holder while a
+ *    more urgent one waits for the CPU restarts the holder's slice (update_cache runs in
+ *    ready_thread, kernel/sched.c:503-507), here C, which is not the one to run next; a give
+ *    to a semaphore nobody waits on readies nothing and restarts nothing.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -121,11 +125,56 @@ static void locker(void *name, void *n, void *unused)
 /* Phase 9: H waits for this semaphore; A gives it with interrupts locked. */
 static K_SEM_DEFINE(wake, 0, 1);
 
-/* Phase 9: waits for `wake`, then n steps. */
+/* Phase 11: C waits for `wake2`; nobody waits for `spare`. */
+static K_SEM_DEFINE(wake2, 0, 1);
+static K_SEM_DEFINE(spare, 0, 1);
+
+/* Waits for sem, then n steps. */
+static void wait_then_steps(struct k_sem *sem, const char *name, int n)
+{
+	k_sem_take(sem, K_FOREVER);
+	steps(name, n);
+	printk("T=%ld %s done\n", T(), name);
+}
+
+/* Phases 9 and 11: waits for `wake`, then n steps. */
 static void waiter(void *name, void *n, void *unused)
 {
 	ARG_UNUSED(unused);
-	k_sem_take(&wake, K_FOREVER);
+	wait_then_steps(&wake, name, (int)(intptr_t)n);
+}
+
+/* Phase 11: waits for `wake2`, then n steps. */
+static void waiter2(void *name, void *n, void *unused)
+{
+	ARG_UNUSED(unused);
+	wait_then_steps(&wake2, name, (int)(intptr_t)n);
+}
+
+/* Gives sem with interrupts locked. */
+static void give_locked(struct k_sem *sem)
+{
+	unsigned int key = irq_lock();
+
+	k_sem_give(sem);
+	irq_unlock(key);
+}
+
+/* Phase 11: gives `wake` (tick 1), `wake2` (tick 2) and `spare` (tick 3) with interrupts
+ * locked, then n steps.
+ */
+static void locked_giver3(void *name, void *n, void *unused)
+{
+	ARG_UNUSED(unused);
+	steps(name, 2);
+	give_locked(&wake);
+	printk("T=%ld %s gave H's semaphore\n", T(), (const char *)name);
+	steps(name, 1);
+	give_locked(&wake2);
+	printk("T=%ld %s gave C's semaphore\n", T(), (const char *)name);
+	steps(name, 2);
+	give_locked(&spare);
+	printk("T=%ld %s gave a semaphore nobody waits on\n", T(), (const char *)name);
 	steps(name, (int)(intptr_t)n);
 	printk("T=%ld %s done\n", T(), (const char *)name);
 }
@@ -244,6 +293,14 @@ void main(void)
 	start(0, timer_starter, "A", 2 * s35, 5);
 	start(1, worker, "B", s35, 5);
 	join(2);
+	k_sched_time_slice_set(2, 0);
+
+	phase("11 irq-locked again");
+	k_sched_time_slice_set(35, 0);
+	start(0, waiter, "H", 3, 3);
+	start(1, waiter2, "C", 1, 4);
+	start(2, locked_giver3, "A", 2 * s35, 5);
+	join(3);
 	k_sched_time_slice_set(2, 0);
 
 	printk("done\n");
