@@ -25,9 +25,10 @@
 # irq-task <= 3.0x irq: a thread waking a task on an InterruptExecutor, see the check);
 # ZEPHYR_TEST_LIMITS=0 only reports them (for trying other Zephyr versions or toolchains).
 # ZEPHYR_TEST_ONLY="PART ..." runs only the named parts, for iterating on one: kernel-rules,
-# time-slicing, devices, drivers, embassy-demo, objects, bench, upstream-philosophers, upstream-work,
-# upstream-embassy, interrupt, zero-latency, clippy (needs objects' builds), footprint; the summary
-# line then says which parts ran, e.g. `ZEPHYR_TEST_ONLY="bench interrupt" bash scripts/zephyr-test.sh`.
+# mbox-rules, time-slicing, devices, drivers, embassy-demo, objects, bench, upstream-philosophers,
+# upstream-work, upstream-embassy, interrupt, zero-latency, clippy (needs objects' builds),
+# footprint; the summary line then says which parts ran, e.g.
+# `ZEPHYR_TEST_ONLY="bench interrupt" bash scripts/zephyr-test.sh`.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -185,6 +186,20 @@ if ! diff "$root/samples/kernel-rules/expected.txt" \
     fail "kernel-rules on native_posix_64 differs from samples/kernel-rules/expected.txt"
 fi
 echo "   kernel-rules on native_posix_64: triggered work and queue start as the simulator has them"
+fi
+
+# k_mbox_async_put's rules (a C program; the simulator runs the same steps in
+# crates/zephyr-sim/tests/mbox.rs against the same expected output).
+if want mbox-rules; then
+build mbox-rules native_posix_64
+run mbox-rules native_posix_64 "^done"
+if ! diff "$root/samples/mbox-rules/expected.txt" \
+    <(grep -E '^(T=|done)' "$build/mbox-rules-native_posix_64.out" | tr -d '\r') \
+    >"$build/mbox-rules.diff"; then
+    cat "$build/mbox-rules.diff"
+    fail "mbox-rules on native_posix_64 differs from samples/mbox-rules/expected.txt"
+fi
+echo "   mbox-rules on native_posix_64: asynchronous mailbox sends as the simulator has them"
 fi
 
 # Time slicing at 10 kHz and 100 Hz (a C program; the simulator runs the same steps in
