@@ -525,3 +525,320 @@ fn dummy_threads_never_run() {
 fn main_only() -> k_tid_t {
     leak(k_thread::new())
 }
+
+// ---- samples/mbox-rules: the asynchronous rules as a real Zephyr 2.7.0 kernel printed them ----
+
+/// A buffer's text up to its first NUL, as `printk("%s")` prints it.
+fn text(buf: &[u8]) -> &str {
+    let n = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    std::str::from_utf8(&buf[..n]).unwrap()
+}
+
+/// samples/mbox-rules' `res`: a result as `0` or `-ENOMSG` (native_posix builds with the
+/// host's errno numbers, so the sample prints names).
+fn res(r: i32) -> String {
+    if r == -ENOMSG {
+        "-ENOMSG".into()
+    } else {
+        r.to_string()
+    }
+}
+
+/// samples/mbox-rules' `get_now`: receives one message at once into a 9-byte buffer.
+fn get_now(m: *mut k_mbox) -> (i32, *mut k_mbox_msg, [u8; 9]) {
+    let msg = rx(8, 99, K_ANY);
+    let mut buf = [0u8; 9];
+    // SAFETY: kernel call on leaked objects; `buf` has room for the descriptor's 8 bytes.
+    let r = unsafe { k_mbox_get(m, msg, buf.as_mut_ptr().cast(), K_NO_WAIT) };
+    (r, msg, buf)
+}
+
+/// The rules of `samples/mbox-rules` (a C program run on a real Zephyr 2.7.0 kernel by
+/// `scripts/zephyr-test.sh`), line by line on the simulator, against the same expected output
+/// (`samples/mbox-rules/expected.txt`); main at priority 5, 10 kHz ticks:
+///
+/// a. An asynchronous put returns at once (kernel/mailbox.c:290-296); the receiver's get with a
+///    buffer takes the data and gives the semaphore (:380-384, :191-198): main, waiting on it,
+///    runs inside that get.
+/// b. A get with a NULL buffer keeps the message: the semaphore is given at `k_mbox_data_get`
+///    (:348-362; a NULL buffer discards the data and the size reads 0); a message with no data
+///    is disposed of in the get (:385-387).
+/// c. A put to a waiting receiver readies it and reschedules (:243-266): a more urgent receiver
+///    runs inside the put; one of main's priority or lower only once main sleeps.
+/// d. The dummy thread takes its sender's priority (:337) and waits in the priority-ordered
+///    senders' queue (:293): most urgent first, then in order of sending.
+/// e. With the 10 descriptors (CONFIG_NUM_MBOX_ASYNC_MSGS) in flight, the 11th put waits in
+///    `k_stack_pop` (:36); a consumed message pushes its descriptor back (:194), which hands it
+///    to the waiting sender (a more urgent one runs then), and only then gives the semaphore
+///    (:195-197).
+/// f. The kernel sends a copy (:339): the caller's size and info are never written (a
+///    synchronous sender's are: :122-127 swap the infos, :184 sets the size taken).
+/// g. An ISR may put asynchronously (:36 does not wait while a descriptor is free); :264's
+///    reschedule does not switch in an ISR, so the readied receiver runs when it returns.
+/// h. Matching (:110-152) is as for synchronous messages: a receiver skips a message targeted
+///    at another thread, and one accepting only main (`rx_source_thread`, set to the caller at
+///    :232) skips other senders' messages.
+/// i. A cooperative sender is not preempted by the more urgent receiver its put readies
+///    (:264's `z_reschedule` switches only away from a preemptible thread, kernel/sched.c
+///    `should_preempt`): the receiver runs at the sender's `k_yield`.
+#[test]
+fn async_mailbox_rules_match_the_real_kernel() {
+    assert_eq!(CONFIG_NUM_MBOX_ASYNC_MSGS, 10);
+    let (_, log) = run(5, || {
+        // SAFETY: a plain getter from a simulated thread.
+        let main = unsafe { k_current_get() };
+        let m = mbox();
+        let (sa, sb, sc, se) = (sem(0, 10), sem(0, 10), sem(0, 10), sem(0, 20));
+        // SAFETY: kernel calls from simulated threads on leaked objects and static data; each
+        // buffer outlives the call that fills it; descriptors are read only by their thread.
+        unsafe {
+            // a, f
+            let atx = tx(b"abc", 11, K_ANY);
+            k_mbox_async_put(m, atx, sa);
+            log!("a put returned, sem {}", count(sa));
+            spawn("a_rx", 7, K_NO_WAIT, move || {
+                let msg = rx(2, 22, K_ANY);
+                let mut buf = [0u8; 8];
+                let r = k_mbox_get(m, msg, buf.as_mut_ptr().cast(), K_FOREVER);
+                log!(
+                    "a rx got {r} \"{}\" size {} info {} from main {}, sem {}",
+                    text(&buf),
+                    (*msg).size,
+                    (*msg).info,
+                    ((*msg).rx_source_thread == main) as i32,
+                    count(sa)
+                );
+            });
+            k_sem_take(sa, K_FOREVER);
+            log!("a sem taken; caller's tx_msg size {} info {}", (*atx).size, (*atx).info);
+
+            // b, f
+            k_sleep(K_TIMEOUT_ABS_TICKS(10));
+            let btx = [tx(b"xyz", 31, K_ANY), tx(b"", 32, K_ANY), tx(b"discard", 33, K_ANY)];
+            for msg in btx {
+                k_mbox_async_put(m, msg, sb);
+            }
+            log!("b puts returned, sem {}", count(sb));
+            spawn("b_rx", 4, K_NO_WAIT, move || {
+                let msg = rx(8, 0, K_ANY);
+                let mut buf = [0u8; 8];
+                let r = k_mbox_get(m, msg, null_mut(), K_FOREVER);
+                log!("b rx got {r} size {} info {}, sem {}", (*msg).size, (*msg).info, count(sb));
+                k_sleep(K_TICKS(5));
+                log!("b rx before data_get, sem {}", count(sb));
+                k_mbox_data_get(msg, buf.as_mut_ptr().cast());
+                log!("b rx data_get \"{}\", sem {}", text(&buf), count(sb));
+
+                let msg = rx(8, 0, K_ANY);
+                let r = k_mbox_get(m, msg, null_mut(), K_FOREVER);
+                let (size, info) = ((*msg).size, (*msg).info);
+                log!("b rx got empty {r} size {size} info {info}, sem {}", count(sb));
+
+                let msg = rx(8, 0, K_ANY);
+                let r = k_mbox_get(m, msg, null_mut(), K_FOREVER);
+                log!("b rx got {r} size {} info {}, sem {}", (*msg).size, (*msg).info, count(sb));
+                k_mbox_data_get(msg, null_mut());
+                log!("b rx discarded, size {}, sem {}", (*msg).size, count(sb));
+            });
+            log!("b main after spawn, sem {}", count(sb));
+            k_sleep(K_TIMEOUT_ABS_TICKS(30));
+            let [b0, b1, b2] = btx.map(|msg| ((*msg).size, (*msg).info));
+            log!(
+                "b sem {}; caller's sizes {} {} {}, infos {} {} {}",
+                count(sb),
+                b0.0,
+                b1.0,
+                b2.0,
+                b0.1,
+                b1.1,
+                b2.1
+            );
+
+            // c
+            k_sleep(K_TIMEOUT_ABS_TICKS(40));
+            for prio in [3, 5, 7] {
+                spawn("c_rx", prio, K_NO_WAIT, move || {
+                    let msg = rx(8, 0, K_ANY);
+                    let mut buf = [0u8; 8];
+                    let r = k_mbox_get(m, msg, buf.as_mut_ptr().cast(), K_FOREVER);
+                    log!(
+                        "c rx prio {prio} got {r} \"{}\" info {}, sem {}",
+                        text(&buf),
+                        (*msg).info,
+                        count(sc)
+                    );
+                });
+            }
+            log!("c receivers spawned");
+            k_sleep(K_TIMEOUT_ABS_TICKS(41));
+            for (i, (data, info)) in
+                [(&b"one"[..], 41), (b"two", 42), (b"three", 43)].into_iter().enumerate()
+            {
+                k_mbox_async_put(m, tx(data, info, K_ANY), sc);
+                log!("c put {} returned, sem {}", i + 1, count(sc));
+            }
+            k_sleep(K_TIMEOUT_ABS_TICKS(50));
+            log!("c sem {}", count(sc));
+
+            // d
+            k_sleep(K_TIMEOUT_ABS_TICKS(60));
+            k_mbox_async_put(m, tx(b"d", 50, K_ANY), null_mut());
+            for (prio, info) in [(6, 60), (8, 80), (4, 40), (6, 61)] {
+                spawn("d_tx", prio, K_NO_WAIT, move || {
+                    let msg = tx(b"d", info, K_ANY);
+                    k_mbox_async_put(m, msg, null_mut());
+                    log!("d sender prio {prio} put {} returned", (*msg).info);
+                });
+            }
+            spawn("d_sync_tx", 6, K_NO_WAIT, move || {
+                let msg = tx(b"sync", 62, K_ANY);
+                let r = k_mbox_put(m, msg, K_FOREVER);
+                let (size, info) = ((*msg).size, (*msg).info);
+                log!("d sync sender prio 6 put {}, its size {size} info {info}", res(r));
+            });
+            k_mbox_async_put(m, tx(b"d", 51, K_ANY), null_mut());
+            log!("d main put 50 and 51");
+            k_sleep(K_TIMEOUT_ABS_TICKS(61));
+            let r = loop {
+                match get_now(m) {
+                    (0, msg, _) => log!("d got info {}", (*msg).info),
+                    (r, _, _) => break r,
+                }
+            };
+            log!("d then {}", res(r));
+
+            // e: the freed descriptor goes to a more urgent waiting sender
+            k_sleep(K_TIMEOUT_ABS_TICKS(70));
+            static DIGITS: [u8; 10] = *b"0123456789";
+            for i in 0..10 {
+                k_mbox_async_put(m, tx(&DIGITS[i..=i], 70 + i as u32, K_ANY), se);
+            }
+            log!("e 10 puts returned");
+            let e_tx = move |prio: i32, msg: *mut k_mbox_msg| {
+                spawn("e_tx", prio, K_NO_WAIT, move || {
+                    log!("e sender prio {prio} puts {}", (*msg).info);
+                    k_mbox_async_put(m, msg, se);
+                    log!("e sender prio {prio} put returned, sem {}", count(se));
+                });
+            };
+            let e_waiter = move |prio: i32| {
+                spawn("e_waiter", prio, K_NO_WAIT, move || {
+                    k_sem_take(se, K_FOREVER);
+                    log!("e sem waiter prio {prio} took the sem");
+                });
+            };
+            let etx10 = tx(b"A", 110, K_ANY);
+            e_tx(4, etx10);
+            log!("e main after the prio 4 sender");
+            k_sleep(K_TIMEOUT_ABS_TICKS(75));
+            e_waiter(2);
+            let (r, msg, buf) = get_now(m);
+            log!(
+                "e main got {} \"{}\" info {}, sem {}",
+                res(r),
+                text(&buf),
+                (*msg).info,
+                count(se)
+            );
+
+            // e: and to a less urgent one
+            e_tx(7, tx(b"B", 120, K_ANY));
+            e_waiter(6);
+            k_sleep(K_TIMEOUT_ABS_TICKS(80));
+            let (r, msg, buf) = get_now(m);
+            log!(
+                "e main got {} \"{}\" info {}, sem {}",
+                res(r),
+                text(&buf),
+                (*msg).info,
+                count(se)
+            );
+            k_sleep(K_TIMEOUT_ABS_TICKS(90));
+            let r = loop {
+                match get_now(m) {
+                    (0, msg, buf) => {
+                        log!("e got \"{}\" info {}, sem {}", text(&buf), (*msg).info, count(se))
+                    }
+                    (r, _, _) => break r,
+                }
+            };
+            log!("e then {}; caller's info {} size {}", res(r), (*etx10).info, (*etx10).size);
+
+            // g
+            k_sleep(K_TIMEOUT_ABS_TICKS(100));
+            let sg = sem(0, 10);
+            isr_after(5, move || {
+                k_mbox_async_put(m, tx(b"irq", 7, K_ANY), sg);
+                log!("g isr put returned, sem {}", count(sg));
+            });
+            let msg = rx(8, 0, K_ANY);
+            let mut buf = [0u8; 9];
+            let r = k_mbox_get(m, msg, buf.as_mut_ptr().cast(), K_FOREVER);
+            log!(
+                "g main got {} \"{}\" info {}, sem {}",
+                res(r),
+                text(&buf),
+                (*msg).info,
+                count(sg)
+            );
+
+            // h
+            k_sleep(K_TIMEOUT_ABS_TICKS(110));
+            let h = spawn("h_rx", 6, K_NO_WAIT, move || {
+                let msg = rx(8, 0, K_ANY);
+                let mut buf = [0u8; 8];
+                let r = k_mbox_get(m, msg, buf.as_mut_ptr().cast(), K_FOREVER);
+                log!("h target got {} \"{}\" info {}", res(r), text(&buf), (*msg).info);
+                let msg = rx(8, 0, main);
+                let mut buf = [0u8; 8];
+                let r = k_mbox_get(m, msg, buf.as_mut_ptr().cast(), K_FOREVER);
+                log!(
+                    "h target, from main only, got {} \"{}\" info {} from main {}",
+                    res(r),
+                    text(&buf),
+                    (*msg).info,
+                    ((*msg).rx_source_thread == main) as i32
+                );
+            });
+            let h_other = move |msg: *mut k_mbox_msg| {
+                spawn("h_other", 4, K_NO_WAIT, move || {
+                    k_mbox_async_put(m, msg, null_mut());
+                    log!("h other sender put {} returned", (*msg).info);
+                });
+            };
+            h_other(tx(b"other", 83, K_ANY));
+            k_mbox_async_put(m, tx(b"to-h", 81, h), null_mut());
+            k_mbox_async_put(m, tx(b"any", 82, K_ANY), null_mut());
+            for _ in 0..3 {
+                let (r, msg, buf) = get_now(m);
+                log!("h main got {} \"{}\" info {}", res(r), text(&buf), (*msg).info);
+            }
+            k_sleep(K_TIMEOUT_ABS_TICKS(115));
+            h_other(tx(b"other2", 85, K_ANY));
+            k_mbox_async_put(m, tx(b"main", 86, K_ANY), null_mut());
+            log!("h main put 86 returned");
+            let (r, msg, buf) = get_now(m);
+            log!("h main got {} \"{}\" info {}", res(r), text(&buf), (*msg).info);
+            k_sleep(K_TIMEOUT_ABS_TICKS(120));
+
+            // i
+            spawn("i_rx", -2, K_NO_WAIT, move || {
+                let msg = rx(8, 0, K_ANY);
+                let mut buf = [0u8; 8];
+                let r = k_mbox_get(m, msg, buf.as_mut_ptr().cast(), K_FOREVER);
+                log!("i rx prio -2 got {} \"{}\"", res(r), text(&buf));
+            });
+            spawn("i_tx", -1, K_NO_WAIT, move || {
+                k_mbox_async_put(m, tx(b"coop", 91, K_ANY), null_mut());
+                log!("i sender prio -1 put returned");
+                k_yield();
+                log!("i sender prio -1 after k_yield");
+            });
+            log!("i main");
+        }
+    });
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/mbox-rules");
+    let expected = std::fs::read_to_string(root.join("expected.txt")).unwrap();
+    let expected: Vec<&str> = expected.lines().filter(|l| l.starts_with("T=")).collect();
+    assert_eq!(log, expected);
+}

@@ -21,6 +21,9 @@
 //! (:191-198). Here a dummy thread is a slot of the thread table whose `_THREAD_DUMMY` state
 //! keeps it from ever running, created with its descriptor when a simulation first sends
 //! asynchronously; it is named `mbox_async#<n>` in reports and records no trace event.
+//! These rules, as a real Zephyr 2.7.0 kernel shows them, are `samples/mbox-rules` (a C
+//! program `scripts/zephyr-test.sh` runs on native_posix_64), which tests/mbox.rs replays here
+//! against the same expected output.
 //!
 //! ```text
 //!  put: a matching receiver waits ─► it runs; the sender waits for the data to be taken ─► 0
