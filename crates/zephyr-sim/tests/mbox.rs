@@ -574,7 +574,9 @@ fn get_now(m: *mut k_mbox) -> (i32, *mut k_mbox_msg, [u8; 9]) {
 /// f. The kernel sends a copy (:339): the caller's size and info are never written (a
 ///    synchronous sender's are: :122-127 swap the infos, :184 sets the size taken).
 /// g. An ISR may put asynchronously (:36 does not wait while a descriptor is free); :264's
-///    reschedule does not switch in an ISR, so the readied receiver runs when it returns.
+///    reschedule does not switch in an ISR, so the readied receiver runs when it returns. The
+///    message's sender is the interrupted thread (`_current`, :232 and :337): it waits at that
+///    thread's priority, and the receiver learns that thread.
 /// h. Matching (:110-152) is as for synchronous messages: a receiver skips a message targeted
 ///    at another thread, and one accepting only main (`rx_source_thread`, set to the caller at
 ///    :232) skips other senders' messages.
@@ -835,6 +837,30 @@ fn async_mailbox_rules_match_the_real_kernel() {
                 log!("i sender prio -1 after k_yield");
             });
             log!("i main");
+
+            // g: an ISR's message waits at the interrupted thread's priority
+            k_sleep(K_TIMEOUT_ABS_TICKS(130));
+            k_mbox_async_put(m, tx(b"d", 95, K_ANY), null_mut());
+            spawn("d_tx", 7, K_NO_WAIT, move || {
+                let msg = tx(b"d", 97, K_ANY);
+                k_mbox_async_put(m, msg, null_mut());
+                log!("d sender prio 7 put {} returned", (*msg).info);
+            });
+            isr_after(3, move || {
+                k_mbox_async_put(m, tx(b"isr2", 96, K_ANY), null_mut());
+                log!("g isr put 96 returned");
+            });
+            let busy = spawn("g_busy", 6, K_NO_WAIT, || {
+                log!("g busy thread prio 6 busy-waits");
+                k_busy_wait(500);
+                log!("g busy thread done");
+            });
+            k_sleep(K_TIMEOUT_ABS_TICKS(140));
+            while let (0, msg, _) = get_now(m) {
+                let from = (*msg).rx_source_thread;
+                let (busy, main) = ((from == busy) as i32, (from == main) as i32);
+                log!("g got info {} from busy {busy} from main {main}", (*msg).info);
+            }
         }
     });
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/mbox-rules");

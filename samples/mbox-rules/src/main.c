@@ -18,7 +18,8 @@
  *    message is consumed; the freed descriptor is handed to it before the semaphore is given.
  * f. The kernel sends a copy of the caller's descriptor: its size and info are never updated
  *    (a synchronous sender's are: it gets the receiver's info and the size taken).
- * g. An ISR may put asynchronously; the receiver it readies runs when the ISR returns.
+ * g. An ISR may put asynchronously; the receiver it readies runs when the ISR returns. The
+ *    message's sender is the interrupted thread, and it waits at that thread's priority.
  * h. Asynchronous messages are matched like synchronous ones: a receiver skips a message
  *    targeted at another thread, and one accepting only main skips other senders' messages.
  * i. A cooperative sender is not preempted by the more urgent receiver its put readies: the
@@ -33,7 +34,7 @@
 #include <string.h>
 
 #define T() ((long)k_uptime_ticks())
-#define NTHREADS 20
+#define NTHREADS 24
 static K_THREAD_STACK_ARRAY_DEFINE(stacks, NTHREADS, 2048);
 static struct k_thread threads[NTHREADS];
 static int nthreads;
@@ -57,6 +58,10 @@ static k_tid_t spawn(k_thread_entry_t fn, int prio, void *arg)
 {
 	int i = nthreads++;
 
+	if (i >= NTHREADS) {
+		printk("spawn: more than NTHREADS threads\n");
+		k_panic();
+	}
 	return k_thread_create(&threads[i], stacks[i], K_THREAD_STACK_SIZEOF(stacks[i]), fn, arg,
 			(void *)(long)prio, NULL, prio, 0, K_NO_WAIT);
 }
@@ -135,7 +140,7 @@ static void c_rx(void *p1, void *p2, void *p3)
 }
 
 /* d: asynchronous senders of several priorities; p1 is the message's info */
-static struct k_mbox_msg dtx[6];
+static struct k_mbox_msg dtx[8];
 static int ndtx;
 static void d_tx(void *p1, void *p2, void *p3)
 {
@@ -182,6 +187,23 @@ static void g_expiry(struct k_timer *t)
 	tx_init(&gtx, "irq", 7);
 	k_mbox_async_put(&mb, &gtx, &sg);
 	printk("T=%ld g isr put returned, sem %u\n", T(), k_sem_count_get(&sg));
+}
+
+/* g: an ISR interrupting a thread's busy wait */
+static struct k_timer gt2;
+static struct k_mbox_msg g2tx;
+static k_tid_t g2_busy_tid;
+static void g2_expiry(struct k_timer *t)
+{
+	tx_init(&g2tx, "isr2", 96);
+	k_mbox_async_put(&mb, &g2tx, NULL);
+	printk("T=%ld g isr put 96 returned\n", T());
+}
+static void g2_busy(void *p1, void *p2, void *p3)
+{
+	printk("T=%ld g busy thread prio %ld busy-waits\n", T(), (long)p2);
+	k_busy_wait(500);
+	printk("T=%ld g busy thread done\n", T());
 }
 
 /* h: a receiver targeted by main, then accepting only main; another sender */
@@ -385,5 +407,19 @@ void main(void)
 	spawn(i_rx, -2, NULL);
 	spawn(i_tx, -1, NULL);
 	printk("T=%ld i main\n", T());
+
+	/* g: an ISR's message waits at the interrupted thread's priority */
+	k_sleep(K_TIMEOUT_ABS_TICKS(130));
+	tx_init(&dtx[ndtx], "d", 95);
+	k_mbox_async_put(&mb, &dtx[ndtx++], NULL);
+	spawn(d_tx, 7, (void *)97);
+	k_timer_init(&gt2, g2_expiry, NULL);
+	k_timer_start(&gt2, K_TICKS(3), K_NO_WAIT);
+	g2_busy_tid = spawn(g2_busy, 6, NULL);
+	k_sleep(K_TIMEOUT_ABS_TICKS(140));
+	while ((r = get_now(&rx, buf)) == 0) {
+		printk("T=%ld g got info %u from busy %d from main %d\n", T(), rx.info,
+		       rx.rx_source_thread == g2_busy_tid, rx.rx_source_thread == main_tid);
+	}
 	printk("done\n");
 }
