@@ -576,7 +576,9 @@ fn get_now(m: *mut k_mbox) -> (i32, *mut k_mbox_msg, [u8; 9]) {
 /// g. An ISR may put asynchronously (:36 does not wait while a descriptor is free); :264's
 ///    reschedule does not switch in an ISR, so the readied receiver runs when it returns. The
 ///    message's sender is the interrupted thread (`_current`, :232 and :337): it waits at that
-///    thread's priority, and the receiver learns that thread.
+///    thread's priority, and the receiver learns that thread. An ISR may also receive: its get
+///    pushes the descriptor (readying the waiting sender) and gives the semaphore (readying its
+///    waiter) without switching; they run, most urgent first, when the ISR returns.
 /// h. Matching (:110-152) is as for synchronous messages: a receiver skips a message targeted
 ///    at another thread, and one accepting only main (`rx_source_thread`, set to the caller at
 ///    :232) skips other senders' messages.
@@ -860,6 +862,33 @@ fn async_mailbox_rules_match_the_real_kernel() {
                 let from = (*msg).rx_source_thread;
                 let (busy, main) = ((from == busy) as i32, (from == main) as i32);
                 log!("g got info {} from busy {busy} from main {main}", (*msg).info);
+            }
+
+            // g: an ISR receives while a sender waits for a descriptor and a thread for the sem
+            k_sleep(K_TIMEOUT_ABS_TICKS(150));
+            let sj = sem(0, 20);
+            for info in 150..160 {
+                k_mbox_async_put(m, tx(b"j", info, K_ANY), sj);
+            }
+            spawn("g_tx", 4, K_NO_WAIT, move || {
+                k_mbox_async_put(m, tx(b"j", 160, K_ANY), sj);
+                log!("g sender prio 4 put returned, sem {}", count(sj));
+            });
+            spawn("g_waiter", 3, K_NO_WAIT, move || {
+                k_sem_take(sj, K_FOREVER);
+                log!("g sem waiter prio 3 took the sem");
+            });
+            isr_after(3, move || {
+                let msg = rx(8, 0, K_ANY);
+                let mut buf = [0u8; 8];
+                let r = k_mbox_get(m, msg, buf.as_mut_ptr().cast(), K_NO_WAIT);
+                let info = (*msg).info;
+                log!("g isr got {} \"{}\" info {info}, sem {}", res(r), text(&buf), count(sj));
+            });
+            log!("g main waits");
+            k_sleep(K_TIMEOUT_ABS_TICKS(160));
+            while let (0, msg, _) = get_now(m) {
+                log!("g got info {}, sem {}", (*msg).info, count(sj));
             }
         }
     });

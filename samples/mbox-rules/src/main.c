@@ -22,6 +22,8 @@
  *    message's sender is the interrupted thread, and it waits at that thread's priority.
  * h. Asynchronous messages are matched like synchronous ones: a receiver skips a message
  *    targeted at another thread, and one accepting only main skips other senders' messages.
+ *    An ISR may also receive: its get frees the descriptor and gives the semaphore, and the
+ *    threads they ready run, most urgent first, when it returns.
  * i. A cooperative sender is not preempted by the more urgent receiver its put readies: the
  *    receiver runs at the sender's k_yield.
  *
@@ -204,6 +206,32 @@ static void g2_busy(void *p1, void *p2, void *p3)
 	printk("T=%ld g busy thread prio %ld busy-waits\n", T(), (long)p2);
 	k_busy_wait(500);
 	printk("T=%ld g busy thread done\n", T());
+}
+
+/* g: an ISR consuming a message, with a sender waiting for a descriptor and a semaphore waiter */
+static struct k_timer gt3;
+static struct k_sem sj;
+static struct k_mbox_msg jtx[11];
+static void g3_expiry(struct k_timer *t)
+{
+	struct k_mbox_msg rx;
+	char buf[8] = { 0 };
+
+	rx_init(&rx, 8, 0);
+	int r = k_mbox_get(&mb, &rx, buf, K_NO_WAIT);
+	printk("T=%ld g isr got %s \"%s\" info %u, sem %u\n", T(), res(r), buf, rx.info,
+	       k_sem_count_get(&sj));
+}
+static void g3_tx(void *p1, void *p2, void *p3)
+{
+	k_mbox_async_put(&mb, &jtx[10], &sj);
+	printk("T=%ld g sender prio %ld put returned, sem %u\n", T(), (long)p2,
+	       k_sem_count_get(&sj));
+}
+static void g3_waiter(void *p1, void *p2, void *p3)
+{
+	k_sem_take(&sj, K_FOREVER);
+	printk("T=%ld g sem waiter prio %ld took the sem\n", T(), (long)p2);
 }
 
 /* h: a receiver targeted by main, then accepting only main; another sender */
@@ -420,6 +448,25 @@ void main(void)
 	while ((r = get_now(&rx, buf)) == 0) {
 		printk("T=%ld g got info %u from busy %d from main %d\n", T(), rx.info,
 		       rx.rx_source_thread == g2_busy_tid, rx.rx_source_thread == main_tid);
+	}
+
+	/* g: an ISR receives while a sender waits for a descriptor and a thread for the sem */
+	k_sleep(K_TIMEOUT_ABS_TICKS(150));
+	k_sem_init(&sj, 0, 20);
+	for (int i = 0; i < 11; i++) {
+		tx_init(&jtx[i], "j", 150 + i);
+	}
+	for (int i = 0; i < 10; i++) {
+		k_mbox_async_put(&mb, &jtx[i], &sj);
+	}
+	spawn(g3_tx, 4, NULL);
+	spawn(g3_waiter, 3, NULL);
+	k_timer_init(&gt3, g3_expiry, NULL);
+	k_timer_start(&gt3, K_TICKS(3), K_NO_WAIT);
+	printk("T=%ld g main waits\n", T());
+	k_sleep(K_TIMEOUT_ABS_TICKS(160));
+	while ((r = get_now(&rx, buf)) == 0) {
+		printk("T=%ld g got info %u, sem %u\n", T(), rx.info, k_sem_count_get(&sj));
 	}
 	printk("done\n");
 }
