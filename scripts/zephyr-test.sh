@@ -174,17 +174,24 @@ interrupt_demo() {
     check_golden interrupt "$board" "$out" "$golden" "$end"
 }
 
+# check_expected NAME BOARD EXPECTED LINES: the lines of NAME's output on BOARD that match the
+# regex LINES must be samples/EXPECTED, line for line (a C program whose steps a simulator test
+# runs against the same file).
+check_expected() {
+    local name=$1 board=$2 expected=$3 lines=$4
+    if ! diff "$root/samples/$expected" \
+        <(grep -E "$lines" "$build/$name-$board.out" | tr -d '\r') >"$build/$name.diff"; then
+        cat "$build/$name.diff"
+        fail "$name on $board differs from samples/$expected"
+    fi
+}
+
 # Kernel rules the simulator reproduces (a C program; the simulator runs the same steps in
 # crates/zephyr-sim/tests/work_poll.rs against the same expected output).
 if want kernel-rules; then
 build kernel-rules native_posix_64
 run kernel-rules native_posix_64 "^done"
-if ! diff "$root/samples/kernel-rules/expected.txt" \
-    <(grep -E '^(T=|done)' "$build/kernel-rules-native_posix_64.out" | tr -d '\r') \
-    >"$build/kernel-rules.diff"; then
-    cat "$build/kernel-rules.diff"
-    fail "kernel-rules on native_posix_64 differs from samples/kernel-rules/expected.txt"
-fi
+check_expected kernel-rules native_posix_64 kernel-rules/expected.txt '^(T=|done)'
 echo "   kernel-rules on native_posix_64: triggered work and queue start as the simulator has them"
 fi
 
@@ -193,12 +200,7 @@ fi
 if want mbox-rules; then
 build mbox-rules native_posix_64
 run mbox-rules native_posix_64 "^done"
-if ! diff "$root/samples/mbox-rules/expected.txt" \
-    <(grep -E '^(T=|done)' "$build/mbox-rules-native_posix_64.out" | tr -d '\r') \
-    >"$build/mbox-rules.diff"; then
-    cat "$build/mbox-rules.diff"
-    fail "mbox-rules on native_posix_64 differs from samples/mbox-rules/expected.txt"
-fi
+check_expected mbox-rules native_posix_64 mbox-rules/expected.txt '^(T=|done)'
 echo "   mbox-rules on native_posix_64: asynchronous mailbox sends as the simulator has them"
 fi
 
@@ -211,12 +213,7 @@ build time-slicing native_posix_64 time-slicing-100hz \
 for variant in time-slicing:10000 time-slicing-100hz:100; do
     name=${variant%:*} hz=${variant#*:}
     run "$name" native_posix_64 "^done"
-    if ! diff "$root/samples/time-slicing/expected-$hz.txt" \
-        <(grep -E '^(T=|==|slice|done)' "$build/$name-native_posix_64.out" | tr -d '\r') \
-        >"$build/$name.diff"; then
-        cat "$build/$name.diff"
-        fail "$name on native_posix_64 differs from samples/time-slicing/expected-$hz.txt"
-    fi
+    check_expected "$name" native_posix_64 "time-slicing/expected-$hz.txt" '^(T=|==|slice|done)'
     echo "   $name on native_posix_64: time slicing at $hz Hz as the simulator has it"
 done
 fi
@@ -294,12 +291,8 @@ done
 if want zero-latency; then
 build zero-latency qemu_cortex_m3
 run zero-latency qemu_cortex_m3 "^done"
-if ! diff "$root/samples/zero-latency/expected.txt" \
-    <(grep -E '^(IRQ_PRIO_LOWEST|locked|unlocked|pended|done)' "$build/zero-latency-qemu_cortex_m3.out" | tr -d '\r') \
-    >"$build/zero-latency.diff"; then
-    cat "$build/zero-latency.diff"
-    fail "zero-latency on qemu_cortex_m3 differs from samples/zero-latency/expected.txt"
-fi
+check_expected zero-latency qemu_cortex_m3 zero-latency/expected.txt \
+    '^(IRQ_PRIO_LOWEST|locked|unlocked|pended|done)'
 echo "   zero-latency on qemu_cortex_m3: zero-latency interrupts as the simulator has them"
 fi
 
