@@ -22,14 +22,14 @@
 //! that is not the running one and may preempt it (sched.c:447-457), before the switch. That
 //! last one shows only when the switch does not follow: the caller holds `irq_lock`, keeps the
 //! CPU, and the thread it readied runs when the restarted slice ends
-//! ([`crate::kernel::Kernel::time_slice_kept_cpu`]). The slice ends `slice` ticks after the
+//! (`Kernel::time_slice_kept_cpu`). The slice ends `slice` ticks after the
 //! tick it restarted in (`slice_ticks = slice_time + sys_clock_elapsed()`, counted down by the
 //! ticks each `sys_clock_announce` reports, kernel/timeout.c:234-238), and the timer is
 //! programmed for that tick (`z_set_timeout_expiry`), so the rotation happens exactly there,
 //! even while the thread spins in `k_busy_wait`, unless a timeout added since made the timer
 //! skip it: `z_add_timeout` compares the two in different frames (timeout.c:122-137) and may
 //! program the timeout's later tick, where the rotation then happens
-//! ([`crate::kernel::Kernel::time_slice_timeout_added`]). At any tick announcement where the
+//! (`Kernel::time_slice_timeout_added`). At any tick announcement where the
 //! running thread is not sliceable, its slice is dropped until the next switch
 //! (`slice_ticks = 0`, sched.c:420-422).
 
@@ -54,7 +54,7 @@ pub fn sliceable(prio: i32, sched_lock: u32, ready: bool, idle: bool, slice_prio
 
 /// What the kernel saw at the end of a kernel call after which the running thread, holding
 /// `irq_lock`, kept the CPU with a more urgent thread ready (see
-/// [`crate::kernel::Kernel::time_slice_kept_cpu`]): the next such call restarts the slice
+/// `Kernel::time_slice_kept_cpu`): the next such call restarts the slice
 /// again only if the ready threads changed, as `update_cache` then ran again.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReadySeen {
