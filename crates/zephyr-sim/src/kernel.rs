@@ -562,8 +562,11 @@ pub fn enter<R>(f: impl FnOnce(&mut Kernel) -> R) -> R {
         if k.is_null() {
             outside_simulation();
         }
-        // SAFETY: as in `borrow`; a read of two fields, with no reference of any kind to the
-        // kernel live (the flag is not set, or `borrow` below panics).
+        if c.borrowed.get() {
+            reentrant_borrow();
+        }
+        // SAFETY: as in `borrow`; a read of two fields while no reference to the kernel is
+        // live (the borrow flag is clear).
         if unsafe { (*k).entry_hooks() } {
             crate::switch::kernel_call_entry_hooks();
         }
