@@ -552,26 +552,13 @@ pub fn with<R>(f: impl FnOnce(&mut Kernel) -> R) -> R {
     CURRENT.with(|c| borrow(c, f))
 }
 
-/// The entry of a kernel call that may block or switch: the cost model's charge for the call
-/// and seeded mode's interrupt point ([`crate::switch::kernel_call_entry`]) when either is
-/// active, then [`with`]. One thread-local access and one test when neither is.
+/// The entry of a kernel call that may block or switch ([`crate::switch::kernel_call_entry`]:
+/// the cost model's charge for the call and seeded mode's interrupt point, when either is
+/// active), then [`with`].
 #[inline]
 pub fn enter<R>(f: impl FnOnce(&mut Kernel) -> R) -> R {
-    CURRENT.with(|c| {
-        let k = c.kernel.get();
-        if k.is_null() {
-            outside_simulation();
-        }
-        if c.borrowed.get() {
-            reentrant_borrow();
-        }
-        // SAFETY: as in `borrow`; a read of two fields while no reference to the kernel is
-        // live (the borrow flag is clear).
-        if unsafe { (*k).entry_hooks() } {
-            crate::switch::kernel_call_entry_hooks();
-        }
-        borrow(c, f)
-    })
+    crate::switch::kernel_call_entry();
+    with(f)
 }
 
 #[inline(always)]
@@ -1286,8 +1273,8 @@ impl Kernel {
         }
     }
 
-    /// Whether a kernel call's entry has work ([`enter`]): the cost model charges calls, or
-    /// seeded mode deferred an interrupt to a later interrupt point.
+    /// Whether a kernel call's entry has work (`switch::kernel_call_entry`): the cost model
+    /// charges calls, or seeded mode deferred an interrupt to a later interrupt point.
     #[inline(always)]
     pub fn entry_hooks(&self) -> bool {
         self.cost_on || !self.deferred_irqs.is_empty()

@@ -557,7 +557,7 @@ pub fn kernel_call_entry() {
 /// [`kernel_call_entry`] when the cost model or a deferred interrupt has work there.
 #[cold]
 #[inline(never)]
-pub fn kernel_call_entry_hooks() {
+fn kernel_call_entry_hooks() {
     crate::cost::kernel_call();
     interrupt_point();
 }

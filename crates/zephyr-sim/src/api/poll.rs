@@ -496,8 +496,7 @@ pub unsafe extern "C-unwind" fn k_poll_signal_raise(
     sig: *mut k_poll_signal,
     result: c_int,
 ) -> c_int {
-    crate::switch::kernel_call_entry();
-    let notified = with(|k| {
+    let notified = crate::kernel::enter(|k| {
         check_signal(k, sig, "k_poll_signal_raise");
         // SAFETY: checked above.
         unsafe {

@@ -270,8 +270,7 @@ pub extern "C-unwind" fn k_current_get() -> k_tid_t {
 /// `thread` must be a thread of this simulation.
 #[no_mangle]
 pub unsafe extern "C-unwind" fn k_thread_suspend(thread: k_tid_t) {
-    crate::switch::kernel_call_entry();
-    let switch_now = with(|k| {
+    let switch_now = crate::kernel::enter(|k| {
         let slot = k.slot_of(thread, "k_thread_suspend");
         if k.threads[slot as usize].state & _THREAD_DEAD != 0 {
             return false;
@@ -293,8 +292,7 @@ pub unsafe extern "C-unwind" fn k_thread_suspend(thread: k_tid_t) {
 /// `thread` must be a thread of this simulation.
 #[no_mangle]
 pub unsafe extern "C-unwind" fn k_thread_resume(thread: k_tid_t) {
-    crate::switch::kernel_call_entry();
-    let resumed = with(|k| {
+    let resumed = crate::kernel::enter(|k| {
         let slot = k.slot_of(thread, "k_thread_resume");
         if k.threads[slot as usize].state & _THREAD_SUSPENDED == 0 {
             return false;

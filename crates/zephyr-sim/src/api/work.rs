@@ -629,8 +629,7 @@ pub unsafe extern "C-unwind" fn k_work_submit_to_queue(
     queue: *mut k_work_q,
     work: *mut k_work,
 ) -> c_int {
-    crate::switch::kernel_call_entry();
-    let ret = with(|k| {
+    let ret = crate::kernel::enter(|k| {
         check_work(k, work, "k_work_submit_to_queue");
         submit_locked(k, work, queue, "k_work_submit_to_queue")
     });
