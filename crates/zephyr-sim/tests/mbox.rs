@@ -274,13 +274,8 @@ fn async_put_to_a_waiting_receiver_reschedules() {
         let done = sem(0, 2);
         for (name, prio) in [("urgent", 3), ("lazy", 7)] {
             spawn(name, prio, K_NO_WAIT, move || {
-                let msg = rx(8, 0, K_ANY);
-                let mut buf = [0u8; 8];
-                // SAFETY: kernel call on leaked objects; `buf` outlives the call.
-                let r = unsafe { k_mbox_get(m, msg, buf.as_mut_ptr().cast(), K_FOREVER) };
-                // SAFETY: the leaked descriptor.
-                let n = unsafe { (*msg).size };
-                log!("{name} got {r} {:?}", std::str::from_utf8(&buf[..n]).unwrap());
+                let (r, data) = receive(m, K_FOREVER);
+                log!("{name} got {r} {data:?}");
             });
         }
         // SAFETY: plain sleep (lets "lazy" reach its get), then kernel calls.
@@ -327,10 +322,7 @@ fn async_messages_queue_at_their_senders_priority() {
         unsafe {
             k_mbox_async_put(m, tx(b"main-2", 0, K_ANY), null_mut());
             for _ in 0..4 {
-                let msg = rx(8, 0, K_ANY);
-                let mut buf = [0u8; 8];
-                k_mbox_get(m, msg, buf.as_mut_ptr().cast(), K_NO_WAIT);
-                log!("{}", std::str::from_utf8(&buf[..(*msg).size]).unwrap());
+                log!("{}", receive(m, K_NO_WAIT).1);
             }
         }
     });
@@ -435,13 +427,8 @@ fn async_put_from_an_isr() {
             unsafe { k_mbox_async_put(m, tx(b"irq", 0, K_ANY), null_mut()) };
             log!("isr sent");
         });
-        let msg = rx(8, 0, K_ANY);
-        let mut buf = [0u8; 8];
-        // SAFETY: kernel call on leaked objects; `buf` outlives the call.
-        let r = unsafe { k_mbox_get(m, msg, buf.as_mut_ptr().cast(), K_FOREVER) };
-        // SAFETY: the leaked descriptor.
-        let n = unsafe { (*msg).size };
-        log!("got {r} {:?}", std::str::from_utf8(&buf[..n]).unwrap());
+        let (r, data) = receive(m, K_FOREVER);
+        log!("got {r} {data:?}");
     });
     assert_eq!(log, ["T=2 isr sent", "T=2 got 0 \"irq\""]);
 }
@@ -519,6 +506,17 @@ fn dummy_threads_never_run() {
     let report = err.to_string();
     assert!(report.contains("pending in k_mbox_get"), "{report}");
     assert!(!report.contains("mbox_async"), "{report}");
+}
+
+/// Receives one message of up to 8 bytes from any sender, its data taken at once: the result
+/// and the data received.
+fn receive(m: *mut k_mbox, timeout: k_timeout_t) -> (i32, String) {
+    let msg = rx(8, 0, K_ANY);
+    let mut buf = [0u8; 8];
+    // SAFETY: kernel call on leaked objects; `buf` outlives the call; then the leaked
+    // descriptor's size, at most the buffer's.
+    let (r, n) = unsafe { (k_mbox_get(m, msg, buf.as_mut_ptr().cast(), timeout), (*msg).size) };
+    (r, String::from_utf8(buf[..n].to_vec()).unwrap())
 }
 
 /// A thread id no sender has: a receiver accepting only it never matches.
