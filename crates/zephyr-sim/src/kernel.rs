@@ -30,8 +30,8 @@ use zephyr_sys::*;
 
 use crate::api::poll::{PollState, Poller};
 use crate::api::work::WorkState;
+use crate::context::ContextBox;
 use crate::readyq::ReadyQueue;
-use crate::switch::Co;
 use crate::timeline::{Context, Hook, Timeline, What};
 use crate::trace::{TraceEvent, TraceRecord};
 
@@ -176,9 +176,7 @@ pub struct Thread {
     /// Tick a sleep is due to end (`z_tick_sleep`'s `expected_wakeup_ticks`).
     pub sleep_until: i64,
     /// The thread's execution context (none for idle; dropped when dead).
-    pub co: Option<Box<Co>>,
-    /// How the thread's coroutine suspends itself (set when it first runs).
-    pub yielder: *const corosensei::Yielder<crate::switch::Resume, crate::switch::Switch>,
+    pub co: Option<ContextBox>,
     /// Virtual time charged to it ([`crate::cpu`]).
     pub cpu_cycles: u64,
     /// How many times the CPU switched to it.
@@ -209,7 +207,6 @@ impl Thread {
             sched_lock: 0,
             sleep_until: 0,
             co: None,
-            yielder: std::ptr::null(),
             cpu_cycles: 0,
             switched_in: 0,
             cost_owed: 0,

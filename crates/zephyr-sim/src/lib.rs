@@ -63,6 +63,7 @@
 //!   that never uses it has no `sysworkq` thread); see [`api::work`].
 
 pub mod api;
+mod context;
 pub mod cost;
 pub mod cpu;
 pub mod devices;
@@ -408,7 +409,7 @@ impl Sim {
             let value = main();
             *slot.borrow_mut() = Some(value);
         });
-        let co = switch::make_coroutine(&mut k, MAIN, body);
+        let co = switch::make_context(&mut k, MAIN, body);
         k.threads[MAIN as usize].co = Some(co);
         k.start_thread(MAIN);
 
@@ -418,14 +419,8 @@ impl Sim {
                 // Discard every thread still alive, without unwinding its stack.
                 // SAFETY: the kernel outlives this guard (both live in `run`).
                 let k = unsafe { &mut *self.0 };
+                // Dropping a context forgets its frames without running destructors.
                 for t in &mut k.threads {
-                    if let Some(co) = t.co.as_mut() {
-                        if co.started() && !co.done() {
-                            // SAFETY: the simulation is over; these threads never run again.
-                            // Resetting forgets their frames without running destructors.
-                            unsafe { co.force_reset() };
-                        }
-                    }
                     t.co = None;
                 }
                 kernel::install(std::ptr::null_mut());

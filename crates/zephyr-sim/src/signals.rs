@@ -9,27 +9,28 @@
 //!
 //! So, once per process, handlers for SIGSEGV and SIGBUS are installed that run on an
 //! alternate signal stack (the overflowing stack has no room left for a handler). Each looks
-//! at what its host thread is running ([`enter_thread`], called by the scheduler before every
-//! resume): when the fault address is in the guard page of that coroutine's stack and the
-//! stack pointer is in the stack, the handler rewrites the interrupted registers with
-//! corosensei's trap support, so that once it returns the coroutine returns
-//! [`ThreadEnd::StackOverflow`] to the scheduler, which ends the run with a report naming the
-//! thread. Any other fault goes to the handler installed before (Rust's own, which names a
-//! host thread that overflowed its stack) or to the default action: real crashes still crash.
+//! at the context its host thread is running ([`crate::context::running`], which each context
+//! records as it resumes): when the fault address is in the guard page of that context's stack
+//! and the stack pointer is in the stack, the handler rewrites the interrupted registers so
+//! that, once it returns, the CPU continues on the scheduler's stack as if the thread had
+//! switched there with [`Stop::StackOverflow`](crate::context::Stop) (`context::redirect`);
+//! the scheduler ends the run with a report naming the thread. Any other fault goes to the
+//! handler installed before (Rust's own, which names a host thread that overflowed its stack)
+//! or to the default action: real crashes still crash.
 //!
 //! ```text
 //!   a thread touches its guard page ── SIGSEGV ──► on_fault, on the alternate stack
-//!     not the running coroutine's guard page ──► the previous handler, or the default action
-//!     the running coroutine's guard page ──► registers rewritten (setup_trap_handler)
-//!       ──► the coroutine returns ThreadEnd::StackOverflow ──► End::StackOverflow
+//!     not the running context's guard page ──► the previous handler, or the default action
+//!     the running context's guard page ──► registers rewritten (context::redirect)
+//!       ──► the scheduler's switch returns Stop::StackOverflow ──► End::StackOverflow
 //!       ──► Sim::run returns SimError::StackOverflow
 //! ```
 //!
-//! The watchdog ([`crate::watchdog`]) redirects a coroutine the same way to stop a thread that
-//! spins without kernel calls: it sends SIGURG (ignored by default, so a stray one is harmless)
-//! to the simulation's host thread, and `host::on_interrupt` makes the running coroutine return
-//! [`ThreadEnd::Stalled`], only when that simulation asked for a stop and no kernel call is
-//! under way (one that is will end the run at its next kernel entry instead).
+//! The watchdog ([`crate::watchdog`]) redirects a thread the same way to stop one that spins
+//! without kernel calls: it sends SIGURG (ignored by default, so a stray one is harmless) to
+//! the simulation's host thread, and `host::on_interrupt` makes the running thread stop with
+//! `Stop::Stalled`, only when that simulation asked for a stop and no kernel call is under way
+//! (one that is will end the run at its next kernel entry instead).
 //!
 //! A thread stopped this way is abandoned wherever it was, never unwound, like a thread aborted
 //! by a fault: objects on its stack are leaked, and if it was inside a host library call that
@@ -41,54 +42,19 @@
 //! stopped (one with kernel calls still is, at its next call).
 
 use std::cell::Cell;
-use std::sync::atomic::{compiler_fence, Ordering};
 use std::sync::Arc;
 
-use corosensei::trap::CoroutineTrapHandler;
-
-use crate::switch::ThreadEnd;
 use crate::watchdog::Watch;
 
-/// What the running coroutine's signal handlers see of it.
-struct Running {
-    /// True while `trap` holds the running coroutine's handler, written completely (a signal
-    /// may arrive in the middle of [`enter_thread`]).
-    valid: Cell<bool>,
-    /// The running coroutine's trap handler.
-    trap: Cell<Option<CoroutineTrapHandler<ThreadEnd>>>,
-}
-
 thread_local! {
-    /// The coroutine this host thread is running. `const` and without a destructor, so the
-    /// signal handlers can read it (no lazy initialisation, no allocation).
-    static RUNNING: Running = const { Running { valid: Cell::new(false), trap: Cell::new(None) } };
     /// The watch of the simulation running on this host thread (null: none).
     static WATCH: Cell<*const Watch> = const { Cell::new(std::ptr::null()) };
-}
-
-/// Records that this host thread is about to resume the coroutine `trap` belongs to. Called
-/// before every resume: a few stores.
-pub fn enter_thread(trap: CoroutineTrapHandler<ThreadEnd>) {
-    RUNNING.with(|r| {
-        r.valid.set(false);
-        // A signal handler on this thread sees `valid` false before `trap` changes.
-        compiler_fence(Ordering::SeqCst);
-        r.trap.set(Some(trap));
-        compiler_fence(Ordering::SeqCst);
-        r.valid.set(true);
-    });
-}
-
-/// Records that this host thread runs the scheduler (or the idle thread) again. Called after
-/// every resume: one store.
-pub fn leave_thread() {
-    RUNNING.with(|r| r.valid.set(false));
 }
 
 /// True when the caller runs on a simulated thread's stack: a thread, or an ISR interrupting
 /// one. False on the scheduler's (the idle thread and its ISRs).
 pub fn on_thread_stack() -> bool {
-    RUNNING.with(|r| r.valid.get())
+    !crate::context::running().is_null()
 }
 
 /// This host thread's part in the signal machinery while a simulation runs on it; undone when
@@ -108,7 +74,7 @@ impl SimulationSignals {
     /// `host::on_interrupt`.
     pub fn enter(watch: Arc<Watch>) -> Self {
         WATCH.with(|w| w.set(Arc::as_ptr(&watch)));
-        leave_thread();
+        crate::context::set_running(std::ptr::null());
         #[cfg(zsim_signals)]
         let altstack = {
             host::install();
@@ -122,7 +88,7 @@ impl SimulationSignals {
 
 impl Drop for SimulationSignals {
     fn drop(&mut self) {
-        leave_thread();
+        crate::context::set_running(std::ptr::null());
         WATCH.with(|w| w.set(std::ptr::null()));
         #[cfg(zsim_signals)]
         if let Some((addr, len)) = self.altstack {
@@ -148,7 +114,8 @@ impl Interrupter {
     }
 
     /// Sends the watchdog's signal (SIGURG) to the thread: if its simulation asked for a stop,
-    /// the running coroutine returns [`ThreadEnd::Stalled`]. Does nothing where unsupported.
+    /// the running simulated thread stops with `Stop::Stalled`. Does nothing where
+    /// unsupported.
     ///
     /// Only call while that thread is alive: the watchdog, which calls this, is joined before
     /// [`crate::Sim::run`] returns.
@@ -170,10 +137,8 @@ mod host {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     use std::sync::Once;
 
-    use corosensei::trap::TrapHandlerRegs;
-
-    use super::{RUNNING, WATCH};
-    use crate::switch::ThreadEnd;
+    use super::WATCH;
+    use crate::context::{self, Stop};
 
     /// Size of the alternate signal stack given to a host thread that has none.
     const ALTSTACK_SIZE: usize = 64 * 1024;
@@ -284,19 +249,17 @@ mod host {
         }
     }
 
-    /// SIGSEGV / SIGBUS: a fault in the guard page of the running coroutine's stack is that
+    /// SIGSEGV / SIGBUS: a fault in the guard page of the running context's stack is that
     /// thread's stack overflow; anything else is passed on. Async-signal-safe: reads
-    /// thread-locals and atomics, writes the coroutine's stack and the signal context.
+    /// thread-locals, atomics and the running context, and writes the signal context.
     extern "C" fn on_fault(signal: c_int, info: *mut libc::siginfo_t, context: *mut c_void) {
         // SAFETY: for an SA_SIGINFO handler the kernel passes a valid siginfo.
         let addr = unsafe { (*info).si_addr() } as usize;
         let page = PAGE_SIZE.load(Ordering::Relaxed);
         // The guard is the lowest page of the stack's mapping: in it, with nothing below.
-        let in_guard = |trap: &corosensei::trap::CoroutineTrapHandler<ThreadEnd>| {
-            trap.stack_ptr_in_bounds(addr) && !trap.stack_ptr_in_bounds(addr.wrapping_sub(page))
-        };
+        let in_guard = |(limit, _): (usize, usize)| addr >= limit && addr - limit < page;
         // SAFETY: `context` is the interrupted thread's ucontext (SA_SIGINFO).
-        if !unsafe { redirect(context, in_guard, || ThreadEnd::StackOverflow) } {
+        if !unsafe { redirect(context, in_guard, Stop::StackOverflow) } {
             // SAFETY: the arguments are the ones this handler received.
             unsafe { pass_on(signal, info, context) };
         }
@@ -320,43 +283,41 @@ mod host {
         // unwinder may hold the loader's lock): leave it be, the next interval tries again.
         if !crate::kernel::in_kernel() && !std::thread::panicking() {
             // SAFETY: `context` is the interrupted thread's ucontext (SA_SIGINFO).
-            unsafe { redirect(context, |_| true, || ThreadEnd::Stalled) };
+            unsafe { redirect(context, |_| true, Stop::Stalled) };
         }
     }
 
-    /// Makes the coroutine running on this host thread return `end()` to the scheduler once
-    /// the handler returns, if the interrupted stack pointer is in its stack and `applies`;
-    /// returns whether it did.
+    /// Makes the thread running on this host thread stop with `stop` once the handler
+    /// returns (the CPU continues on the scheduler's stack, whose switch returns the stop), if
+    /// the interrupted stack pointer is in its stack and `applies` to the stack's bounds
+    /// (`[limit, base)`, the guard page included); returns whether it did.
     ///
     /// # Safety
     /// Signal handler only; `context` must be the `ucontext_t` the kernel passed to it.
     unsafe fn redirect(
         context: *mut c_void,
-        applies: impl Fn(&corosensei::trap::CoroutineTrapHandler<ThreadEnd>) -> bool,
-        end: fn() -> ThreadEnd,
+        applies: impl Fn((usize, usize)) -> bool,
+        stop: Stop,
     ) -> bool {
         // SAFETY: the caller passes the kernel's ucontext, ours to read and change.
         let context = unsafe { &mut *(context as *mut libc::ucontext_t) };
-        let sp = stack_pointer(context);
-        RUNNING.with(|r| {
-            if !r.valid.get() {
-                return false;
-            }
-            // SAFETY: `valid` is set only after `trap` was written completely, and nothing
-            // else on this thread runs while its signal handler does.
-            let Some(trap) = (unsafe { &*r.trap.as_ptr() }) else { return false };
-            if !trap.stack_ptr_in_bounds(sp) || !applies(trap) {
-                return false;
-            }
-            // SAFETY: the interrupted stack pointer is in the coroutine's stack (checked), and
-            // the context's registers are updated as the returned `TrapHandlerRegs` require.
-            // The coroutine is abandoned where it was: it never resumes, and what it was in
-            // the middle of is only read again by the scheduler, which ends the simulation
-            // (see the module docs for what stays held).
-            let regs = unsafe { trap.setup_trap_handler(end) };
-            set_registers(context, regs);
-            true
-        })
+        let sp = context::stack_pointer(context);
+        let running = context::running();
+        if running.is_null() {
+            return false;
+        }
+        // SAFETY: a non-null running context is live: it is freed only by the scheduler,
+        // after it switched away from it and recorded that the scheduler runs.
+        let (bounds, slot) = unsafe { ((*running).stack_bounds(), (*running).slot()) };
+        if sp < bounds.0 || sp >= bounds.1 || !applies(bounds) {
+            return false;
+        }
+        // The thread is abandoned where it was: it never resumes, and what it was in the
+        // middle of is only read again by the scheduler, which ends the simulation (see the
+        // module docs for what stays held). The scheduler's context is suspended in its
+        // switch (a thread runs), its stack pointer saved.
+        context::redirect(context, context::scheduler_sp(), stop.encode(slot));
+        true
     }
 
     /// Passes a signal that is not ours on: to the handler installed before ours, or, if that
@@ -395,38 +356,5 @@ mod host {
             let f = unsafe { std::mem::transmute::<usize, extern "C" fn(c_int)>(handler) };
             f(signal);
         }
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    fn stack_pointer(context: &libc::ucontext_t) -> usize {
-        context.uc_mcontext.gregs[libc::REG_RSP as usize] as usize
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    fn set_registers(context: &mut libc::ucontext_t, regs: TrapHandlerRegs) {
-        let TrapHandlerRegs { rip, rsp, rbp, rdi, rsi } = regs;
-        let gregs = &mut context.uc_mcontext.gregs;
-        gregs[libc::REG_RIP as usize] = rip as i64;
-        gregs[libc::REG_RSP as usize] = rsp as i64;
-        gregs[libc::REG_RBP as usize] = rbp as i64;
-        gregs[libc::REG_RDI as usize] = rdi as i64;
-        gregs[libc::REG_RSI as usize] = rsi as i64;
-    }
-
-    #[cfg(target_arch = "aarch64")]
-    fn stack_pointer(context: &libc::ucontext_t) -> usize {
-        context.uc_mcontext.sp as usize
-    }
-
-    #[cfg(target_arch = "aarch64")]
-    fn set_registers(context: &mut libc::ucontext_t, regs: TrapHandlerRegs) {
-        let TrapHandlerRegs { pc, sp, x0, x1, x29, lr } = regs;
-        let m = &mut context.uc_mcontext;
-        m.pc = pc;
-        m.sp = sp;
-        m.regs[0] = x0;
-        m.regs[1] = x1;
-        m.regs[29] = x29;
-        m.regs[30] = lr;
     }
 }

@@ -1,13 +1,13 @@
 //! The machinery that switches threads, runs interrupts and moves virtual time.
 //!
-//! Each simulated thread is a [`corosensei`] coroutine on its own host stack; the scheduler
-//! loop ([`run_scheduler`]) runs on the host thread that called [`crate::Sim::run`] and plays
-//! the part of the idle thread. A thread gives up the CPU by suspending its coroutine back to
-//! that loop ([`swap`]), which resumes the next thread: a switch is two user-space stack
-//! switches, a few nanoseconds, and everything runs on one host thread, so the simulation is
-//! deterministic by construction. When the next thread is plain to see, the thread that gives
-//! up the CPU chooses and switches it in itself, in its own kernel borrow ([`prepare_swap`]),
-//! and the loop only resumes it; otherwise the loop chooses ([`run_scheduler`]).
+//! Each simulated thread runs on its own host stack ([`crate::context`]); the scheduler loop
+//! ([`run_scheduler`]) runs on the host thread that called [`crate::Sim::run`] and plays the
+//! part of the idle thread. Everything runs on one host thread, so the simulation is
+//! deterministic by construction. A thread gives up the CPU in [`swap`]: when the next thread
+//! is plain to see, it chooses and switches it in itself, in its own kernel borrow
+//! ([`prepare_swap`]), and switches straight to its stack, one user-space stack switch of a
+//! few nanoseconds; otherwise it switches to the scheduler loop, which chooses
+//! ([`run_scheduler`]).
 //!
 //! Interrupts happen only where a real CPU could take them without any code being in the
 //! middle of a kernel call: while idle (the loop jumps virtual time to the next event), during
@@ -15,8 +15,8 @@
 //! stack of whatever was interrupted, with [`Kernel::isr_depth`] set; on their exit the
 //! interrupted thread is preempted if it should be.
 //!
-//! A thread's coroutine returns to this loop when its body returns or panics, and also when a
-//! host signal redirects it ([`crate::signals`]): a stack overflow, or the watchdog stopping a
+//! A thread switches to this loop for good when its body returns or panics, and a host signal
+//! makes it do so ([`crate::signals`]): a stack overflow, or the watchdog stopping a
 //! thread that spins without kernel calls. A thread that spins with kernel calls is unwound to
 //! it by the kernel entry ([`kernel::with`], [`StallRequest`]).
 
@@ -25,24 +25,12 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 
 use corosensei::stack::DefaultStack;
-use corosensei::{Coroutine, CoroutineResult, Yielder};
 use zephyr_sys::thread_state::*;
 
+use crate::context::{self, BodyEnd, Context, ContextBox, Stop};
 use crate::kernel::{self, with, End, Kernel, Target, IDLE};
-use crate::signals;
 use crate::timeline::What;
 use crate::trace::TraceEvent;
-
-/// What a thread tells the scheduler when it suspends its coroutine.
-pub enum Switch {
-    /// Run the most urgent ready thread (the caller may be among them).
-    Reschedule,
-    /// Resume this thread with this value, which the caller chose and switched in
-    /// ([`prepare_swap`]).
-    To(u32, *mut Co, Resume),
-    /// The caller is dead: reset its coroutine without unwinding and run another.
-    Exit,
-}
 
 /// What a suspended thread finds when the scheduler resumes it, read when it was switched in
 /// ([`switch_in`]): the result of the blocking call it made, and whether the cost model is on
@@ -55,8 +43,19 @@ pub struct Resume {
     cost_on: bool,
 }
 
-/// A simulated thread's execution context.
-pub type Co = Coroutine<Resume, Switch, ThreadEnd, DefaultStack>;
+impl Resume {
+    /// The word a context is switched to with ([`context::switch`]).
+    #[inline(always)]
+    fn pack(self) -> usize {
+        self.retval as u32 as usize | usize::from(self.cost_on) << 32
+    }
+
+    /// The value [`Self::pack`] made.
+    #[inline(always)]
+    fn unpack(word: usize) -> Self {
+        Resume { retval: word as u32 as i32, cost_on: word >> 32 & 1 != 0 }
+    }
+}
 
 /// The panic payload with which [`crate::exit`] unwinds to the scheduler.
 pub struct ExitRequest(pub i32);
@@ -116,44 +115,23 @@ fn stalled(k: &Kernel) -> End {
     End::Stalled { thread: k.name(slot), stalled: k.watch.stalled_for() }
 }
 
-/// How a thread's body ended.
-#[cfg_attr(not(zsim_signals), allow(dead_code, reason = "no signal handler on this host"))]
-pub enum ThreadEnd {
-    /// It returned.
-    Returned,
-    /// It panicked with this payload.
-    Panicked(Box<dyn Any + Send>),
-    /// It touched its stack's guard page: the fault handler made it return this
-    /// ([`crate::signals`]).
-    StackOverflow,
-    /// The watchdog interrupted it spinning without kernel calls ([`crate::signals`]).
-    Stalled,
-}
-
-/// Creates the coroutine that will run `body` as thread `slot`.
-pub fn make_coroutine(k: &mut Kernel, slot: u32, body: Box<dyn FnOnce()>) -> Box<Co> {
+/// Creates the context that will run `body` as thread `slot`.
+pub fn make_context(k: &mut Kernel, slot: u32, body: Box<dyn FnOnce()>) -> ContextBox {
     let stack = match k.stacks.pop() {
         Some(s) => s,
         None => DefaultStack::new(k.stack_size).expect("cannot allocate a host stack"),
     };
-    Box::new(Coroutine::with_stack(stack, move |y: &Yielder<Resume, Switch>, _: Resume| {
-        let y = y as *const Yielder<Resume, Switch>;
-        // Inside `catch_unwind`: a kernel entry may unwind once the watchdog asked to stop.
-        let run = move || {
-            let owed = with(|k| {
-                k.threads[slot as usize].yielder = y;
-                k.take_cost_owed()
-            });
-            if owed > 0 {
-                busy_wait(owed);
-            }
-            body()
-        };
-        match catch_unwind(AssertUnwindSafe(run)) {
-            Ok(()) => ThreadEnd::Returned,
-            Err(p) => ThreadEnd::Panicked(p),
-        }
-    }))
+    Context::new(stack, slot, body)
+}
+
+/// What a thread does first when it runs, before its body (inside the body's `catch_unwind`:
+/// a kernel entry may unwind once the watchdog asked to stop): pay what the cost model
+/// charged for the switch to it.
+pub fn thread_start(_resume: usize) {
+    let owed = with(|k| k.take_cost_owed());
+    if owed > 0 {
+        busy_wait(owed);
+    }
 }
 
 /// Gives the CPU to the scheduler; returns when this thread runs again, with the value its
@@ -169,59 +147,62 @@ pub fn swap() -> i32 {
 /// carried out after it ([`swap_to`]).
 #[must_use = "the thread must switch: pass it to swap_to"]
 pub struct Handoff {
-    /// How the running thread's coroutine suspends itself.
-    yielder: *const Yielder<Resume, Switch>,
-    /// What it tells the scheduler loop.
-    to: HandoffTo,
-}
-
-enum HandoffTo {
-    /// The scheduler decides (the run ends, an interrupt line is due, nothing is ready, the
-    /// watchdog asked to stop).
-    Scheduler,
-    /// This thread, already switched in ([`switch_in`]): the scheduler loop resumes it at once.
-    Thread(u32, *mut Co, Resume),
-    /// The running thread is still the one to run: it does not suspend.
-    Stay(Resume),
+    /// The running thread's context.
+    from: *mut Context,
+    /// Where the stack pointer of the context to switch to is saved: the next thread's,
+    /// already switched in ([`switch_in`]), or the scheduler's when it must decide (the run
+    /// ends, an interrupt line is due, nothing is ready, the watchdog asked to stop). Null
+    /// when the running thread is still the one to run: it does not switch.
+    to: *mut usize,
+    /// What the context switched to (or the running thread, when it stays) is resumed with:
+    /// a packed [`Resume`] for a thread, [`Stop::Reschedule`] for the scheduler.
+    value: usize,
 }
 
 /// The scheduler's choice made by the thread that gives up the CPU, in its own kernel borrow:
 /// when the next thread is plain to see (the run goes on, no interrupt line is pending), it is
-/// switched in here ([`switch_in`], exactly as the scheduler loop would) and the loop resumes
-/// it without a borrow of its own. Otherwise the loop decides ([`run_scheduler`]).
+/// switched in here ([`switch_in`], exactly as the scheduler loop would) and the caller
+/// switches straight to it. Otherwise the loop decides ([`run_scheduler`]).
 ///
 /// `k.current` must be the calling thread, in thread context.
 #[inline(always)]
 pub fn prepare_swap(k: &mut Kernel) -> Handoff {
-    let current = k.current;
-    let yielder = k.threads[current as usize].yielder;
+    let from = context::running() as *mut Context;
+    debug_assert!(!from.is_null(), "simulator bug: a swap on the scheduler's stack");
     if k.ended.is_some() || k.nvic.pending != 0 || k.watch.stop_requested().is_some() {
-        return Handoff { yielder, to: HandoffTo::Scheduler };
+        return to_scheduler(from);
     }
-    let to = match k.ready.best() {
-        Some(slot) if slot == current => HandoffTo::Stay(switch_in(k, slot).1),
+    match k.ready.best() {
+        Some(slot) if slot == k.current => {
+            Handoff { from, to: std::ptr::null_mut(), value: switch_in(k, slot).1.pack() }
+        }
         Some(slot) => {
             let (co, resume) = switch_in(k, slot);
-            HandoffTo::Thread(slot, co, resume)
+            Handoff { from, to: Context::sp_slot(co), value: resume.pack() }
         }
-        None => HandoffTo::Scheduler,
-    };
-    Handoff { yielder, to }
+        None => to_scheduler(from),
+    }
+}
+
+/// A handoff from `from` to the scheduler, which decides.
+#[inline(always)]
+fn to_scheduler(from: *mut Context) -> Handoff {
+    Handoff { from, to: context::scheduler_sp_slot(), value: Stop::Reschedule.encode(0) }
 }
 
 /// Gives up the CPU as [`prepare_swap`] decided; returns when this thread runs again, with the
 /// value its blocking call returns (`z_swap`). No kernel borrow may be held.
-#[inline]
+#[inline(always)]
 pub fn swap_to(handoff: Handoff) -> i32 {
-    let switch = match handoff.to {
-        HandoffTo::Scheduler => Switch::Reschedule,
-        HandoffTo::Thread(slot, co, resume) => Switch::To(slot, co, resume),
-        HandoffTo::Stay(resume) => return resumed(resume),
-    };
-    // SAFETY: the yielder was stored by this thread's coroutine body and lives as long as the
-    // coroutine, which is running right now (we are on its stack).
-    let resume = unsafe { (*handoff.yielder).suspend(switch) };
-    resumed(resume)
+    if handoff.to.is_null() {
+        return resumed(Resume::unpack(handoff.value));
+    }
+    // SAFETY: `from` is the running thread's context (we are on its stack); `to` is the saved
+    // stack pointer of a context that is not running: a live thread's that was switched in
+    // (`switch_in`; contexts are only freed by `retire`, for dead threads), or the
+    // scheduler's, suspended while a thread runs. No borrow is held.
+    let word = unsafe { context::switch(handoff.from, handoff.to, handoff.value) };
+    resumed(Resume::unpack(word))
 }
 
 /// The end of [`swap_to`]: the blocking call's result, after paying what the cost model
@@ -241,13 +222,14 @@ fn resumed(Resume { retval, cost_on }: Resume) -> i32 {
 
 /// Ends the calling thread: it never runs again (`k_thread_abort(k_current_get())`).
 pub fn exit_current() -> ! {
-    let y = with(|k| {
+    let slot = with(|k| {
         let cur = k.current;
         k.mark_dead(cur);
-        k.threads[cur as usize].yielder
+        cur
     });
+    let from = context::running() as *mut Context;
     // SAFETY: as in `swap_to`.
-    unsafe { (*y).suspend(Switch::Exit) };
+    unsafe { context::switch(from, context::scheduler_sp_slot(), Stop::Exit.encode(slot)) };
     unreachable!("a dead thread was resumed");
 }
 
@@ -671,17 +653,17 @@ enum Next {
     End,
     /// Take the interrupt lines that became deliverable between threads.
     Lines,
-    /// Resume this thread's coroutine with this value (already switched in: [`switch_in`]).
-    Thread(u32, *mut Co, Resume),
+    /// Switch to this thread's context with this value (already switched in: [`switch_in`]).
+    Thread(*mut Context, Resume),
     /// Nothing is ready: play the idle thread.
     Idle,
 }
 
 /// The scheduler loop: runs threads until the simulation ends. Plays the idle thread.
 ///
-/// Choosing the next thread and switching to it take one kernel borrow: a thread switch costs
-/// that borrow, the two coroutine switches (to this loop and on to the thread) and the
-/// switching threads' own borrows ([`swap`]).
+/// Choosing the next thread and switching to it take one kernel borrow. Most thread switches
+/// do not come here: the thread that gives up the CPU switches to the next one itself
+/// ([`swap`]).
 pub fn run_scheduler() {
     loop {
         let next = with(|k| {
@@ -702,7 +684,7 @@ pub fn run_scheduler() {
             match k.ready.best() {
                 Some(slot) => {
                     let (co, resume) = switch_in(k, slot);
-                    Next::Thread(slot, co, resume)
+                    Next::Thread(co, resume)
                 }
                 None => Next::Idle,
             }
@@ -717,7 +699,7 @@ pub fn run_scheduler() {
                     });
                 }
             }
-            Next::Thread(slot, co, resume) => run_thread(slot, co, resume),
+            Next::Thread(co, resume) => run_thread(co, resume),
             Next::Idle => {
                 with(|k| {
                     if k.last_run != IDLE {
@@ -739,7 +721,7 @@ pub fn run_scheduler() {
 /// accounting's switch-in, the cost model's switch charge, the trace. Returns its context and
 /// what it finds when resumed.
 #[inline(always)]
-fn switch_in(k: &mut Kernel, slot: u32) -> (*mut Co, Resume) {
+fn switch_in(k: &mut Kernel, slot: u32) -> (*mut Context, Resume) {
     k.current = slot;
     k.watch.bump();
     k.watch.running.store(slot, Ordering::Relaxed);
@@ -760,53 +742,42 @@ fn switch_in(k: &mut Kernel, slot: u32) -> (*mut Co, Resume) {
     }
     let t = &mut k.threads[slot as usize];
     let resume = Resume { retval: t.swap_retval, cost_on: k.cost_on };
-    let co = &mut **t.co.as_mut().expect("ready thread without context") as *mut Co;
+    let co = t.co.as_ref().expect("ready thread without context").as_ptr();
     (co, resume)
 }
 
-/// Resumes thread `slot`'s coroutine `co` ([`switch_in`] made it current), and each thread it
-/// hands the CPU to in turn ([`prepare_swap`]), until one suspends to the scheduler or ends.
-fn run_thread(mut slot: u32, mut co: *mut Co, mut resume: Resume) {
-    loop {
-        // SAFETY: the coroutine is boxed in the thread table and is only dropped by the
-        // scheduler (`retire`, called from here) or at the end of the simulation, never while
-        // resumed.
-        let c = unsafe { &mut *co };
-        signals::enter_thread(c.trap_handler());
-        let result = c.resume(resume);
-        signals::leave_thread();
-        match result {
-            CoroutineResult::Yield(Switch::To(next, next_co, next_resume)) => {
-                (slot, co, resume) = (next, next_co, next_resume);
-            }
-            CoroutineResult::Yield(Switch::Reschedule) => return,
-            other => return thread_stopped(slot, other),
-        }
+/// Switches to the context `co` of the thread [`switch_in`] made current, until a thread
+/// (that one, or one it handed the CPU to: [`prepare_swap`]) switches back to the scheduler.
+fn run_thread(co: *mut Context, resume: Resume) {
+    // SAFETY: we are on the scheduler's stack; the context is boxed in the thread table and
+    // only freed by the scheduler (`retire`, called from here) or at the end of the
+    // simulation, never while its thread runs.
+    let word = unsafe { context::resume_from_scheduler(co, resume.pack()) };
+    let (stop, slot) = Stop::decode(word);
+    if stop != Stop::Reschedule {
+        thread_stopped(slot, stop);
     }
 }
 
-/// A thread's coroutine suspended for good ([`exit_current`]) or returned: retire it, ending
-/// the run if it failed.
+/// Thread `slot` stopped for good: it ended itself ([`exit_current`]), its body returned or
+/// panicked, or a signal abandoned it. Retire it, ending the run if it failed.
 #[cold]
 #[inline(never)]
-fn thread_stopped(slot: u32, result: CoroutineResult<Switch, ThreadEnd>) {
-    match result {
-        CoroutineResult::Yield(Switch::To(..) | Switch::Reschedule) => {
-            unreachable!("a thread switch is not a stop")
+fn thread_stopped(slot: u32, stop: Stop) {
+    match stop {
+        Stop::Reschedule => unreachable!("a thread switch is not a stop"),
+        Stop::Exit => {}
+        Stop::Ended => {
+            let end = with(|k| k.threads[slot as usize].co.as_ref().and_then(|c| c.take_end()));
+            match end.expect("a thread ended without saying how") {
+                BodyEnd::Returned => with(|k| k.mark_dead(slot)),
+                BodyEnd::Panicked(payload) => with(|k| {
+                    let end = ending(k, payload, || context(k, slot));
+                    k.ended.get_or_insert(end);
+                }),
+            }
         }
-        CoroutineResult::Yield(Switch::Exit) => retire(slot, true),
-        CoroutineResult::Return(ThreadEnd::Returned) => {
-            with(|k| k.mark_dead(slot));
-            retire(slot, false);
-        }
-        CoroutineResult::Return(ThreadEnd::Panicked(payload)) => {
-            with(|k| {
-                let end = ending(k, payload, || context(k, slot));
-                k.ended.get_or_insert(end);
-            });
-            retire(slot, false);
-        }
-        CoroutineResult::Return(ThreadEnd::StackOverflow) => {
+        Stop::StackOverflow => {
             // The thread was abandoned where it overflowed, perhaps inside a kernel call.
             kernel::release_abandoned_borrow();
             with(|k| {
@@ -814,16 +785,13 @@ fn thread_stopped(slot: u32, result: CoroutineResult<Switch, ThreadEnd>) {
                     End::StackOverflow { context: context(k, slot), stack_size: k.stack_size };
                 k.ended.get_or_insert(end);
             });
-            retire(slot, false);
         }
-        CoroutineResult::Return(ThreadEnd::Stalled) => {
-            with(|k| {
-                let end = stalled(k);
-                k.ended.get_or_insert(end);
-            });
-            retire(slot, false);
-        }
+        Stop::Stalled => with(|k| {
+            let end = stalled(k);
+            k.ended.get_or_insert(end);
+        }),
     }
+    retire(slot);
 }
 
 /// Where the running code's fatal error happens: the current thread, an ISR on its stack, or
@@ -855,18 +823,13 @@ fn context(k: &Kernel, slot: u32) -> String {
     }
 }
 
-/// Frees a dead thread's context, recycling its host stack. `suspended` is true when the
-/// coroutine is suspended mid-body (it called `k_thread_abort` on itself, or another thread
-/// aborted it): its stack is then discarded without unwinding, like an aborted thread's on
-/// Zephyr; objects on it are leaked, never dropped.
-pub fn retire(slot: u32, suspended: bool) {
+/// Frees a dead thread's context, recycling its host stack. A thread stopped in the middle of
+/// its body (it called `k_thread_abort` on itself, another thread aborted it, a signal stopped
+/// it) has its stack discarded without unwinding, like an aborted thread's on Zephyr: objects
+/// on it are leaked, never dropped.
+pub fn retire(slot: u32) {
     let co = with(|k| k.threads[slot as usize].co.take());
-    if let Some(mut co) = co {
-        if suspended && !co.done() {
-            // SAFETY: the thread is dead and never resumes; resetting forgets its frames
-            // without running their destructors (leaking is safe).
-            unsafe { co.force_reset() };
-        }
+    if let Some(co) = co {
         let stack = co.into_stack();
         with(|k| k.stacks.push(stack));
     }

@@ -8,7 +8,7 @@ use zephyr_sys::*;
 
 use super::no_isr;
 use crate::kernel::{with, Wait};
-use crate::switch::{exit_current, make_coroutine, reschedule, retire, swap};
+use crate::switch::{exit_current, make_context, reschedule, retire, swap};
 use crate::trace::TraceEvent;
 
 pub(crate) fn check_prio(prio: c_int, call: &str) {
@@ -68,7 +68,7 @@ pub unsafe extern "C-unwind" fn k_thread_create(
         unsafe { (*new_thread).base.user_options = options as u8 };
         // SAFETY: the caller guarantees `entry` may be called with these arguments.
         let body = Box::new(move || unsafe { entry(p1, p2, p3) });
-        let co = make_coroutine(k, slot, body);
+        let co = make_context(k, slot, body);
         k.threads[slot as usize].co = Some(co);
         k.record(TraceEvent::Create { thread: slot });
         if delay == K_NO_WAIT {
@@ -150,7 +150,7 @@ pub unsafe extern "C-unwind" fn k_thread_abort(thread: k_tid_t) {
         exit_current();
     }
     with(|k| k.mark_dead(slot));
-    retire(slot, true);
+    retire(slot);
     reschedule(false);
 }
 

@@ -79,7 +79,7 @@ use zephyr_sys::*;
 use super::no_isr;
 use super::thread::{check_prio, k_yield};
 use crate::kernel::{with, FixedBox, Kernel, Target, Wait, NONE};
-use crate::switch::{make_coroutine, reschedule, swap};
+use crate::switch::{make_context, reschedule, swap};
 use crate::trace::TraceEvent;
 
 const RUNNING: u32 = K_WORK_RUNNING as u32;
@@ -364,7 +364,7 @@ fn create_queue_thread(k: &mut Kernel, queue: *mut k_work_q, prio: c_int, name: 
     if !name.is_empty() {
         k.set_name(slot, name);
     }
-    let co = make_coroutine(k, slot, Box::new(move || work_queue_main(queue)));
+    let co = make_context(k, slot, Box::new(move || work_queue_main(queue)));
     k.threads[slot as usize].co = Some(co);
     k.record(TraceEvent::Create { thread: slot });
     slot

@@ -1,0 +1,514 @@
+//! A simulated thread's execution context, and the switch from one context to another.
+//!
+//! Each simulated thread runs on a host stack of its own (corosensei's `DefaultStack`: an
+//! mmap with a guard page below it). A context that is not running is its saved stack
+//! pointer: the callee-saved registers are pushed on its own stack. [`switch`] saves the
+//! running code's registers on its stack, records that stack pointer, loads another
+//! context's and pops its registers: a *symmetric* switch, from any context straight to
+//! any other, as `z_swap` goes from the outgoing thread to the incoming one on a real CPU
+//! (arch/arm/core/aarch32/swap_helper.S saves r4-r11 on the outgoing stack and restores
+//! the incoming thread's). A thread switch is one stack switch, with no trip through the
+//! scheduler's stack.
+//!
+//! The scheduler loop ([`crate::switch::run_scheduler`]) is a context too: the one the
+//! host thread that called [`crate::Sim::run`] was already running, saved in `SCHEDULER`
+//! while a simulated thread runs. A thread switches to it when the scheduler must decide,
+//! and when it stops: its body returned or panicked ([`Stop::Ended`]), it ended itself
+//! ([`Stop::Exit`]), or a host signal abandoned it where it was ([`crate::signals`]: a
+//! stack overflow, or the watchdog's stop), by making the CPU continue in [`restore`] on
+//! the scheduler's saved stack pointer, as if its [`switch`] had returned.
+//!
+//! What a context is resumed with travels in a register ([`switch`]'s return value): the
+//! blocking call's result for a thread ([`crate::switch::Resume`]), why the thread stopped
+//! for the scheduler ([`Stop`], with the thread's slot).
+//!
+//! The registers saved are those the C ABI makes callee-saved: rbx, rbp, r12-r15 on x86_64
+//! (System V); x19-x29, the link register and d8-d15 on aarch64. The x87 control word and
+//! MXCSR, also callee-saved on x86_64, are not: Rust code does not change them.
+//!
+//! Panics never cross a switch: a thread's body runs under `catch_unwind` at the base of
+//! its stack ([`thread_main`]), whose caller, the start trampoline, has a zero return
+//! address, where unwinders (backtraces) stop.
+
+use std::any::Any;
+use std::cell::Cell;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr::NonNull;
+
+use corosensei::stack::{DefaultStack, Stack};
+
+/// The reason a thread gave the CPU to the scheduler's context, the low byte of the word the
+/// scheduler's [`switch`] returns (the thread's slot is above it: [`Stop::decode`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Stop {
+    /// The thread is suspended and the scheduler must choose what runs next.
+    Reschedule = 0,
+    /// The thread is dead and its frames are abandoned ([`crate::switch::exit_current`]).
+    Exit = 1,
+    /// The thread's body returned or panicked: [`Context::take_end`] says which.
+    Ended = 2,
+    /// The thread touched its stack's guard page ([`crate::signals`]).
+    StackOverflow = 3,
+    /// The watchdog stopped the thread spinning without kernel calls ([`crate::signals`]).
+    Stalled = 4,
+}
+
+impl Stop {
+    /// The word a context switches to the scheduler with: this reason, for thread `slot`.
+    pub fn encode(self, slot: u32) -> usize {
+        self as usize | (slot as usize) << 8
+    }
+
+    /// The reason and the thread's slot in a word [`Self::encode`] made.
+    pub fn decode(word: usize) -> (Stop, u32) {
+        let stop = match word & 0xff {
+            0 => Stop::Reschedule,
+            1 => Stop::Exit,
+            2 => Stop::Ended,
+            3 => Stop::StackOverflow,
+            4 => Stop::Stalled,
+            other => unreachable!("simulator bug: stop code {other}"),
+        };
+        (stop, (word >> 8) as u32)
+    }
+}
+
+/// How a thread's body ended, kept in its context until the scheduler reads it.
+pub enum BodyEnd {
+    /// It returned.
+    Returned,
+    /// It panicked with this payload.
+    Panicked(Box<dyn Any + Send>),
+}
+
+/// A simulated thread's execution context: its stack, its saved stack pointer while it does
+/// not run, and its body until it first runs.
+pub struct Context {
+    /// The host stack the thread runs on.
+    stack: DefaultStack,
+    /// The stack pointer saved by [`switch`] when the thread last stopped running (or the
+    /// initial frame, [`Context::new`]).
+    sp: Cell<usize>,
+    /// The body, taken when the thread first runs.
+    body: Cell<Option<Box<dyn FnOnce()>>>,
+    /// How the body ended, once it did.
+    end: Cell<Option<BodyEnd>>,
+    /// The thread's slot in the kernel's thread table.
+    slot: u32,
+}
+
+/// An owned, heap-allocated [`Context`] at a fixed address (the switch saves the stack
+/// pointer into it through a raw pointer while no Rust reference to it is live).
+pub struct ContextBox(NonNull<Context>);
+
+impl Drop for ContextBox {
+    fn drop(&mut self) {
+        // SAFETY: the pointer came from `Box::into_raw` in `Context::new` and is freed only
+        // here. A context is dropped only when its thread never runs again (retired, or the
+        // simulation is over), so its stack holds no live frame anyone will return to: its
+        // frames are forgotten without running their destructors (leaking is safe).
+        drop(unsafe { Box::from_raw(self.0.as_ptr()) });
+    }
+}
+
+impl std::ops::Deref for ContextBox {
+    type Target = Context;
+
+    fn deref(&self) -> &Context {
+        // SAFETY: the allocation is ours and live; what a switch changes behind a shared
+        // reference is in `Cell`s.
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl ContextBox {
+    /// The context, for [`switch`] and the signal handlers.
+    pub fn as_ptr(&self) -> *mut Context {
+        self.0.as_ptr()
+    }
+
+    /// Frees the context, returning its stack for reuse.
+    pub fn into_stack(self) -> DefaultStack {
+        let ptr = self.0.as_ptr();
+        std::mem::forget(self);
+        // SAFETY: as in `drop`: the pointer is ours, and the thread never runs again.
+        let context = unsafe { Box::from_raw(ptr) };
+        context.stack
+    }
+}
+
+impl Context {
+    /// A context that runs `body` as thread `slot` on `stack` when first switched to.
+    pub fn new(stack: DefaultStack, slot: u32, body: Box<dyn FnOnce()>) -> ContextBox {
+        let context = Box::new(Context {
+            stack,
+            sp: Cell::new(0),
+            body: Cell::new(Some(body)),
+            end: Cell::new(None),
+            slot,
+        });
+        let ptr = Box::into_raw(context);
+        // SAFETY: `ptr` is a fresh allocation; the stack is writable from its limit's guard
+        // page up to its base, and the initial frame is a few words below the base.
+        unsafe { (*ptr).sp.set(arch::initial_frame((*ptr).stack.base().get(), ptr)) };
+        // SAFETY: `Box::into_raw` never returns null.
+        ContextBox(unsafe { NonNull::new_unchecked(ptr) })
+    }
+
+    /// The thread's slot.
+    pub fn slot(&self) -> u32 {
+        self.slot
+    }
+
+    /// The address range of the stack's mapping, its guard page included: `[limit, base)`.
+    pub fn stack_bounds(&self) -> (usize, usize) {
+        (self.stack.limit().get(), self.stack.base().get())
+    }
+
+    /// How the body ended (once, after [`Stop::Ended`]).
+    pub fn take_end(&self) -> Option<BodyEnd> {
+        self.end.take()
+    }
+
+    /// Where [`switch`] saves and finds this context's stack pointer.
+    pub fn sp_slot(this: *mut Context) -> *mut usize {
+        // SAFETY: only the address is taken; `Cell<usize>` has `usize`'s layout.
+        unsafe { std::ptr::addr_of_mut!((*this).sp).cast() }
+    }
+
+    /// The saved stack pointer ([`switch`]'s `to`).
+    ///
+    /// # Safety
+    /// `this` must be a live context that is not running.
+    pub unsafe fn saved_sp(this: *mut Context) -> usize {
+        // SAFETY: the caller's duty.
+        unsafe { (*this).sp.get() }
+    }
+}
+
+thread_local! {
+    /// The context running on this host thread (null: the scheduler's). Set by each context
+    /// as it resumes; read by the signal handlers (a `const` thread-local `Cell`, so
+    /// async-signal-safe).
+    static RUNNING: Cell<*const Context> = const { Cell::new(std::ptr::null()) };
+    /// The scheduler's saved stack pointer while a simulated thread runs.
+    static SCHEDULER: Cell<usize> = const { Cell::new(0) };
+}
+
+/// The context running on this host thread, null on the scheduler's.
+pub fn running() -> *const Context {
+    RUNNING.get()
+}
+
+/// Records that `context` runs now (null: the scheduler). Each context calls this first
+/// thing when resumed, so a signal that arrives in the middle of a switch sees the context
+/// whose stack the CPU is still on, or no stack it claims (the handlers check the stack
+/// pointer against the context's stack).
+#[inline(always)]
+pub fn set_running(context: *const Context) {
+    RUNNING.set(context);
+}
+
+/// The scheduler's saved stack pointer (for the signal handlers' redirect, `arch::restore`).
+pub fn scheduler_sp() -> usize {
+    SCHEDULER.get()
+}
+
+/// Where the scheduler's stack pointer is saved while a simulated thread runs ([`switch`]'s
+/// `to` for a switch to the scheduler).
+#[inline(always)]
+pub fn scheduler_sp_slot() -> *mut usize {
+    SCHEDULER.with(|s| s.as_ptr())
+}
+
+/// Switches from the scheduler's context to the thread context `to`, passing `value`;
+/// returns when a thread switches back to the scheduler, with its [`Stop::encode`] word.
+///
+/// # Safety
+/// Called on the scheduler's stack (no simulated thread running); `to` is a live context
+/// that is not running and whose thread may run now.
+pub unsafe fn resume_from_scheduler(to: *mut Context, value: usize) -> usize {
+    // SAFETY: the caller's duty; the scheduler's stack pointer is saved in this host thread's
+    // `SCHEDULER` cell, which lives as long as the thread.
+    let word = unsafe { arch::switch(scheduler_sp_slot(), Context::saved_sp(to), value) };
+    set_running(std::ptr::null());
+    word
+}
+
+/// Switches from the running thread context `from` to the context whose stack pointer is
+/// saved at `to` (a thread's, [`Context::sp_slot`], or the scheduler's,
+/// [`scheduler_sp_slot`]), passing `value`; returns when a context switches back to `from`,
+/// with what it passed.
+///
+/// # Safety
+/// `from` must be the running context (the caller is on its stack); `to` must hold the saved
+/// stack pointer of a live context that is not running; no kernel borrow may be held.
+#[inline(always)]
+pub unsafe fn switch(from: *mut Context, to: *mut usize, value: usize) -> usize {
+    // SAFETY: the caller's duty: `from`'s stack pointer slot is written as it stops, `to` is
+    // read while its context does not run.
+    let word = unsafe { arch::switch(Context::sp_slot(from), *to, value) };
+    set_running(from);
+    word
+}
+
+/// The first code a thread context runs, on its own stack, called by the start trampoline
+/// with the value it was switched to with: runs the body under `catch_unwind`, then switches
+/// to the scheduler for good.
+extern "C" fn thread_main(context: *mut Context, value: usize) -> ! {
+    set_running(context);
+    // SAFETY: the trampoline passes the context whose initial frame it runs on, live while
+    // its thread runs.
+    let body = unsafe { (*context).body.take() }.expect("a thread context started twice");
+    let end = match catch_unwind(AssertUnwindSafe(move || {
+        crate::switch::thread_start(value);
+        body()
+    })) {
+        Ok(()) => BodyEnd::Returned,
+        Err(payload) => BodyEnd::Panicked(payload),
+    };
+    // SAFETY: as above.
+    unsafe {
+        (*context).end.set(Some(end));
+        let slot = (*context).slot;
+        switch(context, scheduler_sp_slot(), Stop::Ended.encode(slot));
+    }
+    unreachable!("a thread context was resumed after its body ended");
+}
+
+#[cfg(target_arch = "x86_64")]
+mod arch {
+    use super::{thread_main, Context};
+
+    /// Saves the callee-saved registers on the running stack, stores its stack pointer at
+    /// `save`, switches to the stack `to` and restores the registers saved there (as
+    /// [`restore`] does), returning `value` on that side.
+    ///
+    /// # Safety
+    /// `to` must be a stack pointer saved by this function, or an initial frame.
+    #[unsafe(naked)]
+    pub unsafe extern "C" fn switch(save: *mut usize, to: usize, value: usize) -> usize {
+        core::arch::naked_asm!(
+            "push rbp",
+            "push rbx",
+            "push r12",
+            "push r13",
+            "push r14",
+            "push r15",
+            "mov [rdi], rsp",
+            "mov rsp, rsi",
+            "pop r15",
+            "pop r14",
+            "pop r13",
+            "pop r12",
+            "pop rbx",
+            "pop rbp",
+            "mov rax, rdx",
+            "ret",
+        )
+    }
+
+    /// The second half of [`switch`], entered by a signal handler with the stack pointer set
+    /// to a saved one and the value in rdx: that context's `switch` returns the value.
+    ///
+    /// # Safety
+    /// Only entered this way, never called.
+    #[unsafe(naked)]
+    pub unsafe extern "C" fn restore() {
+        core::arch::naked_asm!(
+            "pop r15",
+            "pop r14",
+            "pop r13",
+            "pop r12",
+            "pop rbx",
+            "pop rbp",
+            "mov rax, rdx",
+            "ret",
+        )
+    }
+
+    /// Where a new context's first switch returns to: rbx holds the context, rax the value
+    /// it was switched to with. The return address above it is zero, so an unwinder walking
+    /// up from `thread_main` stops here.
+    #[unsafe(naked)]
+    unsafe extern "C" fn start() {
+        core::arch::naked_asm!(
+            "mov rdi, rbx",
+            "mov rsi, rax",
+            "call {main}",
+            "ud2",
+            main = sym thread_main,
+        )
+    }
+
+    /// Writes a new context's initial frame below the stack's `base`: registers for
+    /// [`switch`] to pop (rbx = the context) and [`start`] as the return address, above it
+    /// two zero words (where an unwinder would look for `start`'s return address). Returns
+    /// the frame's stack pointer.
+    ///
+    /// # Safety
+    /// The 80 bytes below `base` must be writable.
+    pub unsafe fn initial_frame(base: usize, context: *mut Context) -> usize {
+        // 16-byte aligned, with two zero words above it.
+        let top = (base & !15) - 16;
+        let frame = [
+            0,                                        // r15
+            0,                                        // r14
+            0,                                        // r13
+            0,                                        // r12
+            context as usize,                         // rbx
+            0,                                        // rbp
+            start as unsafe extern "C" fn() as usize, // return address of `switch`
+            0,
+            0,
+        ];
+        let sp = top - 8 * 7;
+        // SAFETY: the caller's duty. Once `switch` pops the six registers and returns into
+        // `start`, rsp is `top`, 16-byte aligned, so `start`'s call enters `thread_main` with
+        // rsp 8 modulo 16, as the ABI requires.
+        unsafe { std::ptr::copy_nonoverlapping(frame.as_ptr(), sp as *mut usize, frame.len()) };
+        sp
+    }
+
+    /// Where a signal handler redirects a thread to: the CPU continues in [`restore`] on the
+    /// scheduler's stack `sp`, whose `switch` returns `value`.
+    #[cfg(zsim_signals)]
+    pub fn redirect(context: &mut libc::ucontext_t, sp: usize, value: usize) {
+        let gregs = &mut context.uc_mcontext.gregs;
+        gregs[libc::REG_RIP as usize] = restore as unsafe extern "C" fn() as usize as i64;
+        gregs[libc::REG_RSP as usize] = sp as i64;
+        gregs[libc::REG_RDX as usize] = value as i64;
+    }
+
+    /// The interrupted stack pointer in a signal handler's context.
+    #[cfg(zsim_signals)]
+    pub fn stack_pointer(context: &libc::ucontext_t) -> usize {
+        context.uc_mcontext.gregs[libc::REG_RSP as usize] as usize
+    }
+}
+
+#[cfg(target_arch = "aarch64")]
+mod arch {
+    use super::{thread_main, Context};
+
+    /// Saves the callee-saved registers on the running stack, stores its stack pointer at
+    /// `save`, switches to the stack `to` and restores the registers saved there (as
+    /// [`restore`] does), returning `value` on that side.
+    ///
+    /// # Safety
+    /// `to` must be a stack pointer saved by this function, or an initial frame.
+    #[unsafe(naked)]
+    pub unsafe extern "C" fn switch(save: *mut usize, to: usize, value: usize) -> usize {
+        core::arch::naked_asm!(
+            "sub sp, sp, #160",
+            "stp x19, x20, [sp, #0]",
+            "stp x21, x22, [sp, #16]",
+            "stp x23, x24, [sp, #32]",
+            "stp x25, x26, [sp, #48]",
+            "stp x27, x28, [sp, #64]",
+            "stp x29, x30, [sp, #80]",
+            "stp d8, d9, [sp, #96]",
+            "stp d10, d11, [sp, #112]",
+            "stp d12, d13, [sp, #128]",
+            "stp d14, d15, [sp, #144]",
+            "mov x3, sp",
+            "str x3, [x0]",
+            "mov sp, x1",
+            "ldp x19, x20, [sp, #0]",
+            "ldp x21, x22, [sp, #16]",
+            "ldp x23, x24, [sp, #32]",
+            "ldp x25, x26, [sp, #48]",
+            "ldp x27, x28, [sp, #64]",
+            "ldp x29, x30, [sp, #80]",
+            "ldp d8, d9, [sp, #96]",
+            "ldp d10, d11, [sp, #112]",
+            "ldp d12, d13, [sp, #128]",
+            "ldp d14, d15, [sp, #144]",
+            "add sp, sp, #160",
+            "mov x0, x2",
+            "ret",
+        )
+    }
+
+    /// The second half of [`switch`], entered by a signal handler with the stack pointer set
+    /// to a saved one and the value in x2: that context's `switch` returns the value.
+    ///
+    /// # Safety
+    /// Only entered this way, never called.
+    #[unsafe(naked)]
+    pub unsafe extern "C" fn restore() {
+        core::arch::naked_asm!(
+            "ldp x19, x20, [sp, #0]",
+            "ldp x21, x22, [sp, #16]",
+            "ldp x23, x24, [sp, #32]",
+            "ldp x25, x26, [sp, #48]",
+            "ldp x27, x28, [sp, #64]",
+            "ldp x29, x30, [sp, #80]",
+            "ldp d8, d9, [sp, #96]",
+            "ldp d10, d11, [sp, #112]",
+            "ldp d12, d13, [sp, #128]",
+            "ldp d14, d15, [sp, #144]",
+            "add sp, sp, #160",
+            "mov x0, x2",
+            "ret",
+        )
+    }
+
+    /// Where a new context's first switch returns to: x19 holds the context, x0 the value it
+    /// was switched to with; the frame pointer and link register are zero, so an unwinder
+    /// walking up from `thread_main` stops here.
+    #[unsafe(naked)]
+    unsafe extern "C" fn start() {
+        core::arch::naked_asm!(
+            "mov x1, x0",
+            "mov x0, x19",
+            "mov x30, xzr",
+            "bl {main}",
+            "brk #1",
+            main = sym thread_main,
+        )
+    }
+
+    /// Writes a new context's initial frame below the stack's `base`: registers for
+    /// [`switch`] to restore (x19 = the context, x29 = 0, x30 = [`start`]), with two zero
+    /// words above it. Returns the frame's stack pointer.
+    ///
+    /// # Safety
+    /// The 176 bytes below `base` must be writable.
+    pub unsafe fn initial_frame(base: usize, context: *mut Context) -> usize {
+        let top = (base & !15) - 16;
+        let mut frame = [0usize; 22];
+        frame[0] = context as usize; // x19
+        frame[11] = start as unsafe extern "C" fn() as usize; // x30
+        let sp = top - 8 * 20;
+        // SAFETY: the caller's duty; `sp` is 16-byte aligned, as aarch64 requires.
+        unsafe { std::ptr::copy_nonoverlapping(frame.as_ptr(), sp as *mut usize, frame.len()) };
+        sp
+    }
+
+    /// Where a signal handler redirects a thread to: the CPU continues in [`restore`] on the
+    /// scheduler's stack `sp`, whose `switch` returns `value`.
+    #[cfg(zsim_signals)]
+    pub fn redirect(context: &mut libc::ucontext_t, sp: usize, value: usize) {
+        let m = &mut context.uc_mcontext;
+        m.pc = restore as unsafe extern "C" fn() as usize as u64;
+        m.sp = sp as u64;
+        m.regs[2] = value as u64;
+    }
+
+    /// The interrupted stack pointer in a signal handler's context.
+    #[cfg(zsim_signals)]
+    pub fn stack_pointer(context: &libc::ucontext_t) -> usize {
+        context.uc_mcontext.sp as usize
+    }
+}
+
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+compile_error!(
+    "zephyr-sim switches simulated threads' stacks with assembly written for x86_64 and \
+     aarch64 hosts only (src/context.rs)"
+);
+
+#[cfg(zsim_signals)]
+pub use arch::{redirect, stack_pointer};
