@@ -270,7 +270,9 @@ pub enum WakeEnd {
 pub fn wake_end(k: &mut Kernel) -> WakeEnd {
     if crate::api::poll::deferred_for_current(k) {
         WakeEnd::Full
-    } else if k.may_swap() && k.need_swap(false) {
+    } else if k.ready.best() != Some(k.current) && k.may_swap() && k.need_swap(false) {
+        // (The caller at the head of the ready queue, the common case of a wake that readies
+        // a thread no more urgent than it, needs no switch: `need_swap` is false then.)
         WakeEnd::Swap
     } else {
         if k.slice_time != 0 {
@@ -725,11 +727,9 @@ fn switch_in(k: &mut Kernel, slot: u32) -> (*mut Context, Resume) {
     k.current = slot;
     k.watch.bump();
     k.watch.running.store(slot, Ordering::Relaxed);
-    if k.last_run != slot {
+    let switched = k.last_run != slot;
+    if switched {
         k.switches += 1;
-        let t = &mut k.threads[slot as usize];
-        t.switched_in += 1;
-        t.cost_owed += u64::from(k.cost.context_switch);
         if k.tracing() {
             k.record(TraceEvent::Switch { from: k.last_run, to: slot });
         }
@@ -740,8 +740,13 @@ fn switch_in(k: &mut Kernel, slot: u32) -> (*mut Context, Resume) {
             k.reset_time_slice();
         }
     }
+    let (charge, cost_on) = (u64::from(k.cost.context_switch), k.cost_on);
     let t = &mut k.threads[slot as usize];
-    let resume = Resume { retval: t.swap_retval, cost_on: k.cost_on };
+    if switched {
+        t.switched_in += 1;
+        t.cost_owed += charge;
+    }
+    let resume = Resume { retval: t.swap_retval, cost_on };
     let co = t.co.as_ref().expect("ready thread without context").as_ptr();
     (co, resume)
 }
