@@ -15,7 +15,7 @@
 //! while a simulated thread runs. A thread switches to it when the scheduler must decide,
 //! and when it stops: its body returned or panicked ([`Stop::Ended`]), it ended itself
 //! ([`Stop::Exit`]), or a host signal abandoned it where it was ([`crate::signals`]: a
-//! stack overflow, or the watchdog's stop), by making the CPU continue in [`restore`] on
+//! stack overflow, or the watchdog's stop), by making the CPU continue in `arch::restore` on
 //! the scheduler's saved stack pointer, as if its [`switch`] had returned.
 //!
 //! What a context is resumed with travels in a register ([`switch`]'s return value): the
@@ -88,7 +88,7 @@ pub struct Context {
     /// The host stack the thread runs on.
     stack: DefaultStack,
     /// The stack pointer saved by [`switch`] when the thread last stopped running (or the
-    /// initial frame, [`Context::new`]).
+    /// initial frame, [`ContextBox::new`]).
     sp: Cell<usize>,
     /// The body, taken when the thread first runs.
     body: Cell<Option<Box<dyn FnOnce()>>>,
@@ -104,7 +104,7 @@ pub struct ContextBox(NonNull<Context>);
 
 impl Drop for ContextBox {
     fn drop(&mut self) {
-        // SAFETY: the pointer came from `Box::into_raw` in `Context::new` and is freed only
+        // SAFETY: the pointer came from `Box::into_raw` in `ContextBox::new` and is freed only
         // here. A context is dropped only when its thread never runs again (retired, or the
         // simulation is over), so its stack holds no live frame anyone will return to: its
         // frames are forgotten without running their destructors (leaking is safe).
@@ -123,6 +123,23 @@ impl std::ops::Deref for ContextBox {
 }
 
 impl ContextBox {
+    /// A context that runs `body` as thread `slot` on `stack` when first switched to.
+    pub fn new(stack: DefaultStack, slot: u32, body: Box<dyn FnOnce()>) -> Self {
+        let context = Box::new(Context {
+            stack,
+            sp: Cell::new(0),
+            body: Cell::new(Some(body)),
+            end: Cell::new(None),
+            slot,
+        });
+        let ptr = Box::into_raw(context);
+        // SAFETY: `ptr` is a fresh allocation; the stack is writable from its limit's guard
+        // page up to its base, and the initial frame is a few words below the base.
+        unsafe { (*ptr).sp.set(arch::initial_frame((*ptr).stack.base().get(), ptr)) };
+        // SAFETY: `Box::into_raw` never returns null.
+        ContextBox(unsafe { NonNull::new_unchecked(ptr) })
+    }
+
     /// The context, for [`switch`] and the signal handlers.
     pub fn as_ptr(&self) -> *mut Context {
         self.0.as_ptr()
@@ -139,23 +156,6 @@ impl ContextBox {
 }
 
 impl Context {
-    /// A context that runs `body` as thread `slot` on `stack` when first switched to.
-    pub fn new(stack: DefaultStack, slot: u32, body: Box<dyn FnOnce()>) -> ContextBox {
-        let context = Box::new(Context {
-            stack,
-            sp: Cell::new(0),
-            body: Cell::new(Some(body)),
-            end: Cell::new(None),
-            slot,
-        });
-        let ptr = Box::into_raw(context);
-        // SAFETY: `ptr` is a fresh allocation; the stack is writable from its limit's guard
-        // page up to its base, and the initial frame is a few words below the base.
-        unsafe { (*ptr).sp.set(arch::initial_frame((*ptr).stack.base().get(), ptr)) };
-        // SAFETY: `Box::into_raw` never returns null.
-        ContextBox(unsafe { NonNull::new_unchecked(ptr) })
-    }
-
     /// The thread's slot.
     pub fn slot(&self) -> u32 {
         self.slot

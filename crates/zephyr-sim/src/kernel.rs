@@ -1773,8 +1773,8 @@ pub fn describe_wait(k: &Kernel, slot: u32) -> String {
 
 /// Test support: a booted board on which no thread ever runs.
 ///
-/// Simulated threads are coroutines on host stacks, switched with inline assembly
-/// ([`corosensei`]), which miri cannot run. The rest of the kernel runs under miri on a board
+/// Simulated threads run on host stacks switched with assembly (`crate::context`), which
+/// miri cannot run. The rest of the kernel runs under miri on a board
 /// that never starts one: its bookkeeping called directly, with "threads" that are only
 /// registered (they wait, wake and die, but never run), and the API called from ISR context,
 /// where no kernel call switches threads.

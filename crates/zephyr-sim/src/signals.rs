@@ -265,7 +265,7 @@ mod host {
         }
     }
 
-    /// SIGURG: the watchdog's interrupt. Stops the running coroutine if its simulation asked
+    /// SIGURG: the watchdog's interrupt. Stops the running thread if its simulation asked
     /// for a stop and it is neither inside a kernel call nor unwinding; otherwise does nothing
     /// (a stale signal, or the thread is about to reach a kernel entry, which ends it).
     /// Async-signal-safe as `on_fault` (`panicking` reads an atomic and a thread-local).

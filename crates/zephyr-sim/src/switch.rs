@@ -121,7 +121,7 @@ pub fn make_context(k: &mut Kernel, slot: u32, body: Box<dyn FnOnce()>) -> Conte
         Some(s) => s,
         None => DefaultStack::new(k.stack_size).expect("cannot allocate a host stack"),
     };
-    Context::new(stack, slot, body)
+    ContextBox::new(stack, slot, body)
 }
 
 /// What a thread does first when it runs, before its body (inside the body's `catch_unwind`:

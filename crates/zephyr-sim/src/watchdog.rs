@@ -21,7 +21,7 @@
 //! calls (`k_sem_take(K_NO_WAIT)`, `k_uptime_ticks()`) is unwound to the scheduler at the next
 //! one, as [`crate::exit`] unwinds (its destructors run). A loop without any kernel call is
 //! interrupted one interval later: the watchdog signals the simulation's host thread, whose
-//! handler makes the running coroutine return to the scheduler (see [`crate::signals`]; Linux
+//! handler makes the running thread stop and the scheduler run (see [`crate::signals`]; Linux
 //! x86_64 and aarch64 only). Either way [`crate::Sim::run`] returns
 //! [`crate::SimError::Stalled`] naming the thread.
 
