@@ -304,13 +304,14 @@ pub struct Kernel {
     pub switches: u64,
     /// Objects numbered so far (timers get numbers for the trace).
     pub objects: u32,
-    /// What the hang watchdog sees.
+    /// What the hang watchdog sees. Never replaced: the kernel entry caches the address of
+    /// its `stop` while the kernel is installed.
     pub watch: std::sync::Arc<crate::watchdog::Watch>,
     /// Seeded exploration (`Sim::seed`): the random state, or None for the default order.
     pub rng: Option<u64>,
     /// Seeded mode: interrupts raised for "now" from a thread, waiting for their turn: each
     /// runs after its count of further interrupt points (see `switch::interrupt_point`).
-    pub deferred_irqs: std::collections::VecDeque<(u32, Box<dyn FnOnce()>)>,
+    pub deferred_irqs: DeferredIrqs,
     /// Per-boot instances of statics (`zsim_boot_static_get`): key, memory, layout.
     pub boot_statics: Vec<(usize, *mut u8, std::alloc::Layout)>,
     /// Work queues' pending items, flush/cancel waiters and the system work queue.
@@ -321,7 +322,9 @@ pub struct Kernel {
     pub devices: crate::devices::Devices,
     /// The cost model ([`crate::Sim::cost_model`]; all zero when off).
     pub cost: crate::cost::CostModel,
-    /// True when the cost model charges anything.
+    /// True when the cost model charges anything. Set before the kernel is installed
+    /// ([`install`] then marks the entry hooks busy; a debug build checks this at every
+    /// entry).
     pub cost_on: bool,
     /// The fraction of a simulator cycle the cost model carries over, in units of
     /// 1 / `cost.cpu_hz` cycles.
@@ -356,6 +359,39 @@ pub struct Kernel {
     /// `CONFIG_SCHED_DEADLINE`: threads of equal priority are ordered by deadline
     /// ([`Kernel::prio_cmp`]).
     pub sched_deadline: bool,
+}
+
+/// One interrupt deferred by seeded mode: how many more interrupt points it waits, its ISR.
+pub type DeferredIrq = (u32, Box<dyn FnOnce()>);
+
+/// Seeded mode's deferred interrupts ([`Kernel::deferred_irqs`]), in arrival order. A queue
+/// whose `push_back` also marks the kernel entry's hooks as busy (the entry's gate), so the
+/// next kernel call meets its interrupt point; the entry clears the mark once the queue is
+/// empty again.
+#[derive(Default)]
+pub struct DeferredIrqs(std::collections::VecDeque<DeferredIrq>);
+
+impl DeferredIrqs {
+    /// Defers an interrupt to the back of the queue.
+    pub fn push_back(&mut self, irq: DeferredIrq) {
+        entry_hooks_may_work();
+        self.0.push_back(irq);
+    }
+
+    /// True when no interrupt is deferred.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The next interrupt due.
+    pub fn front_mut(&mut self) -> Option<&mut DeferredIrq> {
+        self.0.front_mut()
+    }
+
+    /// Takes the next interrupt due.
+    pub fn pop_front(&mut self) -> Option<DeferredIrq> {
+        self.0.pop_front()
+    }
 }
 
 /// Writes a thread's state bits and priority back into its `k_thread`.
@@ -459,13 +495,34 @@ impl Drop for Kernel {
     }
 }
 
-/// This host thread's running simulation and whether its kernel is borrowed, in one
-/// thread-local: a kernel call costs one thread-local access.
+/// `Current::gate` bit: a [`with`] borrow is live.
+const BORROWED: u32 = 1;
+/// `Current::gate` bit: no kernel is installed (no simulation runs on this host thread, or a
+/// zero-latency ISR hid it).
+const NO_KERNEL: u32 = 2;
+/// `Current::gate` bit: the entry hooks of a kernel call ([`Kernel::entry_hooks`]) may have
+/// work. Set whenever they might (at install, when an interrupt is deferred); cleared by an
+/// [`enter`] that finds them idle. Only [`enter`] looks at it.
+const ENTRY_HOOKS: u32 = 4;
+
+/// No stop request: what `Current::stop` points at while no kernel is installed.
+static NO_STOP: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// This host thread's running simulation and the state of its kernel entry, in one
+/// thread-local: a kernel call's entry tests one thread-local word (every condition that
+/// needs more than a plain borrow folded into it), then the watchdog's stop request, one
+/// atomic load.
 struct Current {
     /// The installed kernel (null when no simulation runs on this host thread).
     kernel: Cell<*mut Kernel>,
-    /// True inside [`with`].
-    borrowed: Cell<bool>,
+    /// Why a kernel call cannot take the fast entry, as bits ([`BORROWED`], [`NO_KERNEL`],
+    /// [`ENTRY_HOOKS`]); 0 when it can. Kept up to date where each condition changes:
+    /// [`install`], [`hide_from_zli`], the borrow itself, [`DeferredIrqs::push_back`].
+    gate: Cell<u32>,
+    /// The installed kernel's `watch.stop` (set by the watchdog's host thread, so read
+    /// atomically at every entry), cached by [`install`]: the entry reads it without going
+    /// through the kernel and its `Arc`. [`NO_STOP`] when no kernel is installed.
+    stop: Cell<*const std::sync::atomic::AtomicU32>,
     /// The line of the zero-latency ISR running, which hid the kernel ([`hide_from_zli`]).
     zli: Cell<Option<u32>>,
 }
@@ -475,15 +532,33 @@ thread_local! {
         const {
             Current {
                 kernel: Cell::new(std::ptr::null_mut()),
-                borrowed: Cell::new(false),
+                gate: Cell::new(NO_KERNEL),
+                stop: Cell::new(&NO_STOP),
                 zli: Cell::new(None),
             }
         };
 }
 
 /// Installs `k` as this host thread's running simulation; returns the previous one.
+///
+/// `k` is null or a kernel that stays alive, in place, until it is uninstalled (what every
+/// [`with`] relies on); its `watch` is never replaced.
 pub fn install(k: *mut Kernel) -> *mut Kernel {
-    CURRENT.with(|c| c.kernel.replace(k))
+    CURRENT.with(|c| {
+        let borrowed = c.gate.get() & BORROWED;
+        let stop: *const _ = if k.is_null() {
+            &NO_STOP
+        } else {
+            // SAFETY: the contract above; no borrow of the new kernel can be live (it was not
+            // installed), and this takes only the address of its stop request.
+            unsafe { &(&*k).watch.stop }
+        };
+        c.stop.set(stop);
+        // A new kernel: the next `enter` looks at its entry hooks (the cost model is set
+        // before the kernel is installed).
+        c.gate.set(borrowed | if k.is_null() { NO_KERNEL } else { ENTRY_HOOKS });
+        c.kernel.replace(k)
+    })
 }
 
 /// True while a simulation runs on this host thread.
@@ -513,14 +588,23 @@ pub fn hide_from_zli(irq: u32) -> impl Drop {
         fn drop(&mut self) {
             CURRENT.with(|c| {
                 c.kernel.set(self.0);
+                let gate = c.gate.get() & !NO_KERNEL;
+                c.gate.set(if self.0.is_null() { gate | NO_KERNEL } else { gate });
                 c.zli.set(None);
             });
         }
     }
     CURRENT.with(|c| {
         c.zli.set(Some(irq));
+        c.gate.set(c.gate.get() | NO_KERNEL);
         Shown(c.kernel.replace(std::ptr::null_mut()))
     })
+}
+
+/// Marks the kernel entry's hooks as possibly busy ([`ENTRY_HOOKS`]): the next [`enter`]
+/// takes the slow path, which runs them.
+fn entry_hooks_may_work() {
+    CURRENT.with(|c| c.gate.set(c.gate.get() | ENTRY_HOOKS));
 }
 
 #[cold]
@@ -529,13 +613,23 @@ fn reentrant_borrow() -> ! {
     panic!("simulator bug: re-entrant kernel borrow")
 }
 
+/// A kernel entry whose gate refuses a borrow: none is installed, or one is live.
+#[cold]
+#[inline(never)]
+fn refused(gate: u32) -> ! {
+    if gate & NO_KERNEL != 0 {
+        outside_simulation();
+    }
+    reentrant_borrow()
+}
+
 /// Clears the borrow flag when a [`with`] borrow ends, returning or unwinding.
-struct Release<'a>(&'a Cell<bool>);
+struct Release<'a>(&'a Cell<u32>);
 
 impl Drop for Release<'_> {
     #[inline(always)]
     fn drop(&mut self) {
-        self.0.set(false);
+        self.0.set(self.0.get() & !BORROWED);
     }
 }
 
@@ -551,32 +645,77 @@ pub fn with<R>(f: impl FnOnce(&mut Kernel) -> R) -> R {
 
 /// The entry of a kernel call that may block or switch ([`crate::switch::kernel_call_entry`]:
 /// the cost model's charge for the call and seeded mode's interrupt point, when either is
-/// active), then [`with`].
+/// active), then [`with`]. While neither is (the gate's [`ENTRY_HOOKS`] bit is clear), that
+/// costs a test of the bit.
 #[inline]
 pub fn enter<R>(f: impl FnOnce(&mut Kernel) -> R) -> R {
-    crate::switch::kernel_call_entry();
-    with(f)
+    CURRENT.with(|c| {
+        // One test for the hooks and the refusals (`entry_hooks` reports those).
+        if c.gate.get() & (ENTRY_HOOKS | NO_KERNEL | BORROWED) != 0 {
+            entry_hooks(c);
+        }
+        lend(c, f)
+    })
+}
+
+/// [`enter`] with the entry hooks possibly busy (or a borrow refused): runs them if they have
+/// work ([`crate::switch::kernel_call_entry`]), else clears their bit.
+#[cold]
+#[inline(never)]
+fn entry_hooks(c: &Current) {
+    let gate = c.gate.get();
+    if gate & (NO_KERNEL | BORROWED) != 0 {
+        refused(gate);
+    }
+    if peek(|k| k.entry_hooks()) {
+        // May run interrupts and switch threads; this thread's gate is as before when it
+        // returns (no borrow is live, the same kernel is installed).
+        crate::switch::kernel_call_entry();
+    } else {
+        c.gate.set(gate & !ENTRY_HOOKS);
+    }
 }
 
 #[inline(always)]
 fn borrow<R>(c: &Current, f: impl FnOnce(&mut Kernel) -> R) -> R {
-    let k = c.kernel.get();
-    if k.is_null() {
-        outside_simulation();
+    let gate = c.gate.get();
+    if gate & (NO_KERNEL | BORROWED) != 0 {
+        refused(gate);
     }
-    if c.borrowed.replace(true) {
-        reentrant_borrow();
-    }
-    let _release = Release(&c.borrowed);
-    // SAFETY: `k` was installed by `Sim::run`, which keeps the kernel alive until it
-    // uninstalls it, and only this host thread sees it. The borrow flag guarantees this is
-    // the only live reference: every path that calls user code or switches context does so
-    // outside `with`.
-    let k = unsafe { &mut *k };
-    if k.watch.stop.load(std::sync::atomic::Ordering::Relaxed) != 0 {
+    lend(c, f)
+}
+
+/// [`borrow`] once the gate was found open (a kernel installed, no borrow live).
+#[inline(always)]
+fn lend<R>(c: &Current, f: impl FnOnce(&mut Kernel) -> R) -> R {
+    let gate = c.gate.get();
+    debug_assert!(gate & (NO_KERNEL | BORROWED) == 0, "the kernel entry lent a closed gate");
+    c.gate.set(gate | BORROWED);
+    let _release = Release(&c.gate);
+    // SAFETY: `stop` points at `NO_STOP` or at the installed kernel's `watch.stop` (see
+    // `install`), valid while the kernel is installed.
+    if unsafe { (*c.stop.get()).load(std::sync::atomic::Ordering::Relaxed) } != 0 {
         stop_at_kernel_entry();
     }
+    // SAFETY: `k` was installed by `Sim::run`, which keeps the kernel alive until it
+    // uninstalls it, and only this host thread sees it (the gate's NO_KERNEL bit is clear, so
+    // it is not null). The borrow flag guarantees this is the only live reference: every
+    // path that calls user code or switches context does so outside `with`.
+    let k = unsafe { &mut *c.kernel.get() };
+    #[cfg(debug_assertions)]
+    check_gate(c, k);
     f(k)
+}
+
+/// Debug builds: the gate and the stop pointer agree with the kernel at every entry (the
+/// cost model is set before install; deferred interrupts mark the gate when queued).
+#[cfg(debug_assertions)]
+fn check_gate(c: &Current, k: &Kernel) {
+    assert!(std::ptr::eq(c.stop.get(), &k.watch.stop), "stale stop request pointer");
+    assert!(
+        c.gate.get() & ENTRY_HOOKS != 0 || !k.entry_hooks(),
+        "the kernel entry's hooks have work but the gate does not say so"
+    );
 }
 
 /// The watchdog asked to stop the run (a thread stalled, `crate::watchdog`): on a simulated
@@ -592,18 +731,18 @@ fn stop_at_kernel_entry() {
 }
 
 /// True while this host thread holds the kernel borrow (inside [`with`]): a kernel call is
-/// under way. Read by the watchdog's signal handler (a thread-local `Cell<bool>`, so
+/// under way. Read by the watchdog's signal handler (a thread-local `Cell<u32>`, so
 /// async-signal-safe).
 #[cfg_attr(not(zsim_signals), allow(dead_code, reason = "no signal handler on this host"))]
 pub fn in_kernel() -> bool {
-    CURRENT.with(|c| c.borrowed.get())
+    CURRENT.with(|c| c.gate.get() & BORROWED != 0)
 }
 
 /// Forgets the kernel borrow of a thread that was abandoned inside a kernel call (its stack
 /// overflowed there, `crate::signals`): its frames never run again, so the borrow is dead.
 /// The kernel's state may be half-updated; the caller only ends the simulation.
 pub fn release_abandoned_borrow() {
-    CURRENT.with(|c| c.borrowed.set(false));
+    CURRENT.with(|c| c.gate.set(c.gate.get() & !BORROWED));
 }
 
 /// Reads the running simulation's kernel, cheaper than [`with`] for hot read-only checks.
@@ -613,7 +752,7 @@ pub fn release_abandoned_borrow() {
 #[inline(always)]
 pub fn peek<R>(f: impl FnOnce(&Kernel) -> R) -> R {
     let k = CURRENT.with(|c| {
-        debug_assert!(!c.borrowed.get(), "simulator bug: peek inside a kernel borrow");
+        debug_assert!(c.gate.get() & BORROWED == 0, "simulator bug: peek inside a kernel borrow");
         c.kernel.get()
     });
     if k.is_null() {
@@ -664,7 +803,7 @@ impl Kernel {
             poll: PollState::default(),
             devices: Default::default(),
             rng: None,
-            deferred_irqs: std::collections::VecDeque::new(),
+            deferred_irqs: DeferredIrqs::default(),
             cost: crate::cost::CostModel::none(),
             cost_on: false,
             cost_carry: 0,
@@ -804,7 +943,10 @@ impl Kernel {
     }
 
     /// Takes what the current thread owes the cost model, in simulator cycles (0 when off).
-    #[inline]
+    /// Out of line: called only with the cost model on, on the return of every blocking call
+    /// (kept small there, where the switch is inlined).
+    #[cold]
+    #[inline(never)]
     pub fn take_cost_owed(&mut self) -> u64 {
         let owed = std::mem::take(&mut self.threads[self.current as usize].cost_owed);
         self.cost_cycles(owed)
