@@ -394,52 +394,66 @@ impl DeferredIrqs {
     }
 }
 
-/// Writes a thread's state bits and priority back into its `k_thread`.
+/// Writes a thread's state bits back into its `k_thread` (on every state change; its
+/// priority is written where it changes: [`Kernel::set_prio`], [`Kernel::sync_state`]).
 #[inline(always)]
 fn sync_state(t: &Thread) {
     // SAFETY: thread objects stay valid while their thread lives (k_thread_create's contract);
     // the kernel owns main's and idle's.
-    unsafe {
-        (*t.obj).base.thread_state = t.state;
-        (*t.obj).base.prio = t.prio as i8;
-    }
+    unsafe { (*t.obj).base.thread_state = t.state };
 }
 
-/// Which of two threads is more urgent (`z_sched_prio_cmp`, kernel/sched.c): positive if `a`,
-/// negative if `b`, 0 if neither. Priority first; with `CONFIG_SCHED_DEADLINE` (`deadline`),
-/// equal priorities by deadline, the sooner first (compared as a 32-bit difference, so
-/// deadlines within half the counter's range of each other order correctly across its wrap).
+/// Writes a thread's state bits and priority back into its `k_thread`.
 #[inline(always)]
-fn prio_cmp(a: &Thread, b: &Thread, deadline: bool) -> i32 {
-    if a.prio != b.prio {
-        return b.prio - a.prio;
+fn sync_state_prio(t: &Thread) {
+    sync_state(t);
+    // SAFETY: as in `sync_state`.
+    unsafe { (*t.obj).base.prio = t.prio as i8 };
+}
+
+/// Which of two threads, given as `(prio, prio_deadline)`, is more urgent
+/// (`z_sched_prio_cmp`, kernel/sched.c): positive if `a`, negative if `b`, 0 if neither.
+/// Priority first; with `CONFIG_SCHED_DEADLINE` (`deadline`), equal priorities by deadline,
+/// the sooner first (compared as a 32-bit difference, so deadlines within half the counter's
+/// range of each other order correctly across its wrap).
+#[inline(always)]
+fn prio_cmp(a: (i32, u32), b: (i32, u32), deadline: bool) -> i32 {
+    if a.0 != b.0 {
+        return b.0 - a.0;
     }
-    if deadline && a.prio_deadline != b.prio_deadline {
-        return b.prio_deadline.wrapping_sub(a.prio_deadline) as i32;
+    if deadline && a.1 != b.1 {
+        return b.1.wrapping_sub(a.1) as i32;
     }
     0
 }
 
-/// Inserts thread `slot` into wait queue `q` before the first waiter it is more urgent than
-/// (`z_priq_dumb_add` through `z_sched_prio_cmp`): priority order, then deadline order with
-/// `CONFIG_SCHED_DEADLINE` (`deadline`), FIFO among equals.
+/// Inserts thread `slot`, of priority `prio` and deadline `prio_deadline`, into wait queue
+/// `q` before the first waiter it is more urgent than (`z_priq_dumb_add` through
+/// `z_sched_prio_cmp`, see [`prio_cmp`]): priority order, then deadline order with
+/// `CONFIG_SCHED_DEADLINE` (`deadline`), FIFO among equals. Returns the thread's new
+/// `(wq_prev, wq_next)`, for the caller to store (it holds the thread already).
 ///
 /// # Safety
 /// `q` must be a valid wait queue whose links are slots of `threads`.
 #[inline(always)]
-unsafe fn waitq_insert(threads: &mut [Thread], q: *mut _wait_q_t, slot: u32, deadline: bool) {
+unsafe fn waitq_insert(
+    threads: &mut [Thread],
+    q: *mut _wait_q_t,
+    slot: u32,
+    (prio, prio_deadline): (i32, u32),
+    deadline: bool,
+) -> (u32, u32) {
     // SAFETY: the caller's contract.
     unsafe {
         let mut after = (*q).tail;
-        while after != NONE
-            && prio_cmp(&threads[slot as usize], &threads[after as usize], deadline) > 0
-        {
-            after = threads[after as usize].wq_prev;
+        while after != NONE {
+            let other = &threads[after as usize];
+            if prio_cmp((prio, prio_deadline), (other.prio, other.prio_deadline), deadline) <= 0 {
+                break;
+            }
+            after = other.wq_prev;
         }
         let before = if after == NONE { (*q).head } else { threads[after as usize].wq_next };
-        let t = &mut threads[slot as usize];
-        t.wq_prev = after;
-        t.wq_next = before;
         if after == NONE {
             (*q).head = slot;
         } else {
@@ -450,6 +464,7 @@ unsafe fn waitq_insert(threads: &mut [Thread], q: *mut _wait_q_t, slot: u32, dea
         } else {
             threads[before as usize].wq_prev = slot;
         }
+        (after, before)
     }
 }
 
@@ -1087,7 +1102,7 @@ impl Kernel {
     /// Writes the state bits and priority back into the thread's `k_thread`.
     #[inline(always)]
     pub fn sync_state(&mut self, slot: u32) {
-        sync_state(&self.threads[slot as usize]);
+        sync_state_prio(&self.threads[slot as usize]);
     }
 
     /// The slot of a `k_thread`, checking that it is a thread of this simulation.
@@ -1122,6 +1137,13 @@ impl Kernel {
         t.state |= _THREAD_QUEUED;
         sync_state(t);
         let prio = t.prio;
+        self.queue(slot, prio);
+    }
+
+    /// The ready-queue half of [`Self::enqueue`], for a thread already marked
+    /// `_THREAD_QUEUED` at priority `prio`.
+    #[inline(always)]
+    fn queue(&mut self, slot: u32, prio: i32) {
         if self.sched_deadline {
             self.enqueue_by_deadline(slot, prio);
         } else {
@@ -1177,11 +1199,17 @@ impl Kernel {
         t.state &= !bits;
         if t.state & (NOT_READY | _THREAD_QUEUED) == 0 {
             self.enqueue(slot);
-            if self.timeline.is_some() && self.context() != Context::Thread(slot) {
-                self.mark(What::Ready(slot));
-            }
+            self.mark_ready(slot);
         } else {
             sync_state(t);
+        }
+    }
+
+    /// The timeline's mark for a thread made ready by another context, when recording one.
+    #[inline(always)]
+    fn mark_ready(&mut self, slot: u32) {
+        if self.timeline.is_some() && self.context() != Context::Thread(slot) {
+            self.mark(What::Ready(slot));
         }
     }
 
@@ -1227,9 +1255,8 @@ impl Kernel {
         self.threads[slot as usize].prio = prio;
         if queued {
             self.enqueue(slot);
-        } else {
-            self.sync_state(slot);
         }
+        self.sync_state(slot);
     }
 
     // -------------------------------------------------------- time slicing
@@ -1498,14 +1525,25 @@ impl Kernel {
     fn pend_on(&mut self, slot: u32, w: Wait, q: *mut _wait_q_t, timeout: k_timeout_t) {
         let (deadline, pend) = (self.sched_deadline, u64::from(self.cost.pend));
         let threads = &mut self.threads[..];
+        // One look at the thread for the wait and its new state: `set_state(slot,
+        // _THREAD_PENDING)` without indexing the table again.
+        let me = &threads[slot as usize];
+        let urgency = (me.prio, me.prio_deadline);
         // SAFETY: `q` is a valid wait queue (see `wait_q`); its links are slots of this kernel.
-        unsafe { waitq_insert(threads, q, slot, deadline) };
+        let (prev, next) = unsafe { waitq_insert(threads, q, slot, urgency, deadline) };
         let t = &mut threads[slot as usize];
+        t.wq_prev = prev;
+        t.wq_next = next;
         t.wait = Some(w);
         t.wait_q = q;
         t.swap_retval = -EAGAIN;
         t.cost_owed += pend;
-        self.set_state(slot, _THREAD_PENDING);
+        let queued = t.state & _THREAD_QUEUED != 0;
+        t.state = (t.state | _THREAD_PENDING) & !_THREAD_QUEUED;
+        sync_state(t);
+        if queued {
+            self.ready.remove(slot, urgency.0);
+        }
         self.add_thread_timeout(slot, timeout);
     }
 
@@ -1513,23 +1551,39 @@ impl Kernel {
     /// suspended). Its blocking call returns its `swap_retval`.
     #[inline(never)]
     pub fn unpend(&mut self, slot: u32) {
-        self.unpend_inline(slot);
+        self.unpend_inline(slot, None);
     }
 
     /// [`Self::unpend`], inlined into the wake-ups of [`Self::unpend_first`].
     #[inline(always)]
-    fn unpend_inline(&mut self, slot: u32) {
-        // One look at the thread for what leaves with the wait (on every wake-up).
+    fn unpend_inline(&mut self, slot: u32, retval: Option<c_int>) {
+        // One look at the thread for what leaves with the wait and its new state (on every
+        // wake-up): `clear_state(slot, _THREAD_PENDING)` without indexing the table again.
         let wake = u64::from(self.cost.wake);
         let threads = &mut self.threads[..];
         let t = &mut threads[slot as usize];
         t.cost_owed += wake;
-        let wait = t.wait.take();
+        if let Some(r) = retval {
+            t.swap_retval = r;
+        }
+        // What leaves with the wait: the queue links, and a poller's events (read only for a
+        // poller, the rare case).
+        let waiting = t.wait.is_some();
+        let poll = match t.wait {
+            Some(Wait::Poll { events, num }) => Some((events, num)),
+            _ => None,
+        };
+        t.wait = None;
         let (prev, next, q) = (t.wq_prev, t.wq_next, t.wait_q);
         t.wq_prev = NONE;
         t.wq_next = NONE;
         let timeout = t.timeout.take();
-        if wait.is_some() {
+        let state = t.state & !_THREAD_PENDING;
+        let ready = state & (NOT_READY | _THREAD_QUEUED) == 0;
+        t.state = if ready { state | _THREAD_QUEUED } else { state };
+        sync_state(t);
+        let prio = t.prio;
+        if waiting {
             // SAFETY: `q` is the wait queue the thread pends on (set with `wait`), valid while
             // it pends; its links are slots of this kernel.
             unsafe { waitq_unlink(threads, q, prev, next) };
@@ -1537,12 +1591,15 @@ impl Kernel {
         if let Some(key) = timeout {
             self.timeouts.remove(&key);
         }
-        if let Some(Wait::Poll { events, num }) = wait {
+        if let Some((events, num)) = poll {
             // A poller registered on several objects leaves all of them as soon as it stops
             // waiting (an event fired, it timed out, or it was aborted).
             crate::api::poll::unregister_all(self, events, num, Poller::Thread(slot));
         }
-        self.clear_state(slot, _THREAD_PENDING);
+        if ready {
+            self.queue(slot, prio);
+            self.mark_ready(slot);
+        }
     }
 
     /// Wakes the first (most urgent, longest waiting) thread of a wait queue, if any
@@ -1554,7 +1611,20 @@ impl Kernel {
         if head == NONE {
             return None;
         }
-        self.unpend_inline(head);
+        self.unpend_inline(head, None);
+        Some(head)
+    }
+
+    /// [`Self::unpend_first`], and the woken thread's blocking call returns `retval` (set in
+    /// the same look at the thread).
+    #[inline]
+    pub fn unpend_first_returning(&mut self, q: *mut _wait_q_t, retval: c_int) -> Option<u32> {
+        // SAFETY: `q` is a valid wait queue (see `wait_q`).
+        let head = unsafe { (*q).head };
+        if head == NONE {
+            return None;
+        }
+        self.unpend_inline(head, Some(retval));
         Some(head)
     }
 

@@ -63,17 +63,15 @@ pub unsafe extern "C-unwind" fn k_sem_give(sem: *mut k_sem) {
         check_sem(k, sem, "k_sem_give");
         // SAFETY: checked above.
         let q = unsafe { addr_of_mut!((*sem).wait_q) };
-        match k.unpend_first(q) {
-            Some(t) => k.threads[t as usize].swap_retval = 0,
-            None => {
-                // SAFETY: checked above.
-                unsafe {
-                    if (*sem).count != (*sem).limit {
-                        (*sem).count += 1;
-                    }
+        // The woken thread's k_sem_take returns 0.
+        if k.unpend_first_returning(q, 0).is_none() {
+            // SAFETY: checked above.
+            unsafe {
+                if (*sem).count != (*sem).limit {
+                    (*sem).count += 1;
                 }
-                crate::api::poll::notify(k, sem as usize, K_POLL_STATE_SEM_AVAILABLE);
             }
+            crate::api::poll::notify(k, sem as usize, K_POLL_STATE_SEM_AVAILABLE);
         }
         wake_end(k)
     });
