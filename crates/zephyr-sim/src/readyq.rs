@@ -59,6 +59,12 @@ fn queued_twice(thread: u32) -> ! {
 
 #[cold]
 #[inline(never)]
+fn bad_link(thread: u32) -> ! {
+    panic!("ready queue link to thread {thread}, which has no links")
+}
+
+#[cold]
+#[inline(never)]
 fn out_of_range(prio: i32) -> ! {
     panic!("priority {prio} out of range")
 }
@@ -71,29 +77,42 @@ impl ReadyQueue {
     #[inline]
     pub fn push_back(&mut self, thread: u32, prio: i32) {
         let l = level(prio);
-        let t = thread as usize;
-        if t >= self.links.len() {
-            self.grow(t);
-        }
-        if self.links[t].level != NOT_QUEUED {
-            queued_twice(thread);
-        }
         let tail = self.ends[l].1;
-        self.links[t] = Link { prev: tail, next: NONE, level: l as u8 };
-        if tail == NONE {
-            self.ends[l].0 = thread;
-        } else {
-            self.links[tail as usize].next = thread;
+        // One bounds check for the thread's links (a new thread's first queueing makes room).
+        match self.links.get_mut(thread as usize) {
+            Some(mine) if mine.level == NOT_QUEUED => {
+                mine.prev = tail;
+                mine.next = NONE;
+                mine.level = l as u8;
+            }
+            Some(_) => queued_twice(thread),
+            None => self.grow(thread, tail, NONE, l),
+        }
+        // `NONE` is never an index of `links` (fewer than `u32::MAX` threads): the bounds
+        // check is the test for an empty level.
+        match self.links.get_mut(tail as usize) {
+            Some(last) => last.next = thread,
+            None => {
+                if tail != NONE {
+                    bad_link(tail);
+                }
+                self.ends[l].0 = thread;
+            }
         }
         self.ends[l].1 = thread;
         self.bitmap |= 1 << l;
     }
 
-    /// Makes room for the links of thread `t` (a new thread's first queueing).
+    /// Makes room for the links of `thread` (its first queueing) and queues it at level `l`
+    /// between `prev` and `next`.
     #[cold]
     #[inline(never)]
-    fn grow(&mut self, t: usize) {
-        self.links.resize(t + 1, UNLINKED);
+    fn grow(&mut self, thread: u32, prev: u32, next: u32, l: usize) {
+        let t = thread as usize;
+        if t >= self.links.len() {
+            self.links.resize(t + 1, UNLINKED);
+        }
+        self.links[t] = Link { prev, next, level: l as u8 };
     }
 
     /// Queues `thread` at level `prio` before the first thread `before` says it precedes
@@ -112,15 +131,14 @@ impl ReadyQueue {
             self.push_back(thread, prio);
             return;
         }
-        let t = thread as usize;
-        if t >= self.links.len() {
-            self.grow(t);
-        }
-        if self.links[t].level != NOT_QUEUED {
-            queued_twice(thread);
-        }
         let prev = self.links[at as usize].prev;
-        self.links[t] = Link { prev, next: at, level: l as u8 };
+        match self.links.get_mut(thread as usize) {
+            Some(mine) if mine.level == NOT_QUEUED => {
+                *mine = Link { prev, next: at, level: l as u8 }
+            }
+            Some(_) => queued_twice(thread),
+            None => self.grow(thread, prev, at, l),
+        }
         self.links[at as usize].prev = thread;
         if prev == NONE {
             self.ends[l].0 = thread;
@@ -140,17 +158,28 @@ impl ReadyQueue {
         if usize::from(link.level) != l {
             return false;
         }
-        if link.prev == NONE {
-            self.ends[l].0 = link.next;
-        } else {
-            self.links[link.prev as usize].next = link.next;
+        // `NONE` is never an index of `links`: each bounds check is the test for an end.
+        match self.links.get_mut(link.prev as usize) {
+            Some(prev) => prev.next = link.next,
+            None => {
+                if link.prev != NONE {
+                    bad_link(link.prev);
+                }
+                self.ends[l].0 = link.next;
+            }
         }
-        if link.next == NONE {
-            self.ends[l].1 = link.prev;
-        } else {
-            self.links[link.next as usize].prev = link.prev;
+        match self.links.get_mut(link.next as usize) {
+            Some(next) => next.prev = link.prev,
+            None => {
+                if link.next != NONE {
+                    bad_link(link.next);
+                }
+                self.ends[l].1 = link.prev;
+            }
         }
-        self.links[thread as usize] = UNLINKED;
+        if let Some(mine) = self.links.get_mut(thread as usize) {
+            *mine = UNLINKED;
+        }
         if self.ends[l].0 == NONE {
             self.bitmap &= !(1 << l);
         }

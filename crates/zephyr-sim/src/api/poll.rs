@@ -253,6 +253,14 @@ pub(crate) fn notify(k: &mut Kernel, obj: usize, state: u32) -> bool {
 /// (not an ISR) and set aside a triggered work's event in [`notify`].
 #[inline]
 pub(crate) fn deferred_for_current(k: &Kernel) -> bool {
+    // Usually nothing is set aside: one test then (every wake-up's end asks).
+    !k.poll.deferred.is_empty() && deferred_for_current_slow(k)
+}
+
+/// [`deferred_for_current`] when some thread set an event aside.
+#[cold]
+#[inline(never)]
+fn deferred_for_current_slow(k: &Kernel) -> bool {
     k.isr_depth == 0 && k.poll.deferred.iter().any(|&(thread, ..)| thread == k.current)
 }
 
