@@ -1425,16 +1425,21 @@ impl Kernel {
     /// has locked the scheduler and `preempt_ok` is false.
     #[inline]
     pub fn need_swap(&self, preempt_ok: bool) -> bool {
-        let cur = &self.threads[self.current as usize];
+        let best = self.ready.best();
         if self.current == IDLE {
-            return self.ready.best().is_some();
+            return best.is_some();
         }
+        // The common answer first, without looking at the thread: it leads the ready queue
+        // (only ready threads are queued).
+        if best == Some(self.current) {
+            return false;
+        }
+        let cur = &self.threads[self.current as usize];
         if !cur.is_ready() {
             return true;
         }
-        match self.ready.best() {
+        match best {
             None => false,
-            Some(best) if best == self.current => false,
             Some(_) => preempt_ok || (cur.prio >= 0 && cur.sched_lock == 0),
         }
     }
@@ -1578,9 +1583,12 @@ impl Kernel {
         t.wq_prev = NONE;
         t.wq_next = NONE;
         let timeout = t.timeout.take();
-        let state = t.state & !_THREAD_PENDING;
-        let ready = state & (NOT_READY | _THREAD_QUEUED) == 0;
-        t.state = if ready { state | _THREAD_QUEUED } else { state };
+        let ready = t.state & ((NOT_READY & !_THREAD_PENDING) | _THREAD_QUEUED) == 0;
+        t.state = if ready {
+            (t.state & !_THREAD_PENDING) | _THREAD_QUEUED
+        } else {
+            t.state & !_THREAD_PENDING
+        };
         sync_state(t);
         let prio = t.prio;
         if waiting {
@@ -1606,11 +1614,7 @@ impl Kernel {
     /// (`z_unpend_first_thread` + `z_ready_thread`).
     #[inline]
     pub fn unpend_first(&mut self, q: *mut _wait_q_t) -> Option<u32> {
-        // SAFETY: `q` is a valid wait queue (see `wait_q`).
-        let head = unsafe { (*q).head };
-        if head == NONE {
-            return None;
-        }
+        let head = self.waiting_head(q)?;
         self.unpend_inline(head, None);
         Some(head)
     }
@@ -1619,12 +1623,24 @@ impl Kernel {
     /// the same look at the thread).
     #[inline]
     pub fn unpend_first_returning(&mut self, q: *mut _wait_q_t, retval: c_int) -> Option<u32> {
+        let head = self.waiting_head(q)?;
+        self.unpend_inline(head, Some(retval));
+        Some(head)
+    }
+
+    /// The first waiter of wait queue `q`, about to be woken: one test of the slot against
+    /// the thread table serves as the bounds check and the test for an empty queue (`NONE` is
+    /// never a slot).
+    #[inline(always)]
+    fn waiting_head(&self, q: *mut _wait_q_t) -> Option<u32> {
         // SAFETY: `q` is a valid wait queue (see `wait_q`).
         let head = unsafe { (*q).head };
-        if head == NONE {
+        if head as usize >= self.threads.len() {
+            if head != NONE {
+                bad_waiter(head);
+            }
             return None;
         }
-        self.unpend_inline(head, Some(retval));
         Some(head)
     }
 
@@ -1750,6 +1766,13 @@ impl Kernel {
             *q = _wait_q_t::EMPTY;
         }
     }
+}
+
+/// A wait queue links to a slot the thread table does not have (a kernel bug).
+#[cold]
+#[inline(never)]
+fn bad_waiter(slot: u32) -> ! {
+    panic!("simulator bug: a wait queue links to thread slot {slot}, which does not exist")
 }
 
 /// `z_sim_obj::flags`: statically initialised object.
