@@ -158,16 +158,16 @@ impl ReadyQueue {
         if usize::from(link.level) != l {
             return false;
         }
-        // `NONE` is never an index of `links`: each bounds check is the test for an end.
-        match self.links.get_mut(link.prev as usize) {
-            Some(prev) => prev.next = link.next,
-            None => {
-                if link.prev != NONE {
-                    bad_link(link.prev);
-                }
-                self.ends[l].0 = link.next;
+        // A blocking thread usually leaves from the head of its level: that test first.
+        if link.prev == NONE {
+            self.ends[l].0 = link.next;
+        } else {
+            match self.links.get_mut(link.prev as usize) {
+                Some(prev) => prev.next = link.next,
+                None => bad_link(link.prev),
             }
         }
+        // `NONE` is never an index of `links`: the bounds check is the test for the tail.
         match self.links.get_mut(link.next as usize) {
             Some(next) => next.prev = link.prev,
             None => {
