@@ -23,7 +23,9 @@
 //! for the scheduler ([`Stop`], with the thread's slot).
 //!
 //! The registers saved are those the C ABI makes callee-saved: rbx, rbp, r12-r15 on x86_64
-//! (System V); x19-x29, the link register and d8-d15 on aarch64. The x87 control word and
+//! (System V); x19-x29, the link register and d8-d15 on aarch64. Unix hosts only: Windows'
+//! x64 convention also keeps rsi, rdi and xmm6-xmm15, which this switch does not save, so
+//! other hosts fail to compile with a message saying so. The x87 control word and
 //! MXCSR, also callee-saved on x86_64, are not: Rust code does not change them.
 //!
 //! Panics never cross a switch: a thread's body runs under `catch_unwind` at the base of
@@ -277,7 +279,7 @@ extern "C" fn thread_main(context: *mut Context, value: usize) -> ! {
     unreachable!("a thread context was resumed after its body ended");
 }
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(unix, target_arch = "x86_64"))]
 mod arch {
     use super::{thread_main, Context};
 
@@ -388,7 +390,7 @@ mod arch {
     }
 }
 
-#[cfg(target_arch = "aarch64")]
+#[cfg(all(unix, target_arch = "aarch64"))]
 mod arch {
     use super::{thread_main, Context};
 
@@ -504,10 +506,11 @@ mod arch {
     }
 }
 
-#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+#[cfg(not(all(unix, any(target_arch = "x86_64", target_arch = "aarch64"))))]
 compile_error!(
-    "zephyr-sim switches simulated threads' stacks with assembly written for x86_64 and \
-     aarch64 hosts only (src/context.rs)"
+    "zephyr-sim switches simulated threads' stacks with assembly written for the C calling \
+     convention of x86_64 and aarch64 Unix hosts only (src/context.rs): Windows saves other \
+     registers across calls"
 );
 
 #[cfg(zsim_signals)]
