@@ -218,6 +218,28 @@ impl Thread {
     pub fn is_ready(&self) -> bool {
         self.state & NOT_READY == 0
     }
+
+    /// Sets `bits` (which make the thread not ready) and takes it off the ready queue's books
+    /// (`_THREAD_QUEUED`), mirrored into its `k_thread`; returns whether it was queued: the
+    /// caller removes it from the ready queue.
+    #[inline(always)]
+    fn block(&mut self, bits: u8) -> bool {
+        let queued = self.state & _THREAD_QUEUED != 0;
+        self.state = (self.state | bits) & !_THREAD_QUEUED;
+        sync_state(self);
+        queued
+    }
+
+    /// Clears `bits`; if that makes the thread ready, marks it `_THREAD_QUEUED`. Mirrored into
+    /// its `k_thread`; returns whether it became ready: the caller queues it.
+    #[inline(always)]
+    fn unblock(&mut self, bits: u8) -> bool {
+        let state = self.state & !bits;
+        let ready = state & (NOT_READY | _THREAD_QUEUED) == 0;
+        self.state = if ready { state | _THREAD_QUEUED } else { state };
+        sync_state(self);
+        ready
+    }
 }
 
 /// Why the simulation ended.
@@ -1204,12 +1226,10 @@ impl Kernel {
     #[inline(always)]
     pub fn clear_state(&mut self, slot: u32, bits: u8) {
         let t = &mut self.threads[slot as usize];
-        t.state &= !bits;
-        if t.state & (NOT_READY | _THREAD_QUEUED) == 0 {
-            self.enqueue(slot);
+        let prio = t.prio;
+        if t.unblock(bits) {
+            self.queue(slot, prio);
             self.mark_ready(slot);
-        } else {
-            sync_state(t);
         }
     }
 
@@ -1225,12 +1245,10 @@ impl Kernel {
     #[inline(always)]
     pub fn set_state(&mut self, slot: u32, bits: u8) {
         let t = &mut self.threads[slot as usize];
-        t.state |= bits;
-        if t.state & _THREAD_QUEUED != 0 {
-            t.state &= !_THREAD_QUEUED;
-            self.ready.remove(slot, t.prio);
+        let prio = t.prio;
+        if t.block(bits) {
+            self.ready.remove(slot, prio);
         }
-        sync_state(t);
     }
 
     /// Cancels a thread's pending timeout, if any; returns whether there was one.
@@ -1551,10 +1569,7 @@ impl Kernel {
         t.wait_q = q;
         t.swap_retval = -EAGAIN;
         t.cost_owed += pend;
-        let queued = t.state & _THREAD_QUEUED != 0;
-        t.state = (t.state | _THREAD_PENDING) & !_THREAD_QUEUED;
-        sync_state(t);
-        if queued {
+        if t.block(_THREAD_PENDING) {
             self.ready.remove(slot, urgency.0);
         }
         self.add_thread_timeout(slot, timeout);
@@ -1591,13 +1606,7 @@ impl Kernel {
         t.wq_prev = NONE;
         t.wq_next = NONE;
         let timeout = t.timeout.take();
-        let ready = t.state & ((NOT_READY & !_THREAD_PENDING) | _THREAD_QUEUED) == 0;
-        t.state = if ready {
-            (t.state & !_THREAD_PENDING) | _THREAD_QUEUED
-        } else {
-            t.state & !_THREAD_PENDING
-        };
-        sync_state(t);
+        let ready = t.unblock(_THREAD_PENDING);
         let prio = t.prio;
         if waiting {
             // SAFETY: `q` is the wait queue the thread pends on (set with `wait`), valid while
