@@ -256,15 +256,16 @@ pub unsafe fn switch(from: *mut Context, to: *mut usize, value: usize) -> usize 
 }
 
 /// The first code a thread context runs, on its own stack, called by the start trampoline
-/// with the value it was switched to with: runs the body under `catch_unwind`, then switches
-/// to the scheduler for good.
-extern "C" fn thread_main(context: *mut Context, value: usize) -> ! {
+/// (the value it was first switched to with is not needed: a thread that has not run has no
+/// blocking call to return from): runs the body under `catch_unwind`, then switches to the
+/// scheduler for good.
+extern "C" fn thread_main(context: *mut Context) -> ! {
     set_running(context);
     // SAFETY: the trampoline passes the context whose initial frame it runs on, live while
     // its thread runs.
     let body = unsafe { (*context).body.take() }.expect("a thread context started twice");
     let end = match catch_unwind(AssertUnwindSafe(move || {
-        crate::switch::thread_start(value);
+        crate::switch::thread_start();
         body()
     })) {
         Ok(()) => BodyEnd::Returned,
@@ -330,14 +331,12 @@ mod arch {
         )
     }
 
-    /// Where a new context's first switch returns to: rbx holds the context, rax the value
-    /// it was switched to with. The return address above it is zero, so an unwinder walking
-    /// up from `thread_main` stops here.
+    /// Where a new context's first switch returns to: rbx holds the context. The return
+    /// address above it is zero, so an unwinder walking up from `thread_main` stops here.
     #[unsafe(naked)]
     unsafe extern "C" fn start() {
         core::arch::naked_asm!(
             "mov rdi, rbx",
-            "mov rsi, rax",
             "call {main}",
             "ud2",
             main = sym thread_main,
@@ -457,13 +456,12 @@ mod arch {
         )
     }
 
-    /// Where a new context's first switch returns to: x19 holds the context, x0 the value it
-    /// was switched to with; the frame pointer and link register are zero, so an unwinder
-    /// walking up from `thread_main` stops here.
+    /// Where a new context's first switch returns to: x19 holds the context; the frame
+    /// pointer and link register are zero, so an unwinder walking up from `thread_main` stops
+    /// here.
     #[unsafe(naked)]
     unsafe extern "C" fn start() {
         core::arch::naked_asm!(
-            "mov x1, x0",
             "mov x0, x19",
             "mov x30, xzr",
             "bl {main}",

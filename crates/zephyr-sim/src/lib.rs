@@ -29,8 +29,8 @@
 //!
 //! 1. **One simulated CPU.** Exactly one thread or ISR runs at a time. Each thread runs on a
 //!    host stack of its own; a thread switch is a user-space stack switch, straight from the
-//!    outgoing thread to the incoming one, as on a real CPU (x86_64 and aarch64 hosts); the
-//!    whole simulation runs on the host thread that called [`Sim::run`].
+//!    outgoing thread to the incoming one, as on a real CPU (x86_64 and aarch64 Unix hosts);
+//!    the whole simulation runs on the host thread that called [`Sim::run`].
 //! 2. **Zephyr's rules, with sources.** Scheduling, rounding and return codes follow Zephyr
 //!    2.7's `kernel/*.c` and the real-kernel traces in `shared/conformance`; each rule has a
 //!    test that names its source.

@@ -127,7 +127,7 @@ pub fn make_context(k: &mut Kernel, slot: u32, body: Box<dyn FnOnce()>) -> Conte
 /// What a thread does first when it runs, before its body (inside the body's `catch_unwind`:
 /// a kernel entry may unwind once the watchdog asked to stop): pay what the cost model
 /// charged for the switch to it.
-pub fn thread_start(_resume: usize) {
+pub fn thread_start() {
     let owed = with(|k| k.take_cost_owed());
     if owed > 0 {
         busy_wait(owed);
