@@ -20,7 +20,24 @@
 //!
 //! What a context is resumed with travels in a register ([`switch`]'s return value): the
 //! blocking call's result for a thread ([`crate::switch::Resume`]), why the thread stopped
-//! for the scheduler ([`Stop`], with the thread's slot).
+//! for the scheduler ([`Stop`], with the thread's slot). Which context runs (`RUNNING`, read
+//! by the signal handlers) changes inside the switch, at the instruction that changes the
+//! stack pointer: a [`Plan`] names both.
+//!
+//! # Blocking entry points
+//! A kernel call that blocks returns, once its thread runs again, through the frames that
+//! called the switch. When that thread and the one that switched to it blocked from
+//! different callers (a `main` loop and a thread's loop), the first return above the common
+//! frames goes where the *other* thread's call came from as far as the CPU's return-address
+//! predictor knows: one mispredicted return per switch, about 7 ns on the machine the
+//! simulator bench runs on (README, Speed). A call whose switch is its last act can instead
+//! be a *blocking entry* ([`blocking_entry!`]): a few instructions of assembly that call the
+//! call's body, and, when the body asks for a switch, save the caller's registers right
+//! there, with the caller's own return address above them. The thread then resumes straight
+//! into its caller through an indirect jump, which the CPU predicts from the branch history
+//! (it tells the threads apart), and a panic in the body unwinds through the entry's call
+//! frame information to the caller as from any other function. `k_sem_take`, the call an
+//! executor parks its thread with, is one.
 //!
 //! The registers saved are those the C ABI makes callee-saved: rbx, rbp, r12-r15 on x86_64
 //! (System V); x19-x29, the link register and d8-d15 on aarch64. Unix hosts only: Windows'
@@ -178,24 +195,17 @@ impl Context {
         // SAFETY: only the address is taken; `Cell<usize>` has `usize`'s layout.
         unsafe { std::ptr::addr_of_mut!((*this).sp).cast() }
     }
-
-    /// The saved stack pointer ([`switch`]'s `to`).
-    ///
-    /// # Safety
-    /// `this` must be a live context that is not running.
-    pub unsafe fn saved_sp(this: *mut Context) -> usize {
-        // SAFETY: the caller's duty.
-        unsafe { (*this).sp.get() }
-    }
 }
 
 thread_local! {
-    /// The context running on this host thread (null: the scheduler's). Set by each context
-    /// as it resumes; read by the signal handlers (a `const` thread-local `Cell`, so
-    /// async-signal-safe).
+    /// The context running on this host thread (null: the scheduler's). Changed by the
+    /// switch as it changes stacks ([`Plan`]); read by the signal handlers (a `const`
+    /// thread-local `Cell`, so async-signal-safe).
     static RUNNING: Cell<*const Context> = const { Cell::new(std::ptr::null()) };
     /// The scheduler's saved stack pointer while a simulated thread runs.
     static SCHEDULER: Cell<usize> = const { Cell::new(0) };
+    /// The plan a blocking entry's body hands to its switch ([`Outcome`]).
+    static PLAN: Cell<Plan> = const { Cell::new(Plan::STAY) };
 }
 
 /// The context running on this host thread, null on the scheduler's.
@@ -203,13 +213,91 @@ pub fn running() -> *const Context {
     RUNNING.get()
 }
 
-/// Records that `context` runs now (null: the scheduler). Each context calls this first
-/// thing when resumed, so a signal that arrives in the middle of a switch sees the context
-/// whose stack the CPU is still on, or no stack it claims (the handlers check the stack
-/// pointer against the context's stack).
+/// Records that `context` runs now (null: the scheduler), outside a switch: when a
+/// simulation starts or ends on this host thread, and when the scheduler's context resumes
+/// after a signal handler abandoned a thread.
 #[inline(always)]
 pub fn set_running(context: *const Context) {
     RUNNING.set(context);
+}
+
+/// A switch from the running context to another, as the switch's assembly reads it (the
+/// field order is part of that code).
+///
+/// The switch stores the stack pointer at `save`, then writes `next` into this host thread's
+/// `RUNNING` cell, then loads the stack pointer from `to`: a signal handler that checks the
+/// interrupted stack pointer against the running context's stack ([`crate::signals`]) finds
+/// them agreeing, or finds the stack pointer outside the stack it is told runs, and then
+/// leaves the thread alone, never the wrong thread blamed.
+#[derive(Clone, Copy, Debug)]
+#[repr(C)]
+pub struct Plan {
+    /// Where the running context's stack pointer is saved ([`Context::sp_slot`], or the
+    /// scheduler's: [`scheduler_sp_slot`]).
+    save: *mut usize,
+    /// Where the next context's stack pointer was saved. Null in a plan that does not switch
+    /// ([`Plan::STAY`]).
+    to: *mut usize,
+    /// This host thread's `RUNNING` cell.
+    running: *mut *const Context,
+    /// The context that runs next (null: the scheduler's).
+    next: *const Context,
+}
+
+impl Plan {
+    /// No switch: the running thread stays.
+    pub const STAY: Plan = Plan {
+        save: std::ptr::null_mut(),
+        to: std::ptr::null_mut(),
+        running: std::ptr::null_mut(),
+        next: std::ptr::null(),
+    };
+
+    /// A switch from the running context `from` (null: the scheduler's) to `next` (null: the
+    /// scheduler's).
+    #[inline(always)]
+    pub fn new(from: *mut Context, next: *mut Context) -> Plan {
+        let slot =
+            |c: *mut Context| if c.is_null() { scheduler_sp_slot() } else { Context::sp_slot(c) };
+        Plan { save: slot(from), to: slot(next), running: RUNNING.with(|r| r.as_ptr()), next }
+    }
+
+    /// Whether the plan switches (it is not [`Plan::STAY`]).
+    #[inline(always)]
+    pub fn switches(&self) -> bool {
+        !self.to.is_null()
+    }
+}
+
+/// What a blocking entry's body returns ([`blocking_entry!`]), in two registers (rax and rdx
+/// on x86_64, x0 and x1 on aarch64).
+#[repr(C)]
+pub struct Outcome {
+    /// What the call returns (a C `int` in the low bits) when it does not switch; when it
+    /// does, what the next context is resumed with.
+    value: usize,
+    /// The switch to make, or null to return `value` now.
+    plan: *const Plan,
+}
+
+impl Outcome {
+    /// The call returns `value` now.
+    #[inline(always)]
+    pub fn returns(value: i32) -> Outcome {
+        Outcome { value: value as u32 as usize, plan: std::ptr::null() }
+    }
+
+    /// The call switches as `plan` says, resuming the next context with `value`; the caller
+    /// resumes later with the value it is switched back to with.
+    #[inline(always)]
+    pub fn switch(plan: Plan, value: usize) -> Outcome {
+        debug_assert!(plan.switches());
+        let plan = PLAN.with(|p| {
+            p.set(plan);
+            p.as_ptr() as *const Plan
+        });
+        Outcome { value, plan }
+    }
 }
 
 /// The scheduler's saved stack pointer (for the signal handlers' redirect, `arch::restore`).
@@ -233,26 +321,25 @@ pub fn scheduler_sp_slot() -> *mut usize {
 pub unsafe fn resume_from_scheduler(to: *mut Context, value: usize) -> usize {
     // SAFETY: the caller's duty; the scheduler's stack pointer is saved in this host thread's
     // `SCHEDULER` cell, which lives as long as the thread.
-    let word = unsafe { arch::switch(scheduler_sp_slot(), Context::saved_sp(to), value) };
+    let word = unsafe { arch::switch(&Plan::new(std::ptr::null_mut(), to), value) };
+    // (A switch back here set it already; a signal handler's redirect did not.)
     set_running(std::ptr::null());
     word
 }
 
-/// Switches from the running thread context `from` to the context whose stack pointer is
-/// saved at `to` (a thread's, [`Context::sp_slot`], or the scheduler's,
-/// [`scheduler_sp_slot`]), passing `value`; returns when a context switches back to `from`,
-/// with what it passed.
+/// Switches from the running thread context as `plan` says (to a thread's context or the
+/// scheduler's), passing `value`; returns when a context switches back to this one, with
+/// what it passed.
 ///
 /// # Safety
-/// `from` must be the running context (the caller is on its stack); `to` must hold the saved
-/// stack pointer of a live context that is not running; no kernel borrow may be held.
+/// `plan` must switch from the running context (the caller is on its stack) to a live
+/// context that is not running; no kernel borrow may be held.
 #[inline(always)]
-pub unsafe fn switch(from: *mut Context, to: *mut usize, value: usize) -> usize {
-    // SAFETY: the caller's duty: `from`'s stack pointer slot is written as it stops, `to` is
-    // read while its context does not run.
-    let word = unsafe { arch::switch(Context::sp_slot(from), *to, value) };
-    set_running(from);
-    word
+pub unsafe fn switch(plan: &Plan, value: usize) -> usize {
+    debug_assert!(plan.switches());
+    // SAFETY: the caller's duty: the running context's stack pointer slot is written as it
+    // stops, the next one's is read while its context does not run.
+    unsafe { arch::switch(plan, value) }
 }
 
 /// The first code a thread context runs, on its own stack, called by the start trampoline
@@ -260,7 +347,6 @@ pub unsafe fn switch(from: *mut Context, to: *mut usize, value: usize) -> usize 
 /// blocking call to return from): runs the body under `catch_unwind`, then switches to the
 /// scheduler for good.
 extern "C" fn thread_main(context: *mut Context) -> ! {
-    set_running(context);
     // SAFETY: the trampoline passes the context whose initial frame it runs on, live while
     // its thread runs.
     let body = unsafe { (*context).body.take() }.expect("a thread context started twice");
@@ -275,23 +361,28 @@ extern "C" fn thread_main(context: *mut Context) -> ! {
     unsafe {
         (*context).end.set(Some(end));
         let slot = (*context).slot;
-        switch(context, scheduler_sp_slot(), Stop::Ended.encode(slot));
+        switch(&Plan::new(context, std::ptr::null_mut()), Stop::Ended.encode(slot));
     }
     unreachable!("a thread context was resumed after its body ended");
 }
 
 #[cfg(all(unix, target_arch = "x86_64"))]
 mod arch {
-    use super::{thread_main, Context};
+    use super::{thread_main, Context, Plan};
 
-    /// Saves the callee-saved registers on the running stack, stores its stack pointer at
-    /// `save`, switches to the stack `to` and restores the registers saved there (as
-    /// [`restore`] does), returning `value` on that side.
+    /// Saves the callee-saved registers on the running stack and switches as `plan` says
+    /// (its stack pointer to `plan.save`, `RUNNING` to `plan.next`, the stack pointer from
+    /// `plan.to`), then restores the registers saved there (as [`restore`] does) and returns
+    /// into that context with `value`.
+    ///
+    /// A saved context is six registers (r15 lowest, then r14, r13, r12, rbx, rbp) below
+    /// the address it resumes at: this function's caller, a blocking entry's resume point
+    /// ([`super::blocking_entry!`]), or a new context's [`start`].
     ///
     /// # Safety
-    /// `to` must be a stack pointer saved by this function, or an initial frame.
+    /// `plan.to` must hold a stack pointer saved by a switch, or an initial frame.
     #[unsafe(naked)]
-    pub unsafe extern "C" fn switch(save: *mut usize, to: usize, value: usize) -> usize {
+    pub unsafe extern "C" fn switch(plan: *const Plan, value: usize) -> usize {
         core::arch::naked_asm!(
             "push rbp",
             "push rbx",
@@ -299,18 +390,99 @@ mod arch {
             "push r13",
             "push r14",
             "push r15",
-            "mov [rdi], rsp",
-            "mov rsp, rsi",
+            "mov rax, [rdi]",
+            "mov [rax], rsp",
+            "mov rax, [rdi + 16]",
+            "mov rcx, [rdi + 24]",
+            "mov [rax], rcx",
+            "mov rax, [rdi + 8]",
+            "mov rsp, [rax]",
             "pop r15",
             "pop r14",
             "pop r13",
             "pop r12",
             "pop rbx",
             "pop rbp",
-            "mov rax, rdx",
+            "mov rax, rsi",
             "ret",
         )
     }
+
+    /// The assembly of a blocking entry point ([`super::blocking_entry!`]) whose body is
+    /// `$body`. `$pay` is [`crate::switch::resumed_in_entry`].
+    ///
+    /// On entry the stack pointer is 8 modulo 16 (the caller's return address on top); one
+    /// word more aligns it for the call to the body, which gets the entry's arguments as they
+    /// came (all in registers: the entries have at most six integer arguments). The body
+    /// returns an `Outcome` in rax (value) and rdx (plan). Null plan: return. Otherwise the
+    /// word below the return address becomes the resume point `3:`, the callee-saved
+    /// registers are pushed below it, a saved context like [`switch`]'s, and the switch is
+    /// made as there, resuming the next context with an indirect jump. When this thread is
+    /// resumed at `3:` (by an indirect jump from another entry, or a `ret` from [`switch`]),
+    /// rax holds a packed `Resume`: if the cost model is on (bit 32) `$pay` pays and gives
+    /// the result, then the entry jumps back to its caller.
+    ///
+    /// The CFI directives describe the frame at each call, so a panic in the body or in
+    /// `$pay` unwinds through the entry to its caller.
+    macro_rules! blocking_entry_asm {
+        ($body:path, $pay:path) => {
+            core::arch::naked_asm!(
+                ".cfi_startproc",
+                "sub rsp, 8",
+                ".cfi_adjust_cfa_offset 8",
+                "call {body}",
+                "test rdx, rdx",
+                "jnz 2f",
+                "add rsp, 8",
+                ".cfi_adjust_cfa_offset -8",
+                "ret",
+                "2:",
+                ".cfi_adjust_cfa_offset 8",
+                "lea rcx, [rip + 3f]",
+                "mov [rsp], rcx",
+                "push rbp",
+                "push rbx",
+                "push r12",
+                "push r13",
+                "push r14",
+                "push r15",
+                "mov rcx, [rdx]",
+                "mov [rcx], rsp",
+                "mov rcx, [rdx + 16]",
+                "mov rsi, [rdx + 24]",
+                "mov [rcx], rsi",
+                "mov rcx, [rdx + 8]",
+                "mov rsp, [rcx]",
+                "pop r15",
+                "pop r14",
+                "pop r13",
+                "pop r12",
+                "pop rbx",
+                "pop rbp",
+                "pop rcx",
+                "jmp rcx",
+                "3:",
+                ".cfi_adjust_cfa_offset -8",
+                "bt rax, 32",
+                "jc 4f",
+                "pop rcx",
+                "jmp rcx",
+                "4:",
+                "push rax",
+                ".cfi_adjust_cfa_offset 8",
+                "mov rdi, rax",
+                "call {pay}",
+                "add rsp, 8",
+                ".cfi_adjust_cfa_offset -8",
+                "pop rcx",
+                "jmp rcx",
+                ".cfi_endproc",
+                body = sym $body,
+                pay = sym $pay,
+            )
+        };
+    }
+    pub(crate) use blocking_entry_asm;
 
     /// The second half of [`switch`], entered by a signal handler with the stack pointer set
     /// to a saved one and the value in rdx: that context's `switch` returns the value.
@@ -391,16 +563,21 @@ mod arch {
 
 #[cfg(all(unix, target_arch = "aarch64"))]
 mod arch {
-    use super::{thread_main, Context};
+    use super::{thread_main, Context, Plan};
 
-    /// Saves the callee-saved registers on the running stack, stores its stack pointer at
-    /// `save`, switches to the stack `to` and restores the registers saved there (as
-    /// [`restore`] does), returning `value` on that side.
+    /// Saves the callee-saved registers on the running stack and switches as `plan` says
+    /// (its stack pointer to `plan.save`, `RUNNING` to `plan.next`, the stack pointer from
+    /// `plan.to`), then restores the registers saved there (as [`restore`] does) and returns
+    /// into that context with `value`.
+    ///
+    /// A saved context is 160 bytes: x19-x28, x29 and x30 (where it resumes: this function's
+    /// caller, a blocking entry's resume point ([`super::blocking_entry!`]), or a new
+    /// context's [`start`]), d8-d15.
     ///
     /// # Safety
-    /// `to` must be a stack pointer saved by this function, or an initial frame.
+    /// `plan.to` must hold a stack pointer saved by a switch, or an initial frame.
     #[unsafe(naked)]
-    pub unsafe extern "C" fn switch(save: *mut usize, to: usize, value: usize) -> usize {
+    pub unsafe extern "C" fn switch(plan: *const Plan, value: usize) -> usize {
         core::arch::naked_asm!(
             "sub sp, sp, #160",
             "stp x19, x20, [sp, #0]",
@@ -413,9 +590,14 @@ mod arch {
             "stp d10, d11, [sp, #112]",
             "stp d12, d13, [sp, #128]",
             "stp d14, d15, [sp, #144]",
+            "ldr x2, [x0]",
             "mov x3, sp",
-            "str x3, [x0]",
-            "mov sp, x1",
+            "str x3, [x2]",
+            "ldp x2, x3, [x0, #16]",
+            "str x3, [x2]",
+            "ldr x2, [x0, #8]",
+            "ldr x3, [x2]",
+            "mov sp, x3",
             "ldp x19, x20, [sp, #0]",
             "ldp x21, x22, [sp, #16]",
             "ldp x23, x24, [sp, #32]",
@@ -427,10 +609,90 @@ mod arch {
             "ldp d12, d13, [sp, #128]",
             "ldp d14, d15, [sp, #144]",
             "add sp, sp, #160",
-            "mov x0, x2",
+            "mov x0, x1",
             "ret",
         )
     }
+
+    /// The assembly of a blocking entry point ([`super::blocking_entry!`]) whose body is
+    /// `$body`. `$pay` is [`crate::switch::resumed_in_entry`].
+    ///
+    /// The entry saves the frame pointer and the link register (its caller's return address)
+    /// and calls the body with the entry's arguments as they came (all in registers). The
+    /// body returns an `Outcome` in x0 (value) and x1 (plan). Null plan: return. Otherwise
+    /// the callee-saved registers are saved below, a context like [`switch`]'s whose x30 is
+    /// the resume point `3:`, and the switch is made as there, resuming the next context with
+    /// `br` (an indirect branch, not a return). When this thread is resumed at `3:`, x0 holds
+    /// a packed `Resume`: if the cost model is on (bit 32) `$pay` pays and gives the result,
+    /// then the entry branches back to its caller.
+    ///
+    /// The CFI directives describe the frame at each call, so a panic in the body or in
+    /// `$pay` unwinds through the entry to its caller.
+    macro_rules! blocking_entry_asm {
+        ($body:path, $pay:path) => {
+            core::arch::naked_asm!(
+                ".cfi_startproc",
+                "stp x29, x30, [sp, #-16]!",
+                ".cfi_def_cfa_offset 16",
+                ".cfi_offset x29, -16",
+                ".cfi_offset x30, -8",
+                "bl {body}",
+                "cbnz x1, 2f",
+                ".cfi_remember_state",
+                "ldp x29, x30, [sp], #16",
+                ".cfi_def_cfa_offset 0",
+                ".cfi_restore x29",
+                ".cfi_restore x30",
+                "ret",
+                "2:",
+                ".cfi_restore_state",
+                "sub sp, sp, #160",
+                "stp x19, x20, [sp, #0]",
+                "stp x21, x22, [sp, #16]",
+                "stp x23, x24, [sp, #32]",
+                "stp x25, x26, [sp, #48]",
+                "stp x27, x28, [sp, #64]",
+                "adr x30, 3f",
+                "stp x29, x30, [sp, #80]",
+                "stp d8, d9, [sp, #96]",
+                "stp d10, d11, [sp, #112]",
+                "stp d12, d13, [sp, #128]",
+                "stp d14, d15, [sp, #144]",
+                "ldr x2, [x1]",
+                "mov x3, sp",
+                "str x3, [x2]",
+                "ldp x2, x3, [x1, #16]",
+                "str x3, [x2]",
+                "ldr x2, [x1, #8]",
+                "ldr x3, [x2]",
+                "mov sp, x3",
+                "ldp x19, x20, [sp, #0]",
+                "ldp x21, x22, [sp, #16]",
+                "ldp x23, x24, [sp, #32]",
+                "ldp x25, x26, [sp, #48]",
+                "ldp x27, x28, [sp, #64]",
+                "ldp x29, x30, [sp, #80]",
+                "ldp d8, d9, [sp, #96]",
+                "ldp d10, d11, [sp, #112]",
+                "ldp d12, d13, [sp, #128]",
+                "ldp d14, d15, [sp, #144]",
+                "add sp, sp, #160",
+                "br x30",
+                "3:",
+                "tbnz x0, #32, 4f",
+                "ldp x29, x30, [sp], #16",
+                "br x30",
+                "4:",
+                "bl {pay}",
+                "ldp x29, x30, [sp], #16",
+                "br x30",
+                ".cfi_endproc",
+                body = sym $body,
+                pay = sym $pay,
+            )
+        };
+    }
+    pub(crate) use blocking_entry_asm;
 
     /// The second half of [`switch`], entered by a signal handler with the stack pointer set
     /// to a saved one and the value in x2: that context's `switch` returns the value.
@@ -511,5 +773,24 @@ compile_error!(
      registers across calls"
 );
 
+pub(crate) use arch::blocking_entry_asm;
 #[cfg(zsim_signals)]
 pub use arch::{redirect, stack_pointer};
+
+/// The body of a blocking entry point: `#[unsafe(naked)]` on an `extern "C-unwind"` function
+/// with at most six integer arguments, whose body `$body` takes the same arguments and
+/// returns an [`Outcome`] (see the module docs, "Blocking entry points").
+///
+/// ```ignore
+/// #[no_mangle]
+/// #[unsafe(naked)]
+/// pub unsafe extern "C-unwind" fn k_sem_take(sem: *mut k_sem, timeout: k_timeout_t) -> c_int {
+///     crate::context::blocking_entry!(take_body)
+/// }
+/// ```
+macro_rules! blocking_entry {
+    ($body:path) => {
+        $crate::context::blocking_entry_asm!($body, $crate::switch::resumed_in_entry)
+    };
+}
+pub(crate) use blocking_entry;

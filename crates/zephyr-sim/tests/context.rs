@@ -2,6 +2,8 @@
 //! another's keeps every value the outgoing thread holds, in integer and floating-point
 //! registers alike (the C ABI's callee-saved ones are saved on its stack: on aarch64 these
 //! include d8-d15), and many threads handing the CPU to each other run in Zephyr's order.
+//! Both for switches made by Rust code (`k_yield`) and by a blocking entry's assembly
+//! (`k_sem_take`), through which a panic in the call still unwinds to its caller.
 
 mod common;
 
@@ -16,7 +18,7 @@ use zephyr_sys::*;
 /// A computation that keeps many integer and floating-point values live across `between`
 /// (`k_yield` in a simulated thread: a switch to an equal-priority thread doing the same with
 /// other values; nothing on the host, for the expected result).
-fn mixed(seed: u64, rounds: u32, between: fn()) -> (u64, f64) {
+fn mixed(seed: u64, rounds: u32, mut between: impl FnMut()) -> (u64, f64) {
     let (mut a, mut b, mut c, mut d) = (seed, seed ^ 0x9e37, seed.rotate_left(7), !seed);
     let (mut x, mut y, mut z, mut w) = (seed as f64, 0.5 + seed as f64, 1.25, -3.0);
     for i in 0..rounds {
@@ -67,6 +69,81 @@ fn values_held_across_switches_survive_them() {
         assert_eq!(want.0, got.0, "integers of thread {seed}");
         assert_eq!(want.1.to_bits(), got.1.to_bits(), "floats of thread {seed}");
     }
+}
+
+/// The same across switches made inside `k_sem_take` (a blocking entry): four threads pass
+/// a token round, each blocking in `k_sem_take` on its own semaphore after giving the next
+/// thread's, so every switch goes from one entry's assembly straight into another's.
+#[test]
+fn values_held_across_switches_inside_k_sem_take_survive_them() {
+    const THREADS: usize = 4;
+    const ROUNDS: u32 = 200;
+    let expected: Vec<(u64, f64)> = (0..THREADS as u64).map(|s| mixed(s, ROUNDS, || ())).collect();
+    let results = Rc::new(RefCell::new(vec![(0, 0.0); THREADS]));
+    let out = results.clone();
+    let outcome = Sim::new()
+        .run(move || {
+            let sems: Vec<usize> = (0..THREADS).map(|_| sem(0, 1) as usize).collect();
+            for i in 0..THREADS {
+                let (out, mine, next) = (out.clone(), sems[i], sems[(i + 1) % THREADS]);
+                let (mine, next) = (mine as *mut k_sem, next as *mut k_sem);
+                spawn("relay", 1, K_NO_WAIT, move || {
+                    // SAFETY: kernel call from a simulated thread on a leaked semaphore.
+                    unsafe { k_sem_take(mine, K_FOREVER) };
+                    // SAFETY: as above.
+                    let got = mixed(i as u64, ROUNDS, || unsafe {
+                        k_sem_give(next);
+                        k_sem_take(mine, K_FOREVER);
+                    });
+                    out.borrow_mut()[i] = got;
+                    // The token goes on round, for the threads still in their last round.
+                    // SAFETY: as above.
+                    unsafe { k_sem_give(next) };
+                });
+            }
+            // SAFETY: kernel calls from the simulated main thread (priority 0): the relay
+            // starts with thread 0 and ends before main's sleep does.
+            unsafe {
+                k_sem_give(sems[0] as *mut k_sem);
+                k_msleep(1);
+            }
+        })
+        .expect("simulation");
+    assert!(outcome.switches >= THREADS as u64 * u64::from(ROUNDS), "{}", outcome.switches);
+    let got = results.borrow();
+    for (seed, (want, got)) in expected.iter().zip(got.iter()).enumerate() {
+        assert_eq!(want.0, got.0, "integers of thread {seed}");
+        assert_eq!(want.1.to_bits(), got.1.to_bits(), "floats of thread {seed}");
+    }
+}
+
+/// A panic inside `k_sem_take` (here: the object was never initialised as a semaphore)
+/// unwinds through the blocking entry's frame to its caller, as through any function: the
+/// thread catches it and goes on using the kernel.
+#[test]
+fn a_panic_inside_k_sem_take_unwinds_to_its_caller() {
+    let outcome = Sim::new()
+        .run(|| {
+            let never_initialised = leak(k_sem::new()) as *mut k_sem;
+            let caught = std::panic::catch_unwind(|| {
+                // SAFETY: a misuse the kernel detects and reports with a panic.
+                unsafe { k_sem_take(never_initialised, K_NO_WAIT) }
+            });
+            let payload = caught.expect_err("k_sem_take on an uninitialised object");
+            let message = payload
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            let s = sem(1, 1);
+            // SAFETY: kernel calls from the simulated main thread on a leaked semaphore.
+            let taken = unsafe { k_sem_take(s, K_NO_WAIT) };
+            (message, taken)
+        })
+        .expect("simulation");
+    let (message, taken) = outcome.value.unwrap();
+    assert!(message.contains("k_sem_take"), "{message}");
+    assert_eq!(taken, 0);
 }
 
 /// A ring of threads, each waking the next through its semaphore and blocking on its own: every

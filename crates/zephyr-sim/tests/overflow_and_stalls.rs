@@ -84,6 +84,44 @@ on_supported_hosts! {
         black_box(&buffer);
     }
 
+    /// Threads that block in `k_sem_take` switch from inside its blocking entry
+    /// (`zephyr_sim::context`, "Blocking entry points") and resume straight into their
+    /// caller: the switch itself records which thread runs, as it changes stacks. A thread
+    /// resumed that way by a thread that blocked that way overflows its stack: the fault is
+    /// its own, and the report names it (not the thread that switched to it).
+    #[test]
+    fn a_thread_resumed_inside_k_sem_take_is_the_one_whose_overflow_is_reported() {
+        let err = Sim::new()
+            .stack_size(64 * 1024)
+            .run(|| {
+                let (a, b) = (sem(0, 1), sem(0, 1));
+                spawn("deep", 0, K_NO_WAIT, move || {
+                    // SAFETY: kernel calls from a simulated thread on leaked semaphores.
+                    unsafe {
+                        k_sem_give(a);
+                        // Blocks; main, blocked in k_sem_take, resumes.
+                        k_sem_take(b, K_FOREVER);
+                    }
+                    // Resumed by main's k_sem_take switching to it.
+                    fill_a_big_buffer();
+                });
+                // SAFETY: kernel calls from the simulated main thread.
+                unsafe {
+                    // Blocks: "deep" starts (same priority, it was waiting its turn).
+                    k_sem_take(a, K_FOREVER);
+                    k_sem_give(b);
+                    // Blocks: "deep" resumes inside its k_sem_take.
+                    k_sem_take(a, K_FOREVER);
+                }
+            })
+            .unwrap_err();
+        let SimError::StackOverflow { context, .. } = &err else {
+            panic!("expected a stack overflow: {err}")
+        };
+        assert_eq!(context, "thread 'deep'");
+        a_normal_run_works();
+    }
+
     /// Unbounded recursion on the main thread (the default 256 KiB stack) is the same fault.
     #[test]
     fn runaway_recursion_on_main_is_a_stack_overflow() {
