@@ -20,30 +20,26 @@
 //!
 //! What a context is resumed with travels in a register ([`switch`]'s return value): the
 //! blocking call's result for a thread ([`crate::switch::Resume`]), why the thread stopped
-//! for the scheduler ([`Stop`], with the thread's slot). Which context runs (`RUNNING`, read
-//! by the signal handlers) changes inside the switch, at the instruction that changes the
-//! stack pointer: a [`Plan`] names both.
-//!
-//! # Blocking entry points
-//! A kernel call that blocks returns, once its thread runs again, through the frames that
-//! called the switch. When that thread and the one that switched to it blocked from
-//! different callers (a `main` loop and a thread's loop), the first return above the common
-//! frames goes where the *other* thread's call came from as far as the CPU's return-address
-//! predictor knows: one mispredicted return per switch, about 7 ns on the machine the
-//! simulator bench runs on (README, Speed). A call whose switch is its last act can instead
-//! be a *blocking entry* ([`blocking_entry!`]): a few instructions of assembly that call the
-//! call's body, and, when the body asks for a switch, save the caller's registers right
-//! there, with the caller's own return address above them. The thread then resumes straight
-//! into its caller through an indirect jump, which the CPU predicts from the branch history
-//! (it tells the threads apart), and a panic in the body unwinds through the entry's call
-//! frame information to the caller as from any other function. `k_sem_take`, the call an
-//! executor parks its thread with, is one.
+//! for the scheduler ([`Stop`], with the thread's slot).
 //!
 //! The registers saved are those the C ABI makes callee-saved: rbx, rbp, r12-r15 on x86_64
 //! (System V); x19-x29, the link register and d8-d15 on aarch64. Unix hosts only: Windows'
 //! x64 convention also keeps rsi, rdi and xmm6-xmm15, which this switch does not save, so
 //! other hosts fail to compile with a message saying so. The x87 control word and
 //! MXCSR, also callee-saved on x86_64, are not: Rust code does not change them.
+//!
+//! # Blocking entries
+//! A switch lands in the middle of the other thread's call chain. Below the kernel call both
+//! chains run the same code, so the CPU's return-address predictor, which remembers the calls
+//! of the thread that switched away, still predicts every return up to the kernel call
+//! itself; the return from the call into its caller would go where the *other* thread's call
+//! came from: one mispredicted return per switch when two threads block from different
+//! places, about 7 ns on the 2-core VM the simulator bench runs on, where a `k_sem` round trip
+//! (two switches) takes ~56 ns. A call that may block is therefore declared a *blocking entry*
+//! ([`blocking_entry!`]): a few instructions of assembly call the call's Rust body and return
+//! to the caller with an indirect jump instead of a return, which the CPU predicts from the
+//! branch history (that tells the threads apart). The entry has call frame information, so a
+//! panic in the body unwinds through it to the caller as through any function.
 //!
 //! Panics never cross a switch: a thread's body runs under `catch_unwind` at the base of
 //! its stack ([`thread_main`]), whose caller, the start trampoline, has a zero return
@@ -195,17 +191,24 @@ impl Context {
         // SAFETY: only the address is taken; `Cell<usize>` has `usize`'s layout.
         unsafe { std::ptr::addr_of_mut!((*this).sp).cast() }
     }
+
+    /// The saved stack pointer ([`switch`]'s `to`).
+    ///
+    /// # Safety
+    /// `this` must be a live context that is not running.
+    pub unsafe fn saved_sp(this: *mut Context) -> usize {
+        // SAFETY: the caller's duty.
+        unsafe { (*this).sp.get() }
+    }
 }
 
 thread_local! {
-    /// The context running on this host thread (null: the scheduler's). Changed by the
-    /// switch as it changes stacks ([`Plan`]); read by the signal handlers (a `const`
-    /// thread-local `Cell`, so async-signal-safe).
+    /// The context running on this host thread (null: the scheduler's). Set by each context
+    /// as it resumes; read by the signal handlers (a `const` thread-local `Cell`, so
+    /// async-signal-safe).
     static RUNNING: Cell<*const Context> = const { Cell::new(std::ptr::null()) };
     /// The scheduler's saved stack pointer while a simulated thread runs.
     static SCHEDULER: Cell<usize> = const { Cell::new(0) };
-    /// The plan a blocking entry's body hands to its switch ([`Outcome`]).
-    static PLAN: Cell<Plan> = const { Cell::new(Plan::STAY) };
 }
 
 /// The context running on this host thread, null on the scheduler's.
@@ -213,91 +216,13 @@ pub fn running() -> *const Context {
     RUNNING.get()
 }
 
-/// Records that `context` runs now (null: the scheduler), outside a switch: when a
-/// simulation starts or ends on this host thread, and when the scheduler's context resumes
-/// after a signal handler abandoned a thread.
+/// Records that `context` runs now (null: the scheduler). Each context calls this first
+/// thing when resumed, so a signal that arrives in the middle of a switch sees the context
+/// whose stack the CPU is still on, or no stack it claims (the handlers check the stack
+/// pointer against the context's stack).
 #[inline(always)]
 pub fn set_running(context: *const Context) {
     RUNNING.set(context);
-}
-
-/// A switch from the running context to another, as the switch's assembly reads it (the
-/// field order is part of that code).
-///
-/// The switch stores the stack pointer at `save`, then writes `next` into this host thread's
-/// `RUNNING` cell, then loads the stack pointer from `to`: a signal handler that checks the
-/// interrupted stack pointer against the running context's stack ([`crate::signals`]) finds
-/// them agreeing, or finds the stack pointer outside the stack it is told runs, and then
-/// leaves the thread alone, never the wrong thread blamed.
-#[derive(Clone, Copy, Debug)]
-#[repr(C)]
-pub struct Plan {
-    /// Where the running context's stack pointer is saved ([`Context::sp_slot`], or the
-    /// scheduler's: [`scheduler_sp_slot`]).
-    save: *mut usize,
-    /// Where the next context's stack pointer was saved. Null in a plan that does not switch
-    /// ([`Plan::STAY`]).
-    to: *mut usize,
-    /// This host thread's `RUNNING` cell.
-    running: *mut *const Context,
-    /// The context that runs next (null: the scheduler's).
-    next: *const Context,
-}
-
-impl Plan {
-    /// No switch: the running thread stays.
-    pub const STAY: Plan = Plan {
-        save: std::ptr::null_mut(),
-        to: std::ptr::null_mut(),
-        running: std::ptr::null_mut(),
-        next: std::ptr::null(),
-    };
-
-    /// A switch from the running context `from` (null: the scheduler's) to `next` (null: the
-    /// scheduler's).
-    #[inline(always)]
-    pub fn new(from: *mut Context, next: *mut Context) -> Plan {
-        let slot =
-            |c: *mut Context| if c.is_null() { scheduler_sp_slot() } else { Context::sp_slot(c) };
-        Plan { save: slot(from), to: slot(next), running: RUNNING.with(|r| r.as_ptr()), next }
-    }
-
-    /// Whether the plan switches (it is not [`Plan::STAY`]).
-    #[inline(always)]
-    pub fn switches(&self) -> bool {
-        !self.to.is_null()
-    }
-}
-
-/// What a blocking entry's body returns ([`blocking_entry!`]), in two registers (rax and rdx
-/// on x86_64, x0 and x1 on aarch64).
-#[repr(C)]
-pub struct Outcome {
-    /// What the call returns (a C `int` in the low bits) when it does not switch; when it
-    /// does, what the next context is resumed with.
-    value: usize,
-    /// The switch to make, or null to return `value` now.
-    plan: *const Plan,
-}
-
-impl Outcome {
-    /// The call returns `value` now.
-    #[inline(always)]
-    pub fn returns(value: i32) -> Outcome {
-        Outcome { value: value as u32 as usize, plan: std::ptr::null() }
-    }
-
-    /// The call switches as `plan` says, resuming the next context with `value`; the caller
-    /// resumes later with the value it is switched back to with.
-    #[inline(always)]
-    pub fn switch(plan: Plan, value: usize) -> Outcome {
-        debug_assert!(plan.switches());
-        let plan = PLAN.with(|p| {
-            p.set(plan);
-            p.as_ptr() as *const Plan
-        });
-        Outcome { value, plan }
-    }
 }
 
 /// The scheduler's saved stack pointer (for the signal handlers' redirect, `arch::restore`).
@@ -321,25 +246,26 @@ pub fn scheduler_sp_slot() -> *mut usize {
 pub unsafe fn resume_from_scheduler(to: *mut Context, value: usize) -> usize {
     // SAFETY: the caller's duty; the scheduler's stack pointer is saved in this host thread's
     // `SCHEDULER` cell, which lives as long as the thread.
-    let word = unsafe { arch::switch(&Plan::new(std::ptr::null_mut(), to), value) };
-    // (A switch back here set it already; a signal handler's redirect did not.)
+    let word = unsafe { arch::switch(scheduler_sp_slot(), Context::saved_sp(to), value) };
     set_running(std::ptr::null());
     word
 }
 
-/// Switches from the running thread context as `plan` says (to a thread's context or the
-/// scheduler's), passing `value`; returns when a context switches back to this one, with
-/// what it passed.
+/// Switches from the running thread context `from` to the context whose stack pointer is
+/// saved at `to` (a thread's, [`Context::sp_slot`], or the scheduler's,
+/// [`scheduler_sp_slot`]), passing `value`; returns when a context switches back to `from`,
+/// with what it passed.
 ///
 /// # Safety
-/// `plan` must switch from the running context (the caller is on its stack) to a live
-/// context that is not running; no kernel borrow may be held.
+/// `from` must be the running context (the caller is on its stack); `to` must hold the saved
+/// stack pointer of a live context that is not running; no kernel borrow may be held.
 #[inline(always)]
-pub unsafe fn switch(plan: &Plan, value: usize) -> usize {
-    debug_assert!(plan.switches());
-    // SAFETY: the caller's duty: the running context's stack pointer slot is written as it
-    // stops, the next one's is read while its context does not run.
-    unsafe { arch::switch(plan, value) }
+pub unsafe fn switch(from: *mut Context, to: *mut usize, value: usize) -> usize {
+    // SAFETY: the caller's duty: `from`'s stack pointer slot is written as it stops, `to` is
+    // read while its context does not run.
+    let word = unsafe { arch::switch(Context::sp_slot(from), *to, value) };
+    set_running(from);
+    word
 }
 
 /// The first code a thread context runs, on its own stack, called by the start trampoline
@@ -347,6 +273,7 @@ pub unsafe fn switch(plan: &Plan, value: usize) -> usize {
 /// blocking call to return from): runs the body under `catch_unwind`, then switches to the
 /// scheduler for good.
 extern "C" fn thread_main(context: *mut Context) -> ! {
+    set_running(context);
     // SAFETY: the trampoline passes the context whose initial frame it runs on, live while
     // its thread runs.
     let body = unsafe { (*context).body.take() }.expect("a thread context started twice");
@@ -361,28 +288,23 @@ extern "C" fn thread_main(context: *mut Context) -> ! {
     unsafe {
         (*context).end.set(Some(end));
         let slot = (*context).slot;
-        switch(&Plan::new(context, std::ptr::null_mut()), Stop::Ended.encode(slot));
+        switch(context, scheduler_sp_slot(), Stop::Ended.encode(slot));
     }
     unreachable!("a thread context was resumed after its body ended");
 }
 
 #[cfg(all(unix, target_arch = "x86_64"))]
 mod arch {
-    use super::{thread_main, Context, Plan};
+    use super::{thread_main, Context};
 
-    /// Saves the callee-saved registers on the running stack and switches as `plan` says
-    /// (its stack pointer to `plan.save`, `RUNNING` to `plan.next`, the stack pointer from
-    /// `plan.to`), then restores the registers saved there (as [`restore`] does) and returns
-    /// into that context with `value`.
-    ///
-    /// A saved context is six registers (r15 lowest, then r14, r13, r12, rbx, rbp) below
-    /// the address it resumes at: this function's caller, a blocking entry's resume point
-    /// ([`super::blocking_entry!`]), or a new context's [`start`].
+    /// Saves the callee-saved registers on the running stack, stores its stack pointer at
+    /// `save`, switches to the stack `to` and restores the registers saved there (as
+    /// [`restore`] does), returning `value` on that side.
     ///
     /// # Safety
-    /// `plan.to` must hold a stack pointer saved by a switch, or an initial frame.
+    /// `to` must be a stack pointer saved by this function, or an initial frame.
     #[unsafe(naked)]
-    pub unsafe extern "C" fn switch(plan: *const Plan, value: usize) -> usize {
+    pub unsafe extern "C" fn switch(save: *mut usize, to: usize, value: usize) -> usize {
         core::arch::naked_asm!(
             "push rbp",
             "push rbx",
@@ -390,99 +312,41 @@ mod arch {
             "push r13",
             "push r14",
             "push r15",
-            "mov rax, [rdi]",
-            "mov [rax], rsp",
-            "mov rax, [rdi + 16]",
-            "mov rcx, [rdi + 24]",
-            "mov [rax], rcx",
-            "mov rax, [rdi + 8]",
-            "mov rsp, [rax]",
+            "mov [rdi], rsp",
+            "mov rsp, rsi",
             "pop r15",
             "pop r14",
             "pop r13",
             "pop r12",
             "pop rbx",
             "pop rbp",
-            "mov rax, rsi",
+            "mov rax, rdx",
             "ret",
         )
     }
 
-    /// The assembly of a blocking entry point ([`super::blocking_entry!`]) whose body is
-    /// `$body`. `$pay` is [`crate::switch::resumed_in_entry`].
-    ///
-    /// On entry the stack pointer is 8 modulo 16 (the caller's return address on top); one
-    /// word more aligns it for the call to the body, which gets the entry's arguments as they
-    /// came (all in registers: the entries have at most six integer arguments). The body
-    /// returns an `Outcome` in rax (value) and rdx (plan). Null plan: return. Otherwise the
-    /// word below the return address becomes the resume point `3:`, the callee-saved
-    /// registers are pushed below it, a saved context like [`switch`]'s, and the switch is
-    /// made as there, resuming the next context with an indirect jump. When this thread is
-    /// resumed at `3:` (by an indirect jump from another entry, or a `ret` from [`switch`]),
-    /// rax holds a packed `Resume`: if the cost model is on (bit 32) `$pay` pays and gives
-    /// the result, then the entry jumps back to its caller.
-    ///
-    /// The CFI directives describe the frame at each call, so a panic in the body or in
-    /// `$pay` unwinds through the entry to its caller.
-    macro_rules! blocking_entry_asm {
-        ($body:path, $pay:path) => {
+    /// A blocking entry's assembly ([`super::blocking_entry!`]): one word more on the stack
+    /// aligns it for the call to `$body`, which finds the arguments in the registers they
+    /// came in; its result stays in rax (and rdx, xmm0) and the entry goes back to its caller
+    /// by popping the return address and jumping to it. The CFI directives describe the
+    /// frame during the call, so a panic in the body unwinds to the entry's caller.
+    macro_rules! entry_asm {
+        ($body:path) => {
             core::arch::naked_asm!(
                 ".cfi_startproc",
                 "sub rsp, 8",
                 ".cfi_adjust_cfa_offset 8",
                 "call {body}",
-                "test rdx, rdx",
-                "jnz 2f",
-                "add rsp, 8",
-                ".cfi_adjust_cfa_offset -8",
-                "ret",
-                "2:",
-                ".cfi_adjust_cfa_offset 8",
-                "lea rcx, [rip + 3f]",
-                "mov [rsp], rcx",
-                "push rbp",
-                "push rbx",
-                "push r12",
-                "push r13",
-                "push r14",
-                "push r15",
-                "mov rcx, [rdx]",
-                "mov [rcx], rsp",
-                "mov rcx, [rdx + 16]",
-                "mov rsi, [rdx + 24]",
-                "mov [rcx], rsi",
-                "mov rcx, [rdx + 8]",
-                "mov rsp, [rcx]",
-                "pop r15",
-                "pop r14",
-                "pop r13",
-                "pop r12",
-                "pop rbx",
-                "pop rbp",
-                "pop rcx",
-                "jmp rcx",
-                "3:",
-                ".cfi_adjust_cfa_offset -8",
-                "bt rax, 32",
-                "jc 4f",
-                "pop rcx",
-                "jmp rcx",
-                "4:",
-                "push rax",
-                ".cfi_adjust_cfa_offset 8",
-                "mov rdi, rax",
-                "call {pay}",
                 "add rsp, 8",
                 ".cfi_adjust_cfa_offset -8",
                 "pop rcx",
                 "jmp rcx",
                 ".cfi_endproc",
                 body = sym $body,
-                pay = sym $pay,
             )
         };
     }
-    pub(crate) use blocking_entry_asm;
+    pub(crate) use entry_asm;
 
     /// The second half of [`switch`], entered by a signal handler with the stack pointer set
     /// to a saved one and the value in rdx: that context's `switch` returns the value.
@@ -563,21 +427,16 @@ mod arch {
 
 #[cfg(all(unix, target_arch = "aarch64"))]
 mod arch {
-    use super::{thread_main, Context, Plan};
+    use super::{thread_main, Context};
 
-    /// Saves the callee-saved registers on the running stack and switches as `plan` says
-    /// (its stack pointer to `plan.save`, `RUNNING` to `plan.next`, the stack pointer from
-    /// `plan.to`), then restores the registers saved there (as [`restore`] does) and returns
-    /// into that context with `value`.
-    ///
-    /// A saved context is 160 bytes: x19-x28, x29 and x30 (where it resumes: this function's
-    /// caller, a blocking entry's resume point ([`super::blocking_entry!`]), or a new
-    /// context's [`start`]), d8-d15.
+    /// Saves the callee-saved registers on the running stack, stores its stack pointer at
+    /// `save`, switches to the stack `to` and restores the registers saved there (as
+    /// [`restore`] does), returning `value` on that side.
     ///
     /// # Safety
-    /// `plan.to` must hold a stack pointer saved by a switch, or an initial frame.
+    /// `to` must be a stack pointer saved by this function, or an initial frame.
     #[unsafe(naked)]
-    pub unsafe extern "C" fn switch(plan: *const Plan, value: usize) -> usize {
+    pub unsafe extern "C" fn switch(save: *mut usize, to: usize, value: usize) -> usize {
         core::arch::naked_asm!(
             "sub sp, sp, #160",
             "stp x19, x20, [sp, #0]",
@@ -590,14 +449,9 @@ mod arch {
             "stp d10, d11, [sp, #112]",
             "stp d12, d13, [sp, #128]",
             "stp d14, d15, [sp, #144]",
-            "ldr x2, [x0]",
             "mov x3, sp",
-            "str x3, [x2]",
-            "ldp x2, x3, [x0, #16]",
-            "str x3, [x2]",
-            "ldr x2, [x0, #8]",
-            "ldr x3, [x2]",
-            "mov sp, x3",
+            "str x3, [x0]",
+            "mov sp, x1",
             "ldp x19, x20, [sp, #0]",
             "ldp x21, x22, [sp, #16]",
             "ldp x23, x24, [sp, #32]",
@@ -609,27 +463,19 @@ mod arch {
             "ldp d12, d13, [sp, #128]",
             "ldp d14, d15, [sp, #144]",
             "add sp, sp, #160",
-            "mov x0, x1",
+            "mov x0, x2",
             "ret",
         )
     }
 
-    /// The assembly of a blocking entry point ([`super::blocking_entry!`]) whose body is
-    /// `$body`. `$pay` is [`crate::switch::resumed_in_entry`].
-    ///
-    /// The entry saves the frame pointer and the link register (its caller's return address)
-    /// and calls the body with the entry's arguments as they came (all in registers). The
-    /// body returns an `Outcome` in x0 (value) and x1 (plan). Null plan: return. Otherwise
-    /// the callee-saved registers are saved below, a context like [`switch`]'s whose x30 is
-    /// the resume point `3:`, and the switch is made as there, resuming the next context with
-    /// `br` (an indirect branch, not a return). When this thread is resumed at `3:`, x0 holds
-    /// a packed `Resume`: if the cost model is on (bit 32) `$pay` pays and gives the result,
-    /// then the entry branches back to its caller.
-    ///
-    /// The CFI directives describe the frame at each call, so a panic in the body or in
-    /// `$pay` unwinds through the entry to its caller.
-    macro_rules! blocking_entry_asm {
-        ($body:path, $pay:path) => {
+    /// A blocking entry's assembly ([`super::blocking_entry!`]): saves the frame pointer and
+    /// the link register (the caller's return address), calls `$body`, which finds the
+    /// arguments in the registers they came in, and goes back to the caller with `br` (an
+    /// indirect branch, not a return), the result still in x0 (and x1, d0). The CFI
+    /// directives describe the frame during the call, so a panic in the body unwinds to the
+    /// entry's caller.
+    macro_rules! entry_asm {
+        ($body:path) => {
             core::arch::naked_asm!(
                 ".cfi_startproc",
                 "stp x29, x30, [sp, #-16]!",
@@ -637,62 +483,17 @@ mod arch {
                 ".cfi_offset x29, -16",
                 ".cfi_offset x30, -8",
                 "bl {body}",
-                "cbnz x1, 2f",
-                ".cfi_remember_state",
                 "ldp x29, x30, [sp], #16",
                 ".cfi_def_cfa_offset 0",
                 ".cfi_restore x29",
                 ".cfi_restore x30",
-                "ret",
-                "2:",
-                ".cfi_restore_state",
-                "sub sp, sp, #160",
-                "stp x19, x20, [sp, #0]",
-                "stp x21, x22, [sp, #16]",
-                "stp x23, x24, [sp, #32]",
-                "stp x25, x26, [sp, #48]",
-                "stp x27, x28, [sp, #64]",
-                "adr x30, 3f",
-                "stp x29, x30, [sp, #80]",
-                "stp d8, d9, [sp, #96]",
-                "stp d10, d11, [sp, #112]",
-                "stp d12, d13, [sp, #128]",
-                "stp d14, d15, [sp, #144]",
-                "ldr x2, [x1]",
-                "mov x3, sp",
-                "str x3, [x2]",
-                "ldp x2, x3, [x1, #16]",
-                "str x3, [x2]",
-                "ldr x2, [x1, #8]",
-                "ldr x3, [x2]",
-                "mov sp, x3",
-                "ldp x19, x20, [sp, #0]",
-                "ldp x21, x22, [sp, #16]",
-                "ldp x23, x24, [sp, #32]",
-                "ldp x25, x26, [sp, #48]",
-                "ldp x27, x28, [sp, #64]",
-                "ldp x29, x30, [sp, #80]",
-                "ldp d8, d9, [sp, #96]",
-                "ldp d10, d11, [sp, #112]",
-                "ldp d12, d13, [sp, #128]",
-                "ldp d14, d15, [sp, #144]",
-                "add sp, sp, #160",
-                "br x30",
-                "3:",
-                "tbnz x0, #32, 4f",
-                "ldp x29, x30, [sp], #16",
-                "br x30",
-                "4:",
-                "bl {pay}",
-                "ldp x29, x30, [sp], #16",
                 "br x30",
                 ".cfi_endproc",
                 body = sym $body,
-                pay = sym $pay,
             )
         };
     }
-    pub(crate) use blocking_entry_asm;
+    pub(crate) use entry_asm;
 
     /// The second half of [`switch`], entered by a signal handler with the stack pointer set
     /// to a saved one and the value in x2: that context's `switch` returns the value.
@@ -773,24 +574,38 @@ compile_error!(
      registers across calls"
 );
 
-pub(crate) use arch::blocking_entry_asm;
 #[cfg(zsim_signals)]
 pub use arch::{redirect, stack_pointer};
 
-/// The body of a blocking entry point: `#[unsafe(naked)]` on an `extern "C-unwind"` function
-/// with at most six integer arguments, whose body `$body` takes the same arguments and
-/// returns an [`Outcome`] (see the module docs, "Blocking entry points").
+/// Declares a kernel call that may block as a *blocking entry* (see the module docs): an
+/// exported `extern "C-unwind"` function of at most six arguments, each passed in one
+/// integer register (pointers, integers, `k_timeout_t`), whose assembly calls `$body` (the
+/// call's Rust implementation, of the same signature) and returns what it returns.
 ///
 /// ```ignore
-/// #[no_mangle]
-/// #[unsafe(naked)]
-/// pub unsafe extern "C-unwind" fn k_sem_take(sem: *mut k_sem, timeout: k_timeout_t) -> c_int {
-///     crate::context::blocking_entry!(take_body)
+/// blocking_entry! {
+///     /// Takes a semaphore (`k_sem_take`).
+///     pub unsafe extern "C-unwind" fn k_sem_take(sem: *mut k_sem, timeout: k_timeout_t) -> c_int
+///         => k_sem_take_body;
 /// }
 /// ```
 macro_rules! blocking_entry {
-    ($body:path) => {
-        $crate::context::blocking_entry_asm!($body, $crate::switch::resumed_in_entry)
+    (
+        $(#[$attr:meta])*
+        pub unsafe extern "C-unwind" fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)?
+            => $body:path;
+    ) => {
+        $(#[$attr])*
+        #[no_mangle]
+        #[unsafe(naked)]
+        pub unsafe extern "C-unwind" fn $name($($arg: $ty),*) $(-> $ret)? {
+            // The body has the entry's signature, so it finds the arguments where they came.
+            const _: unsafe extern "C-unwind" fn($($ty),*) $(-> $ret)? = $body;
+            // All of them in registers: the entry moves the stack by a word.
+            const _: () = assert!([$(stringify!($arg)),*].len() <= 6);
+            $crate::context::entry_asm!($body)
+        }
     };
 }
+pub(crate) use arch::entry_asm;
 pub(crate) use blocking_entry;

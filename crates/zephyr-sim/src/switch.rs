@@ -21,14 +21,13 @@
 //! it by the kernel entry ([`kernel::with`], [`StallRequest`]).
 
 use std::any::Any;
-use std::ffi::c_int;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 
 use corosensei::stack::DefaultStack;
 use zephyr_sys::thread_state::*;
 
-use crate::context::{self, BodyEnd, Context, ContextBox, Outcome, Plan, Stop};
+use crate::context::{self, BodyEnd, Context, ContextBox, Stop};
 use crate::kernel::{self, with, End, Kernel, Target, IDLE};
 use crate::timeline::What;
 use crate::trace::TraceEvent;
@@ -148,11 +147,13 @@ pub fn swap() -> i32 {
 /// carried out after it ([`swap_to`]).
 #[must_use = "the thread must switch: pass it to swap_to"]
 pub struct Handoff {
-    /// The switch from the running thread's context to the next thread's, already switched
-    /// in ([`switch_in`]), or to the scheduler's when it must decide (the run ends, an
-    /// interrupt line is due, nothing is ready, the watchdog asked to stop).
-    /// [`Plan::STAY`] when the running thread is still the one to run.
-    plan: Plan,
+    /// The running thread's context.
+    from: *mut Context,
+    /// Where the stack pointer of the context to switch to is saved: the next thread's,
+    /// already switched in ([`switch_in`]), or the scheduler's when it must decide (the run
+    /// ends, an interrupt line is due, nothing is ready, the watchdog asked to stop). Null
+    /// when the running thread is still the one to run: it does not switch.
+    to: *mut usize,
     /// What the context switched to (or the running thread, when it stays) is resumed with:
     /// a packed [`Resume`] for a thread, [`Stop::Reschedule`] for the scheduler.
     value: usize,
@@ -173,11 +174,11 @@ pub fn prepare_swap(k: &mut Kernel) -> Handoff {
     }
     match k.ready.best() {
         Some(slot) if slot == k.current => {
-            Handoff { plan: Plan::STAY, value: switch_in(k, slot).1.pack() }
+            Handoff { from, to: std::ptr::null_mut(), value: switch_in(k, slot).1.pack() }
         }
         Some(slot) => {
             let (co, resume) = switch_in(k, slot);
-            Handoff { plan: Plan::new(from, co), value: resume.pack() }
+            Handoff { from, to: Context::sp_slot(co), value: resume.pack() }
         }
         None => to_scheduler(from),
     }
@@ -186,39 +187,21 @@ pub fn prepare_swap(k: &mut Kernel) -> Handoff {
 /// A handoff from `from` to the scheduler, which decides.
 #[inline(always)]
 fn to_scheduler(from: *mut Context) -> Handoff {
-    Handoff { plan: Plan::new(from, std::ptr::null_mut()), value: Stop::Reschedule.encode(0) }
+    Handoff { from, to: context::scheduler_sp_slot(), value: Stop::Reschedule.encode(0) }
 }
 
 /// Gives up the CPU as [`prepare_swap`] decided; returns when this thread runs again, with the
 /// value its blocking call returns (`z_swap`). No kernel borrow may be held.
 #[inline(always)]
 pub fn swap_to(handoff: Handoff) -> i32 {
-    if !handoff.plan.switches() {
+    if handoff.to.is_null() {
         return resumed(Resume::unpack(handoff.value));
     }
-    // SAFETY: the plan switches from the running thread's context (we are on its stack) to a
-    // context that is not running: a live thread's that was switched in (`switch_in`;
-    // contexts are only freed by `retire`, for dead threads), or the scheduler's, suspended
-    // while a thread runs. No borrow is held.
-    let word = unsafe { context::switch(&handoff.plan, handoff.value) };
-    resumed(Resume::unpack(word))
-}
-
-/// [`swap_to`] for a blocking entry point ([`context::blocking_entry!`]): the entry makes
-/// the switch itself, after its body returned this; it resumes with what it is switched back
-/// to with, a packed [`Resume`] ([`resumed_in_entry`]).
-#[inline(always)]
-pub fn entry_outcome(handoff: Handoff) -> Outcome {
-    if handoff.plan.switches() {
-        Outcome::switch(handoff.plan, handoff.value)
-    } else {
-        Outcome::returns(resumed(Resume::unpack(handoff.value)))
-    }
-}
-
-/// Where a blocking entry point that switched resumes when the cost model is on (its
-/// assembly tests the bit first): [`resumed`] for the packed [`Resume`] `word`.
-pub extern "C-unwind" fn resumed_in_entry(word: usize) -> c_int {
+    // SAFETY: `from` is the running thread's context (we are on its stack); `to` is the saved
+    // stack pointer of a context that is not running: a live thread's that was switched in
+    // (`switch_in`; contexts are only freed by `retire`, for dead threads), or the
+    // scheduler's, suspended while a thread runs. No borrow is held.
+    let word = unsafe { context::switch(handoff.from, handoff.to, handoff.value) };
     resumed(Resume::unpack(word))
 }
 
@@ -246,7 +229,7 @@ pub fn exit_current() -> ! {
     });
     let from = context::running() as *mut Context;
     // SAFETY: as in `swap_to`.
-    unsafe { context::switch(&Plan::new(from, std::ptr::null_mut()), Stop::Exit.encode(slot)) };
+    unsafe { context::switch(from, context::scheduler_sp_slot(), Stop::Exit.encode(slot)) };
     unreachable!("a dead thread was resumed");
 }
 

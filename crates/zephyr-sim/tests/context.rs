@@ -2,8 +2,9 @@
 //! another's keeps every value the outgoing thread holds, in integer and floating-point
 //! registers alike (the C ABI's callee-saved ones are saved on its stack: on aarch64 these
 //! include d8-d15), and many threads handing the CPU to each other run in Zephyr's order.
-//! Both for switches made by Rust code (`k_yield`) and by a blocking entry's assembly
-//! (`k_sem_take`), through which a panic in the call still unwinds to its caller.
+//! Both for `k_yield` and for `k_sem_take`, a blocking entry (it returns to its caller with
+//! a jump, `zephyr_sim::context`), through which a panic in the call still unwinds to its
+//! caller.
 
 mod common;
 
@@ -73,7 +74,7 @@ fn values_held_across_switches_survive_them() {
 
 /// The same across switches made inside `k_sem_take` (a blocking entry): four threads pass
 /// a token round, each blocking in `k_sem_take` on its own semaphore after giving the next
-/// thread's, so every switch goes from one entry's assembly straight into another's.
+/// thread's, so every thread resumes inside `k_sem_take` and returns through its entry.
 #[test]
 fn values_held_across_switches_inside_k_sem_take_survive_them() {
     const THREADS: usize = 4;

@@ -84,10 +84,9 @@ on_supported_hosts! {
         black_box(&buffer);
     }
 
-    /// Threads that block in `k_sem_take` switch from inside its blocking entry
-    /// (`zephyr_sim::context`, "Blocking entry points") and resume straight into their
-    /// caller: the switch itself records which thread runs, as it changes stacks. A thread
-    /// resumed that way by a thread that blocked that way overflows its stack: the fault is
+    /// `k_sem_take` is a blocking entry (`zephyr_sim::context`, "Blocking entries"): it
+    /// returns to its caller with a jump, not a return. A thread resumed inside it, by a
+    /// thread that blocked in it, overflows its stack once back in its own code: the fault is
     /// its own, and the report names it (not the thread that switched to it).
     #[test]
     fn a_thread_resumed_inside_k_sem_take_is_the_one_whose_overflow_is_reported() {

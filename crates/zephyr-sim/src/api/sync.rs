@@ -7,9 +7,8 @@ use std::ptr::addr_of_mut;
 use zephyr_sys::*;
 
 use super::no_isr;
-use crate::context::Outcome;
 use crate::kernel::{enter, with, Kernel, Wait};
-use crate::switch::{after_wake, entry_outcome, prepare_swap, reschedule, swap, wake_end};
+use crate::switch::{after_wake, prepare_swap, reschedule, swap, swap_to, wake_end};
 
 fn check_sem(k: &mut Kernel, sem: *mut k_sem, call: &str) {
     // SAFETY: the caller of the API function guarantees `sem` points to a k_sem.
@@ -79,26 +78,24 @@ pub unsafe extern "C-unwind" fn k_sem_give(sem: *mut k_sem) {
     after_wake(end);
 }
 
-/// Takes a semaphore (`k_sem_take`): 0; `-EBUSY` when unavailable with `K_NO_WAIT`; `-EAGAIN`
-/// when the timeout expires (a timeout of N ticks ends N + 1 ticks after the current tick).
-///
-/// # Safety
-/// `sem` must be an initialised semaphore.
-///
-/// # Panics
-/// Waiting (any timeout but `K_NO_WAIT`) in an ISR.
-#[no_mangle]
-#[unsafe(naked)]
-pub unsafe extern "C-unwind" fn k_sem_take(sem: *mut k_sem, timeout: k_timeout_t) -> c_int {
-    // A blocking entry: a thread that blocks here resumes straight into its caller.
-    crate::context::blocking_entry!(k_sem_take_body)
+crate::context::blocking_entry! {
+    /// Takes a semaphore (`k_sem_take`): 0; `-EBUSY` when unavailable with `K_NO_WAIT`; `-EAGAIN`
+    /// when the timeout expires (a timeout of N ticks ends N + 1 ticks after the current tick).
+    ///
+    /// # Safety
+    /// `sem` must be an initialised semaphore.
+    ///
+    /// # Panics
+    /// Waiting (any timeout but `K_NO_WAIT`) in an ISR.
+    pub unsafe extern "C-unwind" fn k_sem_take(sem: *mut k_sem, timeout: k_timeout_t) -> c_int
+        => k_sem_take_body;
 }
 
-/// [`k_sem_take`]'s body: returns at once, or pends the caller and plans the switch.
+/// [`k_sem_take`]'s body.
 ///
 /// # Safety
 /// As [`k_sem_take`].
-unsafe extern "C-unwind" fn k_sem_take_body(sem: *mut k_sem, timeout: k_timeout_t) -> Outcome {
+unsafe extern "C-unwind" fn k_sem_take_body(sem: *mut k_sem, timeout: k_timeout_t) -> c_int {
     let r = enter(|k| {
         check_sem(k, sem, "k_sem_take");
         // SAFETY: checked above.
@@ -119,8 +116,8 @@ unsafe extern "C-unwind" fn k_sem_take_body(sem: *mut k_sem, timeout: k_timeout_
         Err(Some(prepare_swap(k)))
     });
     match r {
-        Ok(v) => Outcome::returns(v),
-        Err(Some(handoff)) => entry_outcome(handoff),
+        Ok(v) => v,
+        Err(Some(handoff)) => swap_to(handoff),
         Err(None) => {
             no_isr("k_sem_take");
             unreachable!()
