@@ -135,6 +135,18 @@ fn main() {
         sim_ping_pong(rounds);
         return;
     }
+    // `simulator ratio [SAMPLES]`: only the interleaved measurement of the round trip and its
+    // floor, printed as `sim_ns floor_ns ratio` (to compare builds run alternately).
+    if let Some(i) = args.iter().position(|a| a == "ratio") {
+        let samples = args.get(i + 1).and_then(|n| n.parse().ok()).unwrap_or(15);
+        let (sim, floor) = best_ns_per_op_interleaved(
+            samples,
+            (200_000, sim_ping_pong as fn(u64)),
+            (2_000_000, coroutine_round_trips as fn(u64)),
+        );
+        println!("{sim:.2} {floor:.3} {:.3}", sim / floor);
+        return;
+    }
     println!("zephyr-sim benchmarks (best of several samples; lower is better)\n");
 
     // The simulated round trip and its floor, sampled alternately (short samples, best of

@@ -744,7 +744,9 @@ fn switch_in(k: &mut Kernel, slot: u32) -> (*mut Context, Resume) {
     let t = &mut k.threads[slot as usize];
     if switched {
         t.switched_in += 1;
-        t.cost_owed += charge;
+        if cost_on {
+            t.cost_owed += charge;
+        }
     }
     let resume = Resume { retval: t.swap_retval, cost_on };
     let co = t.co.as_ref().expect("ready thread without context").as_ptr();
