@@ -6,6 +6,10 @@
 //!    threads ping-ponging over `Mutex` + `Condvar` (what a simulator built on OS threads pays
 //!    per switch), and against a bare corosensei round trip (the floor).
 //! 2. Virtual time: a thread sleeping 1 ms in a loop for one simulated hour.
+//!
+//! `simulator profile [ROUNDS]` runs only the ping-pong (for a profiler); `simulator ratio
+//! [SAMPLES]` only the interleaved measurement of the round trip and its floor, printed as
+//! `sim_ns floor_ns ratio` (to compare two builds run alternately).
 
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
