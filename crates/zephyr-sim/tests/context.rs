@@ -37,6 +37,14 @@ fn mixed(seed: u64, rounds: u32, mut between: impl FnMut()) -> (u64, f64) {
     (a ^ b ^ c ^ d, x + y + z + w)
 }
 
+/// Each thread's results are the ones computed on the host, bit for bit.
+fn same_results(expected: &[(u64, f64)], got: &[(u64, f64)]) {
+    for (seed, (want, got)) in expected.iter().zip(got.iter()).enumerate() {
+        assert_eq!(want.0, got.0, "integers of thread {seed}");
+        assert_eq!(want.1.to_bits(), got.1.to_bits(), "floats of thread {seed}");
+    }
+}
+
 /// `k_yield`, from a simulated thread.
 fn yield_now() {
     // SAFETY: kernel call from a simulated thread.
@@ -65,11 +73,7 @@ fn values_held_across_switches_survive_them() {
         })
         .expect("simulation");
     assert!(outcome.switches >= THREADS * u64::from(ROUNDS), "{}", outcome.switches);
-    let got = results.borrow();
-    for (seed, (want, got)) in expected.iter().zip(got.iter()).enumerate() {
-        assert_eq!(want.0, got.0, "integers of thread {seed}");
-        assert_eq!(want.1.to_bits(), got.1.to_bits(), "floats of thread {seed}");
-    }
+    same_results(&expected, &results.borrow());
 }
 
 /// The same across switches made inside `k_sem_take` (a blocking entry): four threads pass
@@ -111,11 +115,7 @@ fn values_held_across_switches_inside_k_sem_take_survive_them() {
         })
         .expect("simulation");
     assert!(outcome.switches >= THREADS as u64 * u64::from(ROUNDS), "{}", outcome.switches);
-    let got = results.borrow();
-    for (seed, (want, got)) in expected.iter().zip(got.iter()).enumerate() {
-        assert_eq!(want.0, got.0, "integers of thread {seed}");
-        assert_eq!(want.1.to_bits(), got.1.to_bits(), "floats of thread {seed}");
-    }
+    same_results(&expected, &results.borrow());
 }
 
 /// A panic inside `k_sem_take` (here: the object was never initialised as a semaphore)
