@@ -130,6 +130,16 @@ fn best_ns_per_op_interleaved(samples: usize, a: (u64, fn(u64)), b: (u64, fn(u64
     (best_a, best_b)
 }
 
+/// The simulated round trip and its floor, in ns, sampled alternately `samples` times each
+/// (short samples, best of each): on a loaded machine both see the same conditions.
+fn round_trip_and_floor(samples: usize) -> (f64, f64) {
+    best_ns_per_op_interleaved(
+        samples,
+        (200_000, sim_ping_pong as fn(u64)),
+        (2_000_000, coroutine_round_trips as fn(u64)),
+    )
+}
+
 fn main() {
     // `simulator profile [ROUNDS]`: only the ping-pong, for a profiler (`perf record -g`,
     // `valgrind --tool=callgrind`).
@@ -143,23 +153,13 @@ fn main() {
     // floor, printed as `sim_ns floor_ns ratio` (to compare builds run alternately).
     if let Some(i) = args.iter().position(|a| a == "ratio") {
         let samples = args.get(i + 1).and_then(|n| n.parse().ok()).unwrap_or(15);
-        let (sim, floor) = best_ns_per_op_interleaved(
-            samples,
-            (200_000, sim_ping_pong as fn(u64)),
-            (2_000_000, coroutine_round_trips as fn(u64)),
-        );
+        let (sim, floor) = round_trip_and_floor(samples);
         println!("{sim:.2} {floor:.3} {:.3}", sim / floor);
         return;
     }
     println!("zephyr-sim benchmarks (best of several samples; lower is better)\n");
 
-    // The simulated round trip and its floor, sampled alternately (short samples, best of
-    // each): on a loaded machine both see the same conditions.
-    let (sim, floor) = best_ns_per_op_interleaved(
-        15,
-        (200_000, sim_ping_pong as fn(u64)),
-        (2_000_000, coroutine_round_trips as fn(u64)),
-    );
+    let (sim, floor) = round_trip_and_floor(15);
     let os = best_ns_per_op(3, 50_000, os_ping_pong);
     report(
         "k_sem ping-pong round trip (two threads, two thread switches)",
