@@ -1560,8 +1560,7 @@ impl Kernel {
     /// [`Self::pend_thread`] on `q`, the wait queue of `w`.
     #[inline(always)]
     fn pend_on(&mut self, slot: u32, w: Wait, q: *mut _wait_q_t, timeout: k_timeout_t) {
-        let (deadline, pend, cost_on) =
-            (self.sched_deadline, u64::from(self.cost.pend), self.cost_on);
+        let (deadline, pend) = (self.sched_deadline, u64::from(self.cost.pend));
         let threads = &mut self.threads[..];
         // One look at the thread for the wait and its new state: `set_state(slot,
         // _THREAD_PENDING)` without indexing the table again.
@@ -1575,10 +1574,7 @@ impl Kernel {
         t.wait = Some(w);
         t.wait_q = q;
         t.swap_retval = -EAGAIN;
-        // (The charges are all zero with the cost model off: no memory touched then.)
-        if cost_on {
-            t.cost_owed += pend;
-        }
+        t.cost_owed += pend;
         if t.block(_THREAD_PENDING) {
             self.ready.remove(slot, urgency.0);
         }
@@ -1597,12 +1593,10 @@ impl Kernel {
     fn unpend_inline(&mut self, slot: u32, retval: Option<c_int>) {
         // One look at the thread for what leaves with the wait and its new state (on every
         // wake-up): `clear_state(slot, _THREAD_PENDING)` without indexing the table again.
-        let (wake, cost_on) = (u64::from(self.cost.wake), self.cost_on);
+        let wake = u64::from(self.cost.wake);
         let threads = &mut self.threads[..];
         let t = &mut threads[slot as usize];
-        if cost_on {
-            t.cost_owed += wake;
-        }
+        t.cost_owed += wake;
         if let Some(r) = retval {
             t.swap_retval = r;
         }

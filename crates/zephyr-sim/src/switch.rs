@@ -744,9 +744,7 @@ fn switch_in(k: &mut Kernel, slot: u32) -> (*mut Context, Resume) {
     let t = &mut k.threads[slot as usize];
     if switched {
         t.switched_in += 1;
-        if cost_on {
-            t.cost_owed += charge;
-        }
+        t.cost_owed += charge;
     }
     let resume = Resume { retval: t.swap_retval, cost_on };
     let co = t.co.as_ref().expect("ready thread without context").as_ptr();
