@@ -31,7 +31,7 @@ use zephyr_sys::*;
 use crate::api::poll::{PollState, Poller};
 use crate::api::work::WorkState;
 use crate::context::ContextBox;
-use crate::readyq::ReadyQueue;
+use crate::readyq::{Link, Linked, ReadyQueue};
 use crate::timeline::{Context, Hook, Timeline, What};
 use crate::trace::{TraceEvent, TraceRecord};
 
@@ -193,6 +193,19 @@ pub struct Thread {
     /// Its deadline, in 32-bit cycles (`base.prio_deadline`, `k_thread_deadline_set`); orders
     /// threads of equal priority when [`Kernel::sched_deadline`] is on.
     pub prio_deadline: u32,
+    /// Its place in the ready queue (`base.qnode_dlist`).
+    pub rq: Link,
+}
+
+impl Linked for Thread {
+    #[inline(always)]
+    fn link(&self) -> &Link {
+        &self.rq
+    }
+    #[inline(always)]
+    fn link_mut(&mut self) -> &mut Link {
+        &mut self.rq
+    }
 }
 
 impl Thread {
@@ -217,6 +230,7 @@ impl Thread {
             switched_in: 0,
             cost_owed: 0,
             prio_deadline: 0,
+            rq: Link::UNLINKED,
         }
     }
 
@@ -1183,7 +1197,7 @@ impl Kernel {
         if self.sched_deadline {
             self.enqueue_by_deadline(slot, prio);
         } else {
-            self.ready.push_back(slot, prio);
+            self.ready.push_back(&mut self.threads, slot, prio);
         }
     }
 
@@ -1192,10 +1206,9 @@ impl Kernel {
     #[cold]
     #[inline(never)]
     fn enqueue_by_deadline(&mut self, slot: u32, prio: i32) {
-        let threads = &self.threads;
-        let mine = threads[slot as usize].prio_deadline;
-        self.ready.insert_before(slot, prio, |other| {
-            threads[other as usize].prio_deadline.wrapping_sub(mine) as i32 > 0
+        let mine = self.threads[slot as usize].prio_deadline;
+        self.ready.insert_before(&mut self.threads, slot, prio, |other| {
+            other.prio_deadline.wrapping_sub(mine) as i32 > 0
         });
     }
 
@@ -1222,8 +1235,7 @@ impl Kernel {
         let t = &mut self.threads[slot as usize];
         if t.state & _THREAD_QUEUED != 0 {
             t.state &= !_THREAD_QUEUED;
-            let prio = t.prio;
-            self.ready.remove(slot, prio);
+            self.ready.remove(&mut self.threads, slot);
             self.sync_state(slot);
         }
     }
@@ -1250,10 +1262,8 @@ impl Kernel {
     /// Sets `bits` (which make the thread not ready) and dequeues it.
     #[inline(always)]
     pub fn set_state(&mut self, slot: u32, bits: u8) {
-        let t = &mut self.threads[slot as usize];
-        let prio = t.prio;
-        if t.block(bits) {
-            self.ready.remove(slot, prio);
+        if self.threads[slot as usize].block(bits) {
+            self.ready.remove(&mut self.threads, slot);
         }
     }
 
@@ -1576,7 +1586,7 @@ impl Kernel {
         t.swap_retval = -EAGAIN;
         t.cost_owed += pend;
         if t.block(_THREAD_PENDING) {
-            self.ready.remove(slot, urgency.0);
+            self.ready.remove(threads, slot);
         }
         self.add_thread_timeout(slot, timeout);
     }
@@ -2151,7 +2161,7 @@ mod tests {
         assert_eq!(k.ready.best(), None);
         k.start_thread(IDLE);
         k.start_thread(MAIN);
-        assert_eq!(k.ready.iter().collect::<Vec<_>>(), [MAIN, IDLE]);
+        assert_eq!(k.ready.iter(&k.threads).collect::<Vec<_>>(), [MAIN, IDLE]);
         // SAFETY: as above.
         let state = unsafe { (*k.own_objects[MAIN as usize].as_ptr()).base.thread_state };
         assert_eq!(state, _THREAD_QUEUED, "the state is written back into the k_thread");
@@ -2186,7 +2196,7 @@ mod tests {
         assert_eq!(waiters(&k, q), [t[2]]);
         assert_eq!(k.unpend_first(q), Some(t[2]));
         assert_eq!(k.unpend_first(q), None);
-        assert_eq!(k.ready.iter().collect::<Vec<_>>(), [t[3], t[1], t[0], t[2]]);
+        assert_eq!(k.ready.iter(&k.threads).collect::<Vec<_>>(), [t[3], t[1], t[0], t[2]]);
     }
 
     /// A relative timeout of N ticks ends N + 1 ticks after the current tick; an absolute one
@@ -2244,7 +2254,7 @@ mod tests {
         k.mark_dead(target);
         assert_eq!(k.threads[target as usize].state, _THREAD_DEAD);
         assert_eq!(waiters(&k, k.threads[target as usize].join_q.as_ptr()), []);
-        assert_eq!(k.ready.iter().collect::<Vec<_>>(), [a, b]);
+        assert_eq!(k.ready.iter(&k.threads).collect::<Vec<_>>(), [a, b]);
         assert_eq!([a, b].map(|t| k.threads[t as usize].swap_retval), [0, 0]);
         assert!(k.timeouts.is_empty());
     }
@@ -2257,9 +2267,9 @@ mod tests {
         let objs = thread_objects(3);
         let t: Vec<u32> = objs.iter().zip([4, 4, 6]).map(|(o, p)| thread(&mut k, o, p)).collect();
         k.set_prio(t[2], 4);
-        assert_eq!(k.ready.iter().collect::<Vec<_>>(), [t[0], t[1], t[2]]);
+        assert_eq!(k.ready.iter(&k.threads).collect::<Vec<_>>(), [t[0], t[1], t[2]]);
         k.set_prio(t[0], 5);
-        assert_eq!(k.ready.iter().collect::<Vec<_>>(), [t[1], t[2], t[0]]);
+        assert_eq!(k.ready.iter(&k.threads).collect::<Vec<_>>(), [t[1], t[2], t[0]]);
         k.requeue(t[1]);
         assert_eq!(k.ready.best(), Some(t[2]), "k_yield: behind its equals");
         // SAFETY: the test owns the object; no reference to it is live.

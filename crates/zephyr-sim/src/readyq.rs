@@ -2,10 +2,12 @@
 //!
 //! Mirrors Zephyr's "multiq" run queue (`kernel/sched.c`, `CONFIG_SCHED_MULTIQ`): one
 //! doubly-linked list per priority, as `sys_dlist_t`s. `best` is O(1) (lowest set bit),
-//! `push_back` and `remove` are O(1): each thread's links live in the queue, indexed by its
-//! slot (a blocking call removes the running thread and a wake appends one, on every switch).
-//! Threads are kernel slot numbers; priorities run from `K_HIGHEST_THREAD_PRIO` (-16) to the
-//! idle priority (15), lower is more urgent.
+//! `push_back` and `remove` are O(1). Like Zephyr's `sys_dnode_t` in `struct _thread_base`,
+//! each thread's links live in its own entry of the thread table ([`Link`], reached through
+//! [`Linked`]): a blocking call removes the running thread and a wake appends one, on every
+//! switch, and the caller has that entry at hand. Threads are kernel slot numbers (indices of
+//! the table); priorities run from `K_HIGHEST_THREAD_PRIO` (-16) to the idle priority (15),
+//! lower is more urgent.
 
 /// Most urgent priority the queue holds.
 pub const MIN_PRIO: i32 = -16;
@@ -15,31 +17,50 @@ const LEVELS: usize = (MAX_PRIO - MIN_PRIO + 1) as usize;
 
 /// "No thread" in the links.
 const NONE: u32 = u32::MAX;
-/// The level of a thread that is not queued.
+/// The level of a thread that is not queued (not below [`LEVELS`]).
 const NOT_QUEUED: u8 = u8::MAX;
 
 /// A thread's place in its level's list.
-#[derive(Clone, Copy)]
-struct Link {
+#[derive(Clone, Copy, Debug)]
+pub struct Link {
     prev: u32,
     next: u32,
     level: u8,
 }
 
-const UNLINKED: Link = Link { prev: NONE, next: NONE, level: NOT_QUEUED };
+impl Link {
+    /// The links of a thread that is not queued.
+    pub const UNLINKED: Link = Link { prev: NONE, next: NONE, level: NOT_QUEUED };
+}
 
-/// Ready threads by priority, FIFO among equals.
+/// An entry of the table the queue links through: it holds its thread's [`Link`].
+pub trait Linked {
+    /// The entry's links.
+    fn link(&self) -> &Link;
+    /// The entry's links, to change.
+    fn link_mut(&mut self) -> &mut Link;
+}
+
+impl Linked for Link {
+    fn link(&self) -> &Link {
+        self
+    }
+    fn link_mut(&mut self) -> &mut Link {
+        self
+    }
+}
+
+/// Ready threads by priority, FIFO among equals. Its links are in the thread table that every
+/// call but [`ReadyQueue::best`] is given.
 pub struct ReadyQueue {
     /// First and last thread of each level ([`NONE`] when empty).
     ends: [(u32, u32); LEVELS],
-    /// Each thread's links, by slot.
-    links: Vec<Link>,
     bitmap: u32,
 }
 
 impl Default for ReadyQueue {
     fn default() -> Self {
-        ReadyQueue { ends: [(NONE, NONE); LEVELS], links: Vec::new(), bitmap: 0 }
+        ReadyQueue { ends: [(NONE, NONE); LEVELS], bitmap: 0 }
     }
 }
 
@@ -60,7 +81,7 @@ fn queued_twice(thread: u32) -> ! {
 #[cold]
 #[inline(never)]
 fn bad_link(thread: u32) -> ! {
-    panic!("ready queue link to thread {thread}, which has no links")
+    panic!("ready queue link to thread {thread}, which is not in the thread table")
 }
 
 #[cold]
@@ -73,25 +94,20 @@ impl ReadyQueue {
     /// Queues `thread` behind the ready threads of priority `prio`.
     ///
     /// # Panics
-    /// If `thread` is already queued (a kernel bug).
+    /// If `thread` is already queued or not in `table` (a kernel bug).
     #[inline]
-    pub fn push_back(&mut self, thread: u32, prio: i32) {
+    pub fn push_back<T: Linked>(&mut self, table: &mut [T], thread: u32, prio: i32) {
         let l = level(prio);
         let tail = self.ends[l].1;
-        // One bounds check for the thread's links (a new thread's first queueing makes room).
-        match self.links.get_mut(thread as usize) {
-            Some(mine) if mine.level == NOT_QUEUED => {
-                mine.prev = tail;
-                mine.next = NONE;
-                mine.level = l as u8;
-            }
-            Some(_) => queued_twice(thread),
-            None => self.grow(thread, tail, NONE, l),
+        let mine = table[thread as usize].link_mut();
+        if mine.level != NOT_QUEUED {
+            queued_twice(thread);
         }
-        // `NONE` is never an index of `links` (fewer than `u32::MAX` threads): the bounds
+        *mine = Link { prev: tail, next: NONE, level: l as u8 };
+        // `NONE` is never an index of the table (fewer than `u32::MAX` threads): the bounds
         // check is the test for an empty level.
-        match self.links.get_mut(tail as usize) {
-            Some(last) => last.next = thread,
+        match table.get_mut(tail as usize) {
+            Some(last) => last.link_mut().next = thread,
             None => {
                 if tail != NONE {
                     bad_link(tail);
@@ -103,73 +119,67 @@ impl ReadyQueue {
         self.bitmap |= 1 << l;
     }
 
-    /// Makes room for the links of `thread` (its first queueing) and queues it at level `l`
-    /// between `prev` and `next`.
-    #[cold]
-    #[inline(never)]
-    fn grow(&mut self, thread: u32, prev: u32, next: u32, l: usize) {
-        let t = thread as usize;
-        if t >= self.links.len() {
-            self.links.resize(t + 1, UNLINKED);
-        }
-        self.links[t] = Link { prev, next, level: l as u8 };
-    }
-
     /// Queues `thread` at level `prio` before the first thread `before` says it precedes
     /// (behind all of them if none): the order `CONFIG_SCHED_DEADLINE` keeps within a level.
     /// O(n) in the threads of the level.
     ///
     /// # Panics
-    /// If `thread` is already queued (a kernel bug).
-    pub fn insert_before(&mut self, thread: u32, prio: i32, before: impl Fn(u32) -> bool) {
+    /// If `thread` is already queued or not in `table` (a kernel bug).
+    pub fn insert_before<T: Linked>(
+        &mut self,
+        table: &mut [T],
+        thread: u32,
+        prio: i32,
+        before: impl Fn(&T) -> bool,
+    ) {
         let l = level(prio);
         let mut at = self.ends[l].0;
-        while at != NONE && !before(at) {
-            at = self.links[at as usize].next;
+        while at != NONE && !before(&table[at as usize]) {
+            at = table[at as usize].link().next;
         }
         if at == NONE {
-            self.push_back(thread, prio);
+            self.push_back(table, thread, prio);
             return;
         }
-        let prev = self.links[at as usize].prev;
-        match self.links.get_mut(thread as usize) {
-            Some(mine) if mine.level == NOT_QUEUED => {
-                *mine = Link { prev, next: at, level: l as u8 }
-            }
-            Some(_) => queued_twice(thread),
-            None => self.grow(thread, prev, at, l),
+        let prev = table[at as usize].link().prev;
+        let mine = table[thread as usize].link_mut();
+        if mine.level != NOT_QUEUED {
+            queued_twice(thread);
         }
-        self.links[at as usize].prev = thread;
+        *mine = Link { prev, next: at, level: l as u8 };
+        table[at as usize].link_mut().prev = thread;
         if prev == NONE {
             self.ends[l].0 = thread;
         } else {
-            self.links[prev as usize].next = thread;
+            table[prev as usize].link_mut().next = thread;
         }
         self.bitmap |= 1 << l;
     }
 
-    /// Removes `thread` from level `prio`; returns whether it was there.
+    /// Removes `thread` from the level it is queued at; returns whether it was queued.
+    ///
+    /// # Panics
+    /// If `thread` or a neighbour is not in `table` (a kernel bug).
     #[inline]
-    pub fn remove(&mut self, thread: u32, prio: i32) -> bool {
-        let l = level(prio);
-        let Some(&link) = self.links.get(thread as usize) else {
-            return false;
-        };
-        if usize::from(link.level) != l {
+    pub fn remove<T: Linked>(&mut self, table: &mut [T], thread: u32) -> bool {
+        let link = *table[thread as usize].link();
+        let l = usize::from(link.level);
+        // `NOT_QUEUED` is not a level: this test is also the bounds check of `ends`.
+        if l >= LEVELS {
             return false;
         }
         // A blocking thread usually leaves from the head of its level: that test first.
         if link.prev == NONE {
             self.ends[l].0 = link.next;
         } else {
-            match self.links.get_mut(link.prev as usize) {
-                Some(prev) => prev.next = link.next,
+            match table.get_mut(link.prev as usize) {
+                Some(prev) => prev.link_mut().next = link.next,
                 None => bad_link(link.prev),
             }
         }
-        // `NONE` is never an index of `links`: the bounds check is the test for the tail.
-        match self.links.get_mut(link.next as usize) {
-            Some(next) => next.prev = link.prev,
+        // `NONE` is never an index of the table: the bounds check is the test for the tail.
+        match table.get_mut(link.next as usize) {
+            Some(next) => next.link_mut().prev = link.prev,
             None => {
                 if link.next != NONE {
                     bad_link(link.next);
@@ -177,9 +187,7 @@ impl ReadyQueue {
                 self.ends[l].1 = link.prev;
             }
         }
-        if let Some(mine) = self.links.get_mut(thread as usize) {
-            *mine = UNLINKED;
-        }
+        *table[thread as usize].link_mut() = Link::UNLINKED;
         if self.ends[l].0 == NONE {
             self.bitmap &= !(1 << l);
         }
@@ -196,10 +204,10 @@ impl ReadyQueue {
     }
 
     /// Ready threads, most urgent first (for reports).
-    pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+    pub fn iter<'a, T: Linked>(&'a self, table: &'a [T]) -> impl Iterator<Item = u32> + 'a {
         self.ends.iter().flat_map(move |&(head, _)| {
             std::iter::successors((head != NONE).then_some(head), move |&t| {
-                let next = self.links[t as usize].next;
+                let next = table[t as usize].link().next;
                 (next != NONE).then_some(next)
             })
         })
@@ -210,47 +218,79 @@ impl ReadyQueue {
 mod tests {
     use super::*;
 
+    fn table() -> Vec<Link> {
+        vec![Link::UNLINKED; 16]
+    }
+
     #[test]
     fn most_urgent_first_then_fifo() {
-        let mut q = ReadyQueue::default();
-        q.push_back(1, 5);
-        q.push_back(2, 3);
-        q.push_back(3, 5);
-        q.push_back(4, -2);
-        assert_eq!(q.iter().collect::<Vec<_>>(), vec![4, 2, 1, 3]);
+        let (mut q, t) = (ReadyQueue::default(), &mut table());
+        q.push_back(t, 1, 5);
+        q.push_back(t, 2, 3);
+        q.push_back(t, 3, 5);
+        q.push_back(t, 4, -2);
+        assert_eq!(q.iter(t).collect::<Vec<_>>(), vec![4, 2, 1, 3]);
         assert_eq!(q.best(), Some(4));
-        assert!(q.remove(4, -2));
-        assert!(!q.remove(4, -2));
+        assert!(q.remove(t, 4));
+        assert!(!q.remove(t, 4));
         assert_eq!(q.best(), Some(2));
-        q.remove(2, 3);
+        q.remove(t, 2);
         assert_eq!(q.best(), Some(1));
-        q.remove(1, 5);
-        q.push_back(1, 5);
+        q.remove(t, 1);
+        q.push_back(t, 1, 5);
         assert_eq!(q.best(), Some(3), "a requeued thread goes behind its equals");
-        q.remove(3, 5);
-        q.remove(1, 5);
+        q.remove(t, 3);
+        q.remove(t, 1);
         assert_eq!(q.best(), None);
     }
 
     /// A thread leaves from the head, the middle or the tail of its level, the others keep
-    /// their order; a thread is found only at the level it was queued at.
+    /// their order; a thread that is not queued is not removed.
     #[test]
     fn removal_from_anywhere_keeps_the_order() {
-        let mut q = ReadyQueue::default();
-        for t in [7, 2, 9, 4] {
-            q.push_back(t, 0);
+        let (mut q, t) = (ReadyQueue::default(), &mut table());
+        for s in [7, 2, 9, 4] {
+            q.push_back(t, s, 0);
         }
-        assert!(!q.remove(9, 1), "not at that level");
-        assert!(!q.remove(3, 0), "never queued");
-        assert!(q.remove(9, 0));
-        assert_eq!(q.iter().collect::<Vec<_>>(), vec![7, 2, 4]);
-        assert!(q.remove(7, 0));
-        assert_eq!(q.iter().collect::<Vec<_>>(), vec![2, 4]);
-        assert!(q.remove(4, 0));
-        assert_eq!(q.iter().collect::<Vec<_>>(), vec![2]);
-        q.push_back(9, 0);
-        assert_eq!(q.iter().collect::<Vec<_>>(), vec![2, 9]);
-        assert!(q.remove(2, 0) && q.remove(9, 0));
-        assert_eq!((q.best(), q.iter().count()), (None, 0));
+        q.push_back(t, 5, 1);
+        assert!(!q.remove(t, 3), "never queued");
+        assert!(q.remove(t, 9));
+        assert_eq!(q.iter(t).collect::<Vec<_>>(), vec![7, 2, 4, 5]);
+        assert!(q.remove(t, 7));
+        assert_eq!(q.iter(t).collect::<Vec<_>>(), vec![2, 4, 5]);
+        assert!(q.remove(t, 4));
+        assert_eq!(q.iter(t).collect::<Vec<_>>(), vec![2, 5]);
+        q.push_back(t, 9, 0);
+        assert_eq!(q.iter(t).collect::<Vec<_>>(), vec![2, 9, 5]);
+        assert!(q.remove(t, 5), "the only thread of its level");
+        assert!(q.remove(t, 2) && q.remove(t, 9));
+        assert_eq!((q.best(), q.iter(t).count()), (None, 0));
+    }
+
+    /// The kernel's checks on its own links: a thread queued twice, a link to a slot that is
+    /// not in the table.
+    #[test]
+    #[should_panic(expected = "thread 3 queued twice")]
+    fn queueing_a_queued_thread_is_a_kernel_bug() {
+        let (mut q, t) = (ReadyQueue::default(), &mut table());
+        q.push_back(t, 3, 0);
+        q.push_back(t, 3, 1);
+    }
+
+    #[test]
+    fn insert_before_keeps_the_order_it_is_given() {
+        let (mut q, t) = (ReadyQueue::default(), &mut table());
+        // `before` sees the table entry; here, "precedes a thread whose link says it is
+        // queued behind slot 1" places 6 after 1.
+        q.push_back(t, 1, 0);
+        q.push_back(t, 2, 0);
+        q.insert_before(t, 6, 0, |e| e.prev == 1);
+        assert_eq!(q.iter(t).collect::<Vec<_>>(), vec![1, 6, 2]);
+        q.insert_before(t, 8, 0, |_| false);
+        assert_eq!(q.iter(t).collect::<Vec<_>>(), vec![1, 6, 2, 8]);
+        q.insert_before(t, 9, 0, |_| true);
+        assert_eq!(q.iter(t).collect::<Vec<_>>(), vec![9, 1, 6, 2, 8]);
+        assert!(q.remove(t, 6));
+        assert_eq!(q.iter(t).collect::<Vec<_>>(), vec![9, 1, 2, 8]);
     }
 }
