@@ -24,6 +24,7 @@ use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::ffi::{c_int, c_void};
 use std::ptr::addr_of_mut;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use zephyr_sys::thread_state::*;
 use zephyr_sys::*;
@@ -562,13 +563,10 @@ const NO_KERNEL: u32 = 2;
 /// [`enter`] that finds them idle. Only [`enter`] looks at it.
 const ENTRY_HOOKS: u32 = 4;
 
-/// No stop request: what `Current::stop` points at while no kernel is installed.
-static NO_STOP: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-
 /// This host thread's running simulation and the state of its kernel entry, in one
 /// thread-local: a kernel call's entry tests one thread-local word (every condition that
-/// needs more than a plain borrow folded into it), then the watchdog's stop request, one
-/// atomic load.
+/// needs more than a plain borrow folded into it), then the watchdog's stop flag, one
+/// thread-local byte.
 struct Current {
     /// The installed kernel (null when no simulation runs on this host thread).
     kernel: Cell<*mut Kernel>,
@@ -576,10 +574,12 @@ struct Current {
     /// [`ENTRY_HOOKS`]); 0 when it can. Kept up to date where each condition changes:
     /// [`install`], [`hide_from_zli`], the borrow itself, [`DeferredIrqs::push_back`].
     gate: Cell<u32>,
-    /// The installed kernel's `watch.stop` (set by the watchdog's host thread, so read
-    /// atomically at every entry), cached by [`install`]: the entry reads it without going
-    /// through the kernel and its `Arc`. [`NO_STOP`] when no kernel is installed.
-    stop: Cell<*const std::sync::atomic::AtomicU32>,
+    /// Raised by the installed kernel's watchdog, from its own host thread ([`StopFlag`]),
+    /// after it set the kernel's `watch.stop`: the entry reads this byte of its own
+    /// thread-local rather than the kernel's `Arc`. Not part of `gate`: this host thread
+    /// rewrites `gate` with plain stores, which could overwrite a bit set by another thread.
+    /// Lowered by [`install`].
+    stop: AtomicBool,
     /// The line of the zero-latency ISR running, which hid the kernel ([`hide_from_zli`]).
     zli: Cell<Option<u32>>,
 }
@@ -590,7 +590,7 @@ thread_local! {
             Current {
                 kernel: Cell::new(std::ptr::null_mut()),
                 gate: Cell::new(NO_KERNEL),
-                stop: Cell::new(&NO_STOP),
+                stop: AtomicBool::new(false),
                 zli: Cell::new(None),
             }
         };
@@ -599,23 +599,44 @@ thread_local! {
 /// Installs `k` as this host thread's running simulation; returns the previous one.
 ///
 /// `k` is null or a kernel that stays alive, in place, until it is uninstalled (what every
-/// [`with`] relies on); its `watch` is never replaced.
+/// [`with`] relies on).
 pub fn install(k: *mut Kernel) -> *mut Kernel {
     CURRENT.with(|c| {
         let borrowed = c.gate.get() & BORROWED;
-        let stop: *const _ = if k.is_null() {
-            &NO_STOP
-        } else {
-            // SAFETY: the contract above; no borrow of the new kernel can be live (it was not
-            // installed), and this takes only the address of its stop request.
-            unsafe { &(&*k).watch.stop }
-        };
-        c.stop.set(stop);
+        // A stop raised for the previous kernel (its watchdog is joined before the next
+        // simulation is installed) is not this one's.
+        c.stop.store(false, Ordering::Relaxed);
         // A new kernel: the next `enter` looks at its entry hooks (the cost model is set
         // before the kernel is installed).
         c.gate.set(borrowed | if k.is_null() { NO_KERNEL } else { ENTRY_HOOKS });
         c.kernel.replace(k)
     })
+}
+
+/// The stop flag of a host thread that runs simulations, for the watchdog of its simulation to
+/// raise from its own host thread ([`StopFlag::raise`]).
+pub struct StopFlag(*const AtomicBool);
+
+// SAFETY: the flag is an atomic, written from any thread; `raise`'s contract keeps the pointer
+// in the lifetime of the thread-local it points into.
+unsafe impl Send for StopFlag {}
+
+impl StopFlag {
+    /// The calling host thread's flag.
+    pub fn current() -> Self {
+        StopFlag(CURRENT.with(|c| &c.stop as *const AtomicBool))
+    }
+
+    /// Tells the host thread's next kernel entry to look at its kernel's `watch.stop`, stored
+    /// before this call (this store releases it).
+    ///
+    /// # Safety
+    /// The host thread the flag was taken on is alive (its thread-locals are): the watchdog,
+    /// which calls this, is joined before [`crate::Sim::run`] returns on that thread.
+    pub unsafe fn raise(&self) {
+        // SAFETY: the pointer is into a thread-local of a live thread (the caller's duty).
+        unsafe { (*self.0).store(true, Ordering::Release) };
+    }
 }
 
 /// True while a simulation runs on this host thread.
@@ -757,9 +778,7 @@ fn lend<R>(c: &Current, f: impl FnOnce(&mut Kernel) -> R) -> R {
     debug_assert!(gate & (NO_KERNEL | BORROWED) == 0, "the kernel entry lent a closed gate");
     c.gate.set(gate | BORROWED);
     let _release = Release(&c.gate);
-    // SAFETY: `stop` points at `NO_STOP` or at the installed kernel's `watch.stop` (see
-    // `install`), valid while the kernel is installed.
-    if unsafe { (*c.stop.get()).load(std::sync::atomic::Ordering::Relaxed) } != 0 {
+    if c.stop.load(Ordering::Relaxed) {
         stop_at_kernel_entry();
     }
     // SAFETY: `k` was installed by `Sim::run`, which keeps the kernel alive until it
@@ -772,11 +791,15 @@ fn lend<R>(c: &Current, f: impl FnOnce(&mut Kernel) -> R) -> R {
     f(k)
 }
 
-/// Debug builds: the gate and the stop pointer agree with the kernel at every entry (the
-/// cost model is set before install; deferred interrupts mark the gate when queued).
+/// Debug builds: the gate and the stop flag agree with the kernel at every entry (the cost
+/// model is set before install; deferred interrupts mark the gate when queued; the watchdog
+/// sets `watch.stop` before it raises the flag).
 #[cfg(debug_assertions)]
 fn check_gate(c: &Current, k: &Kernel) {
-    assert!(std::ptr::eq(c.stop.get(), &k.watch.stop), "stale stop request pointer");
+    assert!(
+        !c.stop.load(Ordering::Acquire) || k.watch.stop_requested().is_some(),
+        "the stop flag is raised but the kernel's watchdog asked for no stop"
+    );
     assert!(
         c.gate.get() & ENTRY_HOOKS != 0 || !k.entry_hooks(),
         "the kernel entry's hooks have work but the gate does not say so"
@@ -790,6 +813,8 @@ fn check_gate(c: &Current, k: &Kernel) {
 #[cold]
 #[inline(never)]
 fn stop_at_kernel_entry() {
+    // The flag's store released the stop request the scheduler reads.
+    std::sync::atomic::fence(Ordering::Acquire);
     if crate::signals::on_thread_stack() && !std::thread::panicking() {
         crate::switch::unwind_to_scheduler(crate::switch::Unwind::Stall);
     }

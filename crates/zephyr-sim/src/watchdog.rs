@@ -17,7 +17,8 @@
 //!
 //! *Report*: a diagnostic naming the thread goes to stderr, once per stall (counted in
 //! [`crate::Outcome::stalls`]). *Stop*: when the stall outlasts [`crate::Sim::stall_limit`],
-//! the watchdog sets [`Watch::stop`] to the stalled thread. A thread that still makes kernel
+//! the watchdog sets [`Watch::stop`] to the stalled thread (and raises the host thread's stop
+//! flag, which every kernel entry tests). A thread that still makes kernel
 //! calls (`k_sem_take(K_NO_WAIT)`, `k_uptime_ticks()`) is unwound to the scheduler at the next
 //! one, as [`crate::exit`] unwinds (its destructors run). A loop without any kernel call is
 //! interrupted one interval later: the watchdog signals the simulation's host thread, whose
@@ -61,7 +62,8 @@ impl Watch {
     }
 
     /// The slot of the thread the watchdog asked to stop, if it did (one relaxed load: this is
-    /// read at every kernel entry).
+    /// read at every switch; a kernel entry reads the host thread's stop flag, which the
+    /// watchdog raises after it stores this, `crate::kernel::StopFlag`).
     pub fn stop_requested(&self) -> Option<u32> {
         match self.stop.load(Ordering::Relaxed) {
             0 => None,
@@ -90,16 +92,22 @@ impl Watchdog {
     /// ([`crate::Sim::run`] drops it before it returns): the watchdog may signal that thread.
     pub fn start(watch: Arc<Watch>, interval: Duration, limit: Option<Duration>) -> Self {
         let w = watch.clone();
-        let host = Interrupter::current();
+        let host = (Interrupter::current(), crate::kernel::StopFlag::current());
         let thread = std::thread::Builder::new()
             .name("zephyr-sim-watchdog".into())
-            .spawn(move || watch_loop(&w, interval, limit, &host))
+            .spawn(move || watch_loop(&w, interval, limit, &host.0, &host.1))
             .expect("cannot start the simulator's watchdog thread");
         Watchdog { watch, thread: Some(thread) }
     }
 }
 
-fn watch_loop(w: &Watch, interval: Duration, limit: Option<Duration>, host: &Interrupter) {
+fn watch_loop(
+    w: &Watch,
+    interval: Duration,
+    limit: Option<Duration>,
+    host: &Interrupter,
+    flag: &crate::kernel::StopFlag,
+) {
     let mut last = w.progress.load(Ordering::Relaxed);
     let mut since = Instant::now();
     let mut reported = false;
@@ -129,6 +137,9 @@ fn watch_loop(w: &Watch, interval: Duration, limit: Option<Duration>, host: &Int
             if w.stop_requested().is_none() {
                 w.stalled_ms.store(stalled.as_millis() as u64, Ordering::Relaxed);
                 w.stop.store(slot, Ordering::Release);
+                // SAFETY: the host thread is alive: this watchdog is joined before
+                // `Sim::run` returns on it (`Watchdog::start`'s contract).
+                unsafe { flag.raise() };
             } else {
                 // A whole interval after the stop request the thread has not reached a kernel
                 // call: it spins in its own code. Interrupt it (again each interval, should
