@@ -454,6 +454,34 @@ fn sync_state_prio(t: &Thread) {
     unsafe { (*t.obj).base.prio = t.prio as i8 };
 }
 
+/// [`Kernel::queue`] on the kernel's ready queue and thread table, for a caller that holds the
+/// table: behind the thread's equals, or with `CONFIG_SCHED_DEADLINE` (`by_deadline`) before
+/// the first of them whose deadline is later.
+#[inline(always)]
+fn queue_in(
+    ready: &mut ReadyQueue,
+    threads: &mut [Thread],
+    by_deadline: bool,
+    slot: u32,
+    prio: i32,
+) {
+    if by_deadline {
+        queue_by_deadline(ready, threads, slot, prio);
+    } else {
+        ready.push_back(threads, slot, prio);
+    }
+}
+
+/// [`queue_in`] with `CONFIG_SCHED_DEADLINE`.
+#[cold]
+#[inline(never)]
+fn queue_by_deadline(ready: &mut ReadyQueue, threads: &mut [Thread], slot: u32, prio: i32) {
+    let mine = threads[slot as usize].prio_deadline;
+    ready.insert_before(threads, slot, prio, |other| {
+        other.prio_deadline.wrapping_sub(mine) as i32 > 0
+    });
+}
+
 /// Which of two threads, given as `(prio, prio_deadline)`, is more urgent
 /// (`z_sched_prio_cmp`, kernel/sched.c): positive if `a`, negative if `b`, 0 if neither.
 /// Priority first; with `CONFIG_SCHED_DEADLINE` (`deadline`), equal priorities by deadline,
@@ -1219,22 +1247,7 @@ impl Kernel {
     /// `_THREAD_QUEUED` at priority `prio`.
     #[inline(always)]
     fn queue(&mut self, slot: u32, prio: i32) {
-        if self.sched_deadline {
-            self.enqueue_by_deadline(slot, prio);
-        } else {
-            self.ready.push_back(&mut self.threads, slot, prio);
-        }
-    }
-
-    /// [`Self::enqueue`] with `CONFIG_SCHED_DEADLINE`: before the first thread of its priority
-    /// whose deadline is later.
-    #[cold]
-    #[inline(never)]
-    fn enqueue_by_deadline(&mut self, slot: u32, prio: i32) {
-        let mine = self.threads[slot as usize].prio_deadline;
-        self.ready.insert_before(&mut self.threads, slot, prio, |other| {
-            other.prio_deadline.wrapping_sub(mine) as i32 > 0
-        });
+        queue_in(&mut self.ready, &mut self.threads, self.sched_deadline, slot, prio);
     }
 
     /// Moves a ready thread behind the others of its priority (`k_yield`).
@@ -1646,7 +1659,8 @@ impl Kernel {
         let (prev, next, q) = (t.wq_prev, t.wq_next, t.wait_q);
         t.wq_prev = NONE;
         t.wq_next = NONE;
-        let timeout = t.timeout.take();
+        // (Only a test here: a wait with a timeout, the rarer case, takes it below.)
+        let timed = t.timeout.is_some();
         let ready = t.unblock(_THREAD_PENDING);
         let prio = t.prio;
         if waiting {
@@ -1654,17 +1668,27 @@ impl Kernel {
             // it pends; its links are slots of this kernel.
             unsafe { waitq_unlink(threads, q, prev, next) };
         }
-        if let Some(key) = timeout {
-            self.timeouts.remove(&key);
+        // Queued with the table already in hand (its index of `slot` checked above); nothing
+        // below looks at the ready queue or the timeline.
+        if ready {
+            queue_in(&mut self.ready, threads, self.sched_deadline, slot, prio);
+            self.mark_ready(slot);
+        }
+        if timed {
+            self.cancel_timeout_of(slot);
         }
         if let Some((events, num)) = poll {
             // A poller registered on several objects leaves all of them as soon as it stops
             // waiting (an event fired, it timed out, or it was aborted).
             crate::api::poll::unregister_all(self, events, num, Poller::Thread(slot));
         }
-        if ready {
-            self.queue(slot, prio);
-            self.mark_ready(slot);
+    }
+
+    /// Removes the pending timeout of thread `slot` (it has one).
+    #[inline(never)]
+    fn cancel_timeout_of(&mut self, slot: u32) {
+        if let Some(key) = self.threads[slot as usize].timeout.take() {
+            self.timeouts.remove(&key);
         }
     }
 
