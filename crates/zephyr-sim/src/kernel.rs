@@ -329,6 +329,9 @@ pub struct Kernel {
     pub trace: Option<Vec<TraceRecord>>,
     /// The timeline for the Chrome trace file, when one is written ([`crate::Sim::trace_file`]).
     pub timeline: Option<Box<Timeline>>,
+    /// Whether [`Kernel::trace`] or [`Kernel::timeline`] records (set with them, before the
+    /// run): one test of a byte on the switch path, where the two options cost two.
+    pub observed: bool,
     /// Virtual time charged to ISRs ([`crate::cpu`]).
     pub isr_cycles: u64,
     /// How many ISRs ran.
@@ -906,6 +909,7 @@ impl Kernel {
             console: None,
             trace: None,
             timeline: None,
+            observed: false,
             isr_cycles: 0,
             isr_count: 0,
             stacks: Vec::new(),
@@ -1079,8 +1083,8 @@ impl Kernel {
         }
     }
 
-    /// Records a trace event, when tracing (the text trace, the timeline, or both). Costs two
-    /// tests when not tracing (the switch path calls it).
+    /// Records a trace event, when tracing (the text trace, the timeline, or both). Costs a
+    /// test when not tracing (the switch path calls it).
     #[inline(always)]
     pub fn record(&mut self, event: TraceEvent) {
         if self.tracing() {
@@ -1092,7 +1096,12 @@ impl Kernel {
     /// tests this before it builds an event, so it builds and drops none when not tracing.
     #[inline(always)]
     pub fn tracing(&self) -> bool {
-        self.trace.is_some() || self.timeline.is_some()
+        debug_assert_eq!(
+            self.observed,
+            self.trace.is_some() || self.timeline.is_some(),
+            "Kernel::observed is set with the trace and the timeline"
+        );
+        self.observed
     }
 
     #[cold]

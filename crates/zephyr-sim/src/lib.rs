@@ -383,10 +383,12 @@ impl Sim {
         k.zero_latency_irqs = self.zero_latency_irqs;
         if self.trace {
             k.trace = Some(Vec::new());
+            k.observed = true;
         }
         let trace_file = self.trace_file.clone().or_else(trace_file_from_env);
         if trace_file.is_some() {
             k.timeline = Some(Box::default());
+            k.observed = true;
         }
         if self.capture_console {
             k.console = Some(Vec::new());
