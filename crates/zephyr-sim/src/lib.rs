@@ -467,7 +467,7 @@ impl Sim {
                 })
                 .collect(),
         };
-        let time_limit_reached = matches!(k.ended, Some(End::TimeLimit));
+        let time_limit_reached = matches!(k.ended.as_deref(), Some(End::TimeLimit));
         let finished = |value: Option<R>, exit_code: Option<i32>, k: &mut Kernel| Outcome {
             value,
             exit_code,
@@ -481,7 +481,7 @@ impl Sim {
             thread_names: names.clone(),
             stalls: k.watch.stalls.load(Ordering::Relaxed),
         };
-        match k.ended.take() {
+        match k.ended.take().map(|end| *end) {
             Some(End::MainReturned) if value.is_none() => Err(SimError::MainAborted { console }),
             Some(End::MainReturned) => Ok(finished(value, None, &mut k)),
             Some(End::Exit(code)) => Ok(finished(None, Some(code), &mut k)),

@@ -451,7 +451,7 @@ pub fn run_pending_lines() -> bool {
                 if !payload.is::<ExitRequest>() && !payload.is::<StallRequest>() {
                     let context = isr_context(k);
                     let end = End::Panic { context, message: panic_message(&*payload) };
-                    k.ended.get_or_insert(end);
+                    k.ended.get_or_insert_with(|| Box::new(end));
                 }
                 leave(k);
             });
@@ -604,7 +604,7 @@ pub fn busy_wait(cycles: u64) {
         if !next {
             if past_limit {
                 with(|k| {
-                    k.ended.get_or_insert(End::TimeLimit);
+                    k.ended.get_or_insert_with(|| Box::new(End::TimeLimit));
                 });
                 swap();
             }
@@ -635,7 +635,7 @@ fn isr_busy_wait(end: u64, past_limit: bool) {
                 _ => {
                     k.advance_to(end);
                     if past_limit {
-                        k.ended.get_or_insert(End::TimeLimit);
+                        k.ended.get_or_insert_with(|| Box::new(End::TimeLimit));
                     }
                     false
                 }
@@ -670,7 +670,7 @@ pub fn run_scheduler() {
     loop {
         let next = with(|k| {
             if k.watch.stop_requested().is_some() && k.ended.is_none() {
-                k.ended = Some(stalled(k));
+                k.ended = Some(Box::new(stalled(k)));
             }
             if k.ended.is_some() {
                 return Next::End;
@@ -697,7 +697,7 @@ pub fn run_scheduler() {
                 if let Err(payload) = catch_unwind(AssertUnwindSafe(run_pending_lines)) {
                     with(|k| {
                         let end = ending(k, payload, || "an ISR (between threads)".to_string());
-                        k.ended.get_or_insert(end);
+                        k.ended.get_or_insert_with(|| Box::new(end));
                     });
                 }
             }
@@ -778,7 +778,7 @@ fn thread_stopped(slot: u32, stop: Stop) {
                 BodyEnd::Returned => with(|k| k.mark_dead(slot)),
                 BodyEnd::Panicked(payload) => with(|k| {
                     let end = ending(k, payload, || context(k, slot));
-                    k.ended.get_or_insert(end);
+                    k.ended.get_or_insert_with(|| Box::new(end));
                 }),
             }
         }
@@ -788,12 +788,12 @@ fn thread_stopped(slot: u32, stop: Stop) {
             with(|k| {
                 let end =
                     End::StackOverflow { context: context(k, slot), stack_size: k.stack_size };
-                k.ended.get_or_insert(end);
+                k.ended.get_or_insert_with(|| Box::new(end));
             });
         }
         Stop::Stalled => with(|k| {
             let end = stalled(k);
-            k.ended.get_or_insert(end);
+            k.ended.get_or_insert_with(|| Box::new(end));
         }),
     }
     retire(slot);
@@ -861,7 +861,7 @@ fn idle() {
             } else {
                 End::Deadlock(deadlock_report(k, on_each_other))
             };
-            k.ended.get_or_insert(end);
+            k.ended.get_or_insert_with(|| Box::new(end));
         });
         return;
     };
@@ -886,7 +886,7 @@ fn idle() {
     }
     if past_limit {
         with(|k| {
-            k.ended.get_or_insert(End::TimeLimit);
+            k.ended.get_or_insert_with(|| Box::new(End::TimeLimit));
         });
         return;
     }
@@ -898,7 +898,7 @@ fn idle() {
             k.nvic.active.clear();
             k.announce_tick = None;
             let end = ending(k, payload, || context);
-            k.ended.get_or_insert(end);
+            k.ended.get_or_insert_with(|| Box::new(end));
         }),
     }
 }
