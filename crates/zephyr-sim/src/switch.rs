@@ -174,10 +174,13 @@ pub fn prepare_swap(k: &mut Kernel) -> Handoff {
     }
     match k.ready.best() {
         Some(slot) if slot == k.current => {
-            Handoff { from, to: std::ptr::null_mut(), value: switch_in(k, slot).1.pack() }
+            // SAFETY: the ready queue's best thread (see `switch_in`).
+            let resume = unsafe { switch_in(k, slot) }.1;
+            Handoff { from, to: std::ptr::null_mut(), value: resume.pack() }
         }
         Some(slot) => {
-            let (co, resume) = switch_in(k, slot);
+            // SAFETY: the ready queue's best thread (see `switch_in`).
+            let (co, resume) = unsafe { switch_in(k, slot) };
             Handoff { from, to: Context::sp_slot(co), value: resume.pack() }
         }
         None => to_scheduler(from),
@@ -685,7 +688,8 @@ pub fn run_scheduler() {
             }
             match k.ready.best() {
                 Some(slot) => {
-                    let (co, resume) = switch_in(k, slot);
+                    // SAFETY: the ready queue's best thread (see `switch_in`).
+                    let (co, resume) = unsafe { switch_in(k, slot) };
                     Next::Thread(co, resume)
                 }
                 None => Next::Idle,
@@ -722,8 +726,12 @@ pub fn run_scheduler() {
 /// Makes `slot` the running thread: the watchdog's progress, the switch count, CPU
 /// accounting's switch-in, the cost model's switch charge, the trace. Returns its context and
 /// what it finds when resumed.
+///
+/// # Safety
+/// `slot` is a slot of `k.threads`: the ready queue's best thread is one (every thread it
+/// holds was indexed in the table when queued, and the table never shrinks).
 #[inline(always)]
-fn switch_in(k: &mut Kernel, slot: u32) -> (*mut Context, Resume) {
+unsafe fn switch_in(k: &mut Kernel, slot: u32) -> (*mut Context, Resume) {
     k.current = slot;
     k.watch.bump();
     k.watch.running.store(slot, Ordering::Relaxed);
@@ -741,7 +749,10 @@ fn switch_in(k: &mut Kernel, slot: u32) -> (*mut Context, Resume) {
         }
     }
     let (charge, cost_on) = (u64::from(k.cost.context_switch), k.cost_on);
-    let t = &mut k.threads[slot as usize];
+    debug_assert!((slot as usize) < k.threads.len(), "switch to thread {slot}, not in the table");
+    // SAFETY: the caller's duty (a slot of the table); on every switch, where the bounds check
+    // was three of the round trip's instructions.
+    let t = unsafe { k.threads.get_unchecked_mut(slot as usize) };
     if switched {
         t.switched_in += 1;
         t.cost_owed += charge;
