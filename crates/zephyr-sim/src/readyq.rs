@@ -185,12 +185,14 @@ impl ReadyQueue {
                     bad_link(link.next);
                 }
                 self.ends[l].1 = link.prev;
+                // The tail leaves; if it was also the head, the level is empty now (decided
+                // from the links in hand, not by reading back the head just stored).
+                if link.prev == NONE {
+                    self.bitmap &= !(1 << l);
+                }
             }
         }
         *table[thread as usize].link_mut() = Link::UNLINKED;
-        if self.ends[l].0 == NONE {
-            self.bitmap &= !(1 << l);
-        }
         true
     }
 
