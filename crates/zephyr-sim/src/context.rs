@@ -246,24 +246,28 @@ pub fn scheduler_sp_slot() -> *mut usize {
 pub unsafe fn resume_from_scheduler(to: *mut Context, value: usize) -> usize {
     // SAFETY: the caller's duty; the scheduler's stack pointer is saved in this host thread's
     // `SCHEDULER` cell, which lives as long as the thread.
-    let word = unsafe { arch::switch(scheduler_sp_slot(), Context::saved_sp(to), value) };
+    let word = unsafe {
+        arch::switch(scheduler_sp_slot(), Context::saved_sp(to), value, scheduler_sp_slot())
+    };
     set_running(std::ptr::null());
     word
 }
 
 /// Switches from the running thread context `from` to the context whose stack pointer is
-/// saved at `to` (a thread's, [`Context::sp_slot`], or the scheduler's,
-/// [`scheduler_sp_slot`]), passing `value`; returns when a context switches back to `from`,
-/// with what it passed.
+/// saved at `to` (a thread's, [`Context::sp_slot`] or its copy in the thread table, or the
+/// scheduler's, [`scheduler_sp_slot`]), passing `value`; returns when a context switches back
+/// to `from`, with what it passed. `from`'s stack pointer is saved in `from` and at `copy`
+/// (its copy in the thread table, or `from`'s own slot again).
 ///
 /// # Safety
 /// `from` must be the running context (the caller is on its stack); `to` must hold the saved
-/// stack pointer of a live context that is not running; no kernel borrow may be held.
+/// stack pointer of a live context that is not running; `copy` must be writable; no kernel
+/// borrow may be held.
 #[inline(always)]
-pub unsafe fn switch(from: *mut Context, to: *mut usize, value: usize) -> usize {
-    // SAFETY: the caller's duty: `from`'s stack pointer slot is written as it stops, `to` is
-    // read while its context does not run.
-    let word = unsafe { arch::switch(Context::sp_slot(from), *to, value) };
+pub unsafe fn switch(from: *mut Context, to: *mut usize, value: usize, copy: *mut usize) -> usize {
+    // SAFETY: the caller's duty: `from`'s stack pointer slot and `copy` are written as it
+    // stops, `to` is read while its context does not run.
+    let word = unsafe { arch::switch(Context::sp_slot(from), *to, value, copy) };
     set_running(from);
     word
 }
@@ -288,7 +292,7 @@ extern "C" fn thread_main(context: *mut Context) -> ! {
     unsafe {
         (*context).end.set(Some(end));
         let slot = (*context).slot;
-        switch(context, scheduler_sp_slot(), Stop::Ended.encode(slot));
+        switch(context, scheduler_sp_slot(), Stop::Ended.encode(slot), Context::sp_slot(context));
     }
     unreachable!("a thread context was resumed after its body ended");
 }
@@ -298,13 +302,18 @@ mod arch {
     use super::{thread_main, Context};
 
     /// Saves the callee-saved registers on the running stack, stores its stack pointer at
-    /// `save`, switches to the stack `to` and restores the registers saved there (as
-    /// [`restore`] does), returning `value` on that side.
+    /// `save` and at `copy` (which may be `save`), switches to the stack `to` and restores the
+    /// registers saved there (as [`restore`] does), returning `value` on that side.
     ///
     /// # Safety
     /// `to` must be a stack pointer saved by this function, or an initial frame.
     #[unsafe(naked)]
-    pub unsafe extern "C" fn switch(save: *mut usize, to: usize, value: usize) -> usize {
+    pub unsafe extern "C" fn switch(
+        save: *mut usize,
+        to: usize,
+        value: usize,
+        copy: *mut usize,
+    ) -> usize {
         core::arch::naked_asm!(
             "push rbp",
             "push rbx",
@@ -313,6 +322,7 @@ mod arch {
             "push r14",
             "push r15",
             "mov [rdi], rsp",
+            "mov [rcx], rsp",
             "mov rsp, rsi",
             "pop r15",
             "pop r14",
@@ -430,13 +440,18 @@ mod arch {
     use super::{thread_main, Context};
 
     /// Saves the callee-saved registers on the running stack, stores its stack pointer at
-    /// `save`, switches to the stack `to` and restores the registers saved there (as
-    /// [`restore`] does), returning `value` on that side.
+    /// `save` and at `copy` (which may be `save`), switches to the stack `to` and restores the
+    /// registers saved there (as [`restore`] does), returning `value` on that side.
     ///
     /// # Safety
     /// `to` must be a stack pointer saved by this function, or an initial frame.
     #[unsafe(naked)]
-    pub unsafe extern "C" fn switch(save: *mut usize, to: usize, value: usize) -> usize {
+    pub unsafe extern "C" fn switch(
+        save: *mut usize,
+        to: usize,
+        value: usize,
+        copy: *mut usize,
+    ) -> usize {
         core::arch::naked_asm!(
             "sub sp, sp, #160",
             "stp x19, x20, [sp, #0]",
@@ -449,8 +464,9 @@ mod arch {
             "stp d10, d11, [sp, #112]",
             "stp d12, d13, [sp, #128]",
             "stp d14, d15, [sp, #144]",
-            "mov x3, sp",
-            "str x3, [x0]",
+            "mov x9, sp",
+            "str x9, [x0]",
+            "str x9, [x3]",
             "mov sp, x1",
             "ldp x19, x20, [sp, #0]",
             "ldp x21, x22, [sp, #16]",

@@ -121,7 +121,10 @@ pub fn make_context(k: &mut Kernel, slot: u32, body: Box<dyn FnOnce()>) -> Conte
         Some(s) => s,
         None => DefaultStack::new(k.stack_size).expect("cannot allocate a host stack"),
     };
-    ContextBox::new(stack, slot, body)
+    let co = ContextBox::new(stack, slot, body);
+    // SAFETY: a fresh context, not running.
+    k.threads[slot as usize].sp = unsafe { Context::saved_sp(co.as_ptr()) };
+    co
 }
 
 /// What a thread does first when it runs, before its body (inside the body's `catch_unwind`:
@@ -149,8 +152,11 @@ pub fn swap() -> i32 {
 pub struct Handoff {
     /// The running thread's context.
     from: *mut Context,
-    /// Where the stack pointer of the context to switch to is saved: the next thread's,
-    /// already switched in ([`switch_in`]), or the scheduler's when it must decide (the run
+    /// The running thread's copy of its saved stack pointer in the thread table
+    /// ([`crate::kernel::Thread::sp`]), where a thread that switches straight to it reads it.
+    copy: *mut usize,
+    /// Where the stack pointer of the context to switch to is saved: the next thread's copy
+    /// in the thread table, the thread already switched in ([`switch_in`]), or the scheduler's when it must decide (the run
     /// ends, an interrupt line is due, nothing is ready, the watchdog asked to stop). Null
     /// when the running thread is still the one to run: it does not switch.
     to: *mut usize,
@@ -169,28 +175,29 @@ pub struct Handoff {
 pub fn prepare_swap(k: &mut Kernel) -> Handoff {
     let from = context::running() as *mut Context;
     debug_assert!(!from.is_null(), "simulator bug: a swap on the scheduler's stack");
+    let copy = std::ptr::addr_of_mut!(k.threads[k.current as usize].sp);
     if k.ended.is_some() || k.nvic.pending != 0 || k.watch.stop_requested().is_some() {
-        return to_scheduler(from);
+        return to_scheduler(from, copy);
     }
     match k.ready.best() {
         Some(slot) if slot == k.current => {
             // SAFETY: the ready queue's best thread (see `switch_in`).
-            let resume = unsafe { switch_in(k, slot) }.1;
-            Handoff { from, to: std::ptr::null_mut(), value: resume.pack() }
+            let resume = unsafe { switch_in(k, slot) }.resume;
+            Handoff { from, copy, to: std::ptr::null_mut(), value: resume.pack() }
         }
         Some(slot) => {
             // SAFETY: the ready queue's best thread (see `switch_in`).
-            let (co, resume) = unsafe { switch_in(k, slot) };
-            Handoff { from, to: Context::sp_slot(co), value: resume.pack() }
+            let next = unsafe { switch_in(k, slot) };
+            Handoff { from, copy, to: next.sp, value: next.resume.pack() }
         }
-        None => to_scheduler(from),
+        None => to_scheduler(from, copy),
     }
 }
 
 /// A handoff from `from` to the scheduler, which decides.
 #[inline(always)]
-fn to_scheduler(from: *mut Context) -> Handoff {
-    Handoff { from, to: context::scheduler_sp_slot(), value: Stop::Reschedule.encode(0) }
+fn to_scheduler(from: *mut Context, copy: *mut usize) -> Handoff {
+    Handoff { from, copy, to: context::scheduler_sp_slot(), value: Stop::Reschedule.encode(0) }
 }
 
 /// Gives up the CPU as [`prepare_swap`] decided; returns when this thread runs again, with the
@@ -204,7 +211,7 @@ pub fn swap_to(handoff: Handoff) -> i32 {
     // stack pointer of a context that is not running: a live thread's that was switched in
     // (`switch_in`; contexts are only freed by `retire`, for dead threads), or the
     // scheduler's, suspended while a thread runs. No borrow is held.
-    let word = unsafe { context::switch(handoff.from, handoff.to, handoff.value) };
+    let word = unsafe { context::switch(handoff.from, handoff.to, handoff.value, handoff.copy) };
     resumed(Resume::unpack(word))
 }
 
@@ -232,7 +239,14 @@ pub fn exit_current() -> ! {
     });
     let from = context::running() as *mut Context;
     // SAFETY: as in `swap_to`.
-    unsafe { context::switch(from, context::scheduler_sp_slot(), Stop::Exit.encode(slot)) };
+    unsafe {
+        context::switch(
+            from,
+            context::scheduler_sp_slot(),
+            Stop::Exit.encode(slot),
+            Context::sp_slot(from),
+        )
+    };
     unreachable!("a dead thread was resumed");
 }
 
@@ -689,8 +703,8 @@ pub fn run_scheduler() {
             match k.ready.best() {
                 Some(slot) => {
                     // SAFETY: the ready queue's best thread (see `switch_in`).
-                    let (co, resume) = unsafe { switch_in(k, slot) };
-                    Next::Thread(co, resume)
+                    let next = unsafe { switch_in(k, slot) };
+                    Next::Thread(next.co, next.resume)
                 }
                 None => Next::Idle,
             }
@@ -731,7 +745,7 @@ pub fn run_scheduler() {
 /// `slot` is a slot of `k.threads`: the ready queue's best thread is one (every thread it
 /// holds was indexed in the table when queued, and the table never shrinks).
 #[inline(always)]
-unsafe fn switch_in(k: &mut Kernel, slot: u32) -> (*mut Context, Resume) {
+unsafe fn switch_in(k: &mut Kernel, slot: u32) -> SwitchedIn {
     k.current = slot;
     k.watch.bump();
     k.watch.running.store(slot, Ordering::Relaxed);
@@ -759,7 +773,16 @@ unsafe fn switch_in(k: &mut Kernel, slot: u32) -> (*mut Context, Resume) {
     }
     let resume = Resume { retval: t.swap_retval, cost_on };
     let co = t.co.as_ref().expect("ready thread without context").as_ptr();
-    (co, resume)
+    SwitchedIn { co, sp: std::ptr::addr_of_mut!(t.sp), resume }
+}
+
+/// The thread [`switch_in`] made current: its context, its saved stack pointer's copy in the
+/// thread table (one load from the table, where the context's own is two), and what it finds
+/// when resumed.
+struct SwitchedIn {
+    co: *mut Context,
+    sp: *mut usize,
+    resume: Resume,
 }
 
 /// Switches to the context `co` of the thread [`switch_in`] made current, until a thread
