@@ -97,14 +97,12 @@ pub enum BodyEnd {
     Panicked(Box<dyn Any + Send>),
 }
 
-/// A simulated thread's execution context: its stack, its saved stack pointer while it does
-/// not run, and its body until it first runs.
+/// A simulated thread's execution context: its stack and its body until it first runs. Its
+/// stack pointer, while it does not run, is saved in the kernel's thread table
+/// (`crate::kernel::Thread::sp`), where the thread that switches to it reads it.
 pub struct Context {
     /// The host stack the thread runs on.
     stack: DefaultStack,
-    /// The stack pointer saved by [`switch`] when the thread last stopped running (or the
-    /// initial frame, [`ContextBox::new`]).
-    sp: Cell<usize>,
     /// The body, taken when the thread first runs.
     body: Cell<Option<Box<dyn FnOnce()>>>,
     /// How the body ended, once it did.
@@ -113,8 +111,8 @@ pub struct Context {
     slot: u32,
 }
 
-/// An owned, heap-allocated [`Context`] at a fixed address (the switch saves the stack
-/// pointer into it through a raw pointer while no Rust reference to it is live).
+/// An owned, heap-allocated [`Context`] at a fixed address (`RUNNING` and the signal handlers
+/// refer to it through a raw pointer while its thread runs).
 pub struct ContextBox(NonNull<Context>);
 
 impl Drop for ContextBox {
@@ -138,26 +136,17 @@ impl std::ops::Deref for ContextBox {
 }
 
 impl ContextBox {
-    /// A context that runs `body` as thread `slot` on `stack` when first switched to.
-    pub fn new(stack: DefaultStack, slot: u32, body: Box<dyn FnOnce()>) -> Self {
-        let context = Box::new(Context {
-            stack,
-            sp: Cell::new(0),
-            body: Cell::new(Some(body)),
-            end: Cell::new(None),
-            slot,
-        });
+    /// A context that runs `body` as thread `slot` on `stack` when first switched to, and the
+    /// stack pointer of its initial frame (what a [`switch`] to it starts from).
+    pub fn new(stack: DefaultStack, slot: u32, body: Box<dyn FnOnce()>) -> (Self, usize) {
+        let context =
+            Box::new(Context { stack, body: Cell::new(Some(body)), end: Cell::new(None), slot });
         let ptr = Box::into_raw(context);
         // SAFETY: `ptr` is a fresh allocation; the stack is writable from its limit's guard
         // page up to its base, and the initial frame is a few words below the base.
-        unsafe { (*ptr).sp.set(arch::initial_frame((*ptr).stack.base().get(), ptr)) };
+        let sp = unsafe { arch::initial_frame((*ptr).stack.base().get(), ptr) };
         // SAFETY: `Box::into_raw` never returns null.
-        ContextBox(unsafe { NonNull::new_unchecked(ptr) })
-    }
-
-    /// The context, for [`switch`] and the signal handlers.
-    pub fn as_ptr(&self) -> *mut Context {
-        self.0.as_ptr()
+        (ContextBox(unsafe { NonNull::new_unchecked(ptr) }), sp)
     }
 
     /// Frees the context, returning its stack for reuse.
@@ -185,21 +174,6 @@ impl Context {
     pub fn take_end(&self) -> Option<BodyEnd> {
         self.end.take()
     }
-
-    /// Where [`switch`] saves and finds this context's stack pointer.
-    pub fn sp_slot(this: *mut Context) -> *mut usize {
-        // SAFETY: only the address is taken; `Cell<usize>` has `usize`'s layout.
-        unsafe { std::ptr::addr_of_mut!((*this).sp).cast() }
-    }
-
-    /// The saved stack pointer ([`switch`]'s `to`).
-    ///
-    /// # Safety
-    /// `this` must be a live context that is not running.
-    pub unsafe fn saved_sp(this: *mut Context) -> usize {
-        // SAFETY: the caller's duty.
-        unsafe { (*this).sp.get() }
-    }
 }
 
 thread_local! {
@@ -209,6 +183,8 @@ thread_local! {
     static RUNNING: Cell<*const Context> = const { Cell::new(std::ptr::null()) };
     /// The scheduler's saved stack pointer while a simulated thread runs.
     static SCHEDULER: Cell<usize> = const { Cell::new(0) };
+    /// Where a context that never runs again (its thread ended) saves its stack pointer.
+    static DISCARDED: Cell<usize> = const { Cell::new(0) };
 }
 
 /// The context running on this host thread, null on the scheduler's.
@@ -237,37 +213,43 @@ pub fn scheduler_sp_slot() -> *mut usize {
     SCHEDULER.with(|s| s.as_ptr())
 }
 
-/// Switches from the scheduler's context to the thread context `to`, passing `value`;
-/// returns when a thread switches back to the scheduler, with its [`Stop::encode`] word.
+/// Where a thread that ends switches away for good saves its stack pointer ([`switch`]'s
+/// `save`): nothing reads it.
+#[inline(always)]
+pub fn discarded_sp_slot() -> *mut usize {
+    DISCARDED.with(|s| s.as_ptr())
+}
+
+/// Switches from the scheduler's context to a thread context, whose saved stack pointer is
+/// `to`, passing `value`; returns when a thread switches back to the scheduler, with its
+/// [`Stop::encode`] word.
 ///
 /// # Safety
-/// Called on the scheduler's stack (no simulated thread running); `to` is a live context
-/// that is not running and whose thread may run now.
-pub unsafe fn resume_from_scheduler(to: *mut Context, value: usize) -> usize {
+/// Called on the scheduler's stack (no simulated thread running); `to` is the saved stack
+/// pointer of a live context that is not running and whose thread may run now.
+pub unsafe fn resume_from_scheduler(to: usize, value: usize) -> usize {
     // SAFETY: the caller's duty; the scheduler's stack pointer is saved in this host thread's
     // `SCHEDULER` cell, which lives as long as the thread.
-    let word = unsafe {
-        arch::switch(scheduler_sp_slot(), Context::saved_sp(to), value, scheduler_sp_slot())
-    };
+    let word = unsafe { arch::switch(scheduler_sp_slot(), to, value) };
     set_running(std::ptr::null());
     word
 }
 
-/// Switches from the running thread context `from` to the context whose stack pointer is
-/// saved at `to` (a thread's, [`Context::sp_slot`] or its copy in the thread table, or the
+/// Switches from the running thread context `from`, saving its stack pointer at `save` (its
+/// entry in the thread table, or [`discarded_sp_slot`] when it never runs again), to the
+/// context whose stack pointer is saved at `to` (a thread's entry in the table, or the
 /// scheduler's, [`scheduler_sp_slot`]), passing `value`; returns when a context switches back
-/// to `from`, with what it passed. `from`'s stack pointer is saved in `from` and at `copy`
-/// (its copy in the thread table, or `from`'s own slot again).
+/// to `from`, with what it passed.
 ///
 /// # Safety
-/// `from` must be the running context (the caller is on its stack); `to` must hold the saved
-/// stack pointer of a live context that is not running; `copy` must be writable; no kernel
+/// `from` must be the running context (the caller is on its stack); `save` must be writable;
+/// `to` must hold the saved stack pointer of a live context that is not running; no kernel
 /// borrow may be held.
 #[inline(always)]
-pub unsafe fn switch(from: *mut Context, to: *mut usize, value: usize, copy: *mut usize) -> usize {
-    // SAFETY: the caller's duty: `from`'s stack pointer slot and `copy` are written as it
-    // stops, `to` is read while its context does not run.
-    let word = unsafe { arch::switch(Context::sp_slot(from), *to, value, copy) };
+pub unsafe fn switch(from: *mut Context, save: *mut usize, to: *mut usize, value: usize) -> usize {
+    // SAFETY: the caller's duty: `save` is written as the running context stops, `to` is read
+    // while its context does not run.
+    let word = unsafe { arch::switch(save, *to, value) };
     set_running(from);
     word
 }
@@ -292,7 +274,7 @@ extern "C" fn thread_main(context: *mut Context) -> ! {
     unsafe {
         (*context).end.set(Some(end));
         let slot = (*context).slot;
-        switch(context, scheduler_sp_slot(), Stop::Ended.encode(slot), Context::sp_slot(context));
+        switch(context, discarded_sp_slot(), scheduler_sp_slot(), Stop::Ended.encode(slot));
     }
     unreachable!("a thread context was resumed after its body ended");
 }
@@ -302,18 +284,13 @@ mod arch {
     use super::{thread_main, Context};
 
     /// Saves the callee-saved registers on the running stack, stores its stack pointer at
-    /// `save` and at `copy` (which may be `save`), switches to the stack `to` and restores the
-    /// registers saved there (as [`restore`] does), returning `value` on that side.
+    /// `save`, switches to the stack `to` and restores the registers saved there (as
+    /// [`restore`] does), returning `value` on that side.
     ///
     /// # Safety
     /// `to` must be a stack pointer saved by this function, or an initial frame.
     #[unsafe(naked)]
-    pub unsafe extern "C" fn switch(
-        save: *mut usize,
-        to: usize,
-        value: usize,
-        copy: *mut usize,
-    ) -> usize {
+    pub unsafe extern "C" fn switch(save: *mut usize, to: usize, value: usize) -> usize {
         core::arch::naked_asm!(
             "push rbp",
             "push rbx",
@@ -322,7 +299,6 @@ mod arch {
             "push r14",
             "push r15",
             "mov [rdi], rsp",
-            "mov [rcx], rsp",
             "mov rsp, rsi",
             "pop r15",
             "pop r14",
@@ -440,18 +416,13 @@ mod arch {
     use super::{thread_main, Context};
 
     /// Saves the callee-saved registers on the running stack, stores its stack pointer at
-    /// `save` and at `copy` (which may be `save`), switches to the stack `to` and restores the
-    /// registers saved there (as [`restore`] does), returning `value` on that side.
+    /// `save`, switches to the stack `to` and restores the registers saved there (as
+    /// [`restore`] does), returning `value` on that side.
     ///
     /// # Safety
     /// `to` must be a stack pointer saved by this function, or an initial frame.
     #[unsafe(naked)]
-    pub unsafe extern "C" fn switch(
-        save: *mut usize,
-        to: usize,
-        value: usize,
-        copy: *mut usize,
-    ) -> usize {
+    pub unsafe extern "C" fn switch(save: *mut usize, to: usize, value: usize) -> usize {
         core::arch::naked_asm!(
             "sub sp, sp, #160",
             "stp x19, x20, [sp, #0]",
@@ -464,9 +435,8 @@ mod arch {
             "stp d10, d11, [sp, #112]",
             "stp d12, d13, [sp, #128]",
             "stp d14, d15, [sp, #144]",
-            "mov x9, sp",
-            "str x9, [x0]",
-            "str x9, [x3]",
+            "mov x3, sp",
+            "str x3, [x0]",
             "mov sp, x1",
             "ldp x19, x20, [sp, #0]",
             "ldp x21, x22, [sp, #16]",

@@ -197,10 +197,9 @@ pub struct Thread {
     pub prio_deadline: u32,
     /// Its place in the ready queue (`base.qnode_dlist`).
     pub rq: Link,
-    /// A copy of the stack pointer its context saved when it last stopped (or its initial
-    /// frame's), written by the same switch: a thread that switches straight to this one
-    /// reads it here, one load fewer than through the context's box, on the way to every
-    /// switch.
+    /// The stack pointer its context saved when it last stopped (or its initial frame's):
+    /// a thread that switches straight to this one reads it here, in the table, one load
+    /// fewer than through the context's box, on the way to every switch.
     pub sp: usize,
 }
 

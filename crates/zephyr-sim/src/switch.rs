@@ -121,9 +121,8 @@ pub fn make_context(k: &mut Kernel, slot: u32, body: Box<dyn FnOnce()>) -> Conte
         Some(s) => s,
         None => DefaultStack::new(k.stack_size).expect("cannot allocate a host stack"),
     };
-    let co = ContextBox::new(stack, slot, body);
-    // SAFETY: a fresh context, not running.
-    k.threads[slot as usize].sp = unsafe { Context::saved_sp(co.as_ptr()) };
+    let (co, sp) = ContextBox::new(stack, slot, body);
+    k.threads[slot as usize].sp = sp;
     co
 }
 
@@ -152,10 +151,10 @@ pub fn swap() -> i32 {
 pub struct Handoff {
     /// The running thread's context.
     from: *mut Context,
-    /// The running thread's copy of its saved stack pointer in the thread table
-    /// ([`crate::kernel::Thread::sp`]), where a thread that switches straight to it reads it.
-    copy: *mut usize,
-    /// Where the stack pointer of the context to switch to is saved: the next thread's copy
+    /// Where the running thread's stack pointer is saved: its entry in the thread table
+    /// ([`crate::kernel::Thread::sp`]).
+    save: *mut usize,
+    /// Where the stack pointer of the context to switch to is saved: the next thread's entry
     /// in the thread table, the thread already switched in ([`switch_in`]), or the scheduler's when it must decide (the run
     /// ends, an interrupt line is due, nothing is ready, the watchdog asked to stop). Null
     /// when the running thread is still the one to run: it does not switch.
@@ -175,29 +174,29 @@ pub struct Handoff {
 pub fn prepare_swap(k: &mut Kernel) -> Handoff {
     let from = context::running() as *mut Context;
     debug_assert!(!from.is_null(), "simulator bug: a swap on the scheduler's stack");
-    let copy = std::ptr::addr_of_mut!(k.threads[k.current as usize].sp);
+    let save = std::ptr::addr_of_mut!(k.threads[k.current as usize].sp);
     if k.ended.is_some() || k.nvic.pending != 0 || k.watch.stop_requested().is_some() {
-        return to_scheduler(from, copy);
+        return to_scheduler(from, save);
     }
     match k.ready.best() {
         Some(slot) if slot == k.current => {
             // SAFETY: the ready queue's best thread (see `switch_in`).
             let resume = unsafe { switch_in(k, slot) }.resume;
-            Handoff { from, copy, to: std::ptr::null_mut(), value: resume.pack() }
+            Handoff { from, save, to: std::ptr::null_mut(), value: resume.pack() }
         }
         Some(slot) => {
             // SAFETY: the ready queue's best thread (see `switch_in`).
             let next = unsafe { switch_in(k, slot) };
-            Handoff { from, copy, to: next.sp, value: next.resume.pack() }
+            Handoff { from, save, to: next.sp, value: next.resume.pack() }
         }
-        None => to_scheduler(from, copy),
+        None => to_scheduler(from, save),
     }
 }
 
 /// A handoff from `from` to the scheduler, which decides.
 #[inline(always)]
-fn to_scheduler(from: *mut Context, copy: *mut usize) -> Handoff {
-    Handoff { from, copy, to: context::scheduler_sp_slot(), value: Stop::Reschedule.encode(0) }
+fn to_scheduler(from: *mut Context, save: *mut usize) -> Handoff {
+    Handoff { from, save, to: context::scheduler_sp_slot(), value: Stop::Reschedule.encode(0) }
 }
 
 /// Gives up the CPU as [`prepare_swap`] decided; returns when this thread runs again, with the
@@ -211,7 +210,7 @@ pub fn swap_to(handoff: Handoff) -> i32 {
     // stack pointer of a context that is not running: a live thread's that was switched in
     // (`switch_in`; contexts are only freed by `retire`, for dead threads), or the
     // scheduler's, suspended while a thread runs. No borrow is held.
-    let word = unsafe { context::switch(handoff.from, handoff.to, handoff.value, handoff.copy) };
+    let word = unsafe { context::switch(handoff.from, handoff.save, handoff.to, handoff.value) };
     resumed(Resume::unpack(word))
 }
 
@@ -242,9 +241,9 @@ pub fn exit_current() -> ! {
     unsafe {
         context::switch(
             from,
+            context::discarded_sp_slot(),
             context::scheduler_sp_slot(),
             Stop::Exit.encode(slot),
-            Context::sp_slot(from),
         )
     };
     unreachable!("a dead thread was resumed");
@@ -672,8 +671,9 @@ enum Next {
     End,
     /// Take the interrupt lines that became deliverable between threads.
     Lines,
-    /// Switch to this thread's context with this value (already switched in: [`switch_in`]).
-    Thread(*mut Context, Resume),
+    /// Switch to the thread context whose saved stack pointer this is, with this value (the
+    /// thread already switched in: [`switch_in`]).
+    Thread(usize, Resume),
     /// Nothing is ready: play the idle thread.
     Idle,
 }
@@ -704,7 +704,8 @@ pub fn run_scheduler() {
                 Some(slot) => {
                     // SAFETY: the ready queue's best thread (see `switch_in`).
                     let next = unsafe { switch_in(k, slot) };
-                    Next::Thread(next.co, next.resume)
+                    // SAFETY: `next.sp` points into the table this borrow holds.
+                    Next::Thread(unsafe { *next.sp }, next.resume)
                 }
                 None => Next::Idle,
             }
@@ -719,7 +720,7 @@ pub fn run_scheduler() {
                     });
                 }
             }
-            Next::Thread(co, resume) => run_thread(co, resume),
+            Next::Thread(sp, resume) => run_thread(sp, resume),
             Next::Idle => {
                 with(|k| {
                     if k.last_run != IDLE {
@@ -772,26 +773,27 @@ unsafe fn switch_in(k: &mut Kernel, slot: u32) -> SwitchedIn {
         t.cost_owed += charge;
     }
     let resume = Resume { retval: t.swap_retval, cost_on };
-    let co = t.co.as_ref().expect("ready thread without context").as_ptr();
-    SwitchedIn { co, sp: std::ptr::addr_of_mut!(t.sp), resume }
+    assert!(t.co.is_some(), "ready thread without context");
+    SwitchedIn { sp: std::ptr::addr_of_mut!(t.sp), resume }
 }
 
-/// The thread [`switch_in`] made current: its context, its saved stack pointer's copy in the
-/// thread table (one load from the table, where the context's own is two), and what it finds
-/// when resumed.
+/// The thread [`switch_in`] made current: where its stack pointer is saved (its entry in the
+/// thread table: one load, where a pointer kept in its context's box was two), and what it
+/// finds when resumed.
 struct SwitchedIn {
-    co: *mut Context,
     sp: *mut usize,
     resume: Resume,
 }
 
-/// Switches to the context `co` of the thread [`switch_in`] made current, until a thread
-/// (that one, or one it handed the CPU to: [`prepare_swap`]) switches back to the scheduler.
-fn run_thread(co: *mut Context, resume: Resume) {
-    // SAFETY: we are on the scheduler's stack; the context is boxed in the thread table and
-    // only freed by the scheduler (`retire`, called from here) or at the end of the
-    // simulation, never while its thread runs.
-    let word = unsafe { context::resume_from_scheduler(co, resume.pack()) };
+/// Switches to the context of the thread [`switch_in`] made current, whose saved stack pointer
+/// is `sp`, until a thread (that one, or one it handed the CPU to: [`prepare_swap`]) switches
+/// back to the scheduler.
+fn run_thread(sp: usize, resume: Resume) {
+    // SAFETY: we are on the scheduler's stack; `sp` is the saved stack pointer of the thread
+    // switched in, whose context is boxed in the thread table and only freed by the scheduler
+    // (`retire`, called from here) or at the end of the simulation, never while its thread
+    // runs.
+    let word = unsafe { context::resume_from_scheduler(sp, resume.pack()) };
     let (stop, slot) = Stop::decode(word);
     if stop != Stop::Reschedule {
         thread_stopped(slot, stop);
